@@ -1,0 +1,115 @@
+import { parseHostPort } from '../util/address.ts';
+import type { Config } from './schema/index.ts';
+
+export interface RawIssue {
+  path: (string | number)[];
+  message: string;
+  /** Point at the key itself (for "unknown key" style errors). */
+  key?: string;
+}
+
+/**
+ * Checks that JSON Schema can't express: references between sections, unique
+ * names, regexes that compile, addresses that parse. Runs on schema-valid config.
+ */
+export function crossCheck(config: Config): RawIssue[] {
+  const issues: RawIssue[] = [];
+  const clusterNames = uniqueNames(config.clusters, ['clusters'], 'cluster', issues);
+  uniqueNames(config.listeners, ['listeners'], 'listener', issues);
+  uniqueNames(config.routes, ['routes'], 'route', issues);
+  const providerNames = uniqueNames(config.jwt?.providers ?? [], ['jwt', 'providers'], 'JWT provider', issues);
+
+  const boundAddresses = new Map<string, number>();
+  config.listeners.forEach((l, i) => {
+    checkAddress(l.address, ['listeners', i, 'address'], issues);
+    const prev = boundAddresses.get(l.address);
+    if (prev !== undefined) issues.push({ path: ['listeners', i, 'address'], message: `address ${l.address} is already used by listeners[${prev}]` });
+    boundAddresses.set(l.address, i);
+    if (l.protocol === 'https' && !l.tls) issues.push({ path: ['listeners', i], message: 'an https listener needs tls.certificates' });
+    if (l.protocol === 'http' && l.tls) issues.push({ path: ['listeners', i, 'tls'], message: 'tls is only valid with protocol: https' });
+  });
+
+  config.clusters.forEach((c, i) => {
+    const sources = [c.endpoints ? 'endpoints' : '', c.discovery?.dns ? 'discovery.dns' : '', c.discovery?.kubernetes ? 'discovery.kubernetes' : '', c.discovery?.file ? 'discovery.file' : ''].filter(Boolean);
+    if (sources.length === 0) issues.push({ path: ['clusters', i], message: 'a cluster needs endpoints or one discovery source' });
+    if (sources.length > 1) issues.push({ path: ['clusters', i], message: `a cluster takes exactly one endpoint source, got ${sources.join(' and ')}` });
+    c.endpoints?.forEach((e, j) => checkAddress(e, ['clusters', i, 'endpoints', j], issues));
+    const seen = new Set<string>();
+    c.endpoints?.forEach((e, j) => {
+      if (seen.has(e)) issues.push({ path: ['clusters', i, 'endpoints', j], message: `duplicate endpoint ${e}` });
+      seen.add(e);
+    });
+  });
+
+  config.routes.forEach((r, i) => {
+    const base = ['routes', i];
+    const inSplit = new Set<string>();
+    let total = 0;
+    r.split.forEach((s, j) => {
+      if (!clusterNames.has(s.cluster)) issues.push({ path: [...base, 'split', j, 'cluster'], message: `unknown cluster "${s.cluster}"` });
+      if (inSplit.has(s.cluster)) issues.push({ path: [...base, 'split', j, 'cluster'], message: `cluster "${s.cluster}" appears twice in the split` });
+      inSplit.add(s.cluster);
+      total += s.weight;
+    });
+    if (total <= 0) issues.push({ path: [...base, 'split'], message: 'the split\'s weights must add up to more than 0' });
+    const path = r.match.path;
+    if (path && 'regex' in path) checkRegex(path.regex, [...base, 'match', 'path', 'regex'], issues);
+    r.match.headers?.forEach((h, j) => {
+      const kinds = ['exact', 'prefix', 'regex', 'present'].filter((k) => (h as Record<string, unknown>)[k] !== undefined);
+      if (kinds.length !== 1) issues.push({ path: [...base, 'match', 'headers', j], message: 'a header match takes exactly one of exact, prefix, regex, present' });
+      if (h.regex !== undefined) checkRegex(h.regex, [...base, 'match', 'headers', j, 'regex'], issues);
+    });
+    r.match.hosts?.forEach((h, j) => {
+      if (h.includes('*') && !(h.startsWith('*.') && !h.slice(2).includes('*'))) {
+        issues.push({ path: [...base, 'match', 'hosts', j], message: 'a wildcard host must have the form *.example.com' });
+      }
+    });
+    if (r.sticky && (r.sticky.cookie === undefined) === (r.sticky.header === undefined)) {
+      issues.push({ path: [...base, 'sticky'], message: 'sticky takes exactly one of cookie or header' });
+    }
+    if (r.auth) {
+      const names = Array.isArray(r.auth.jwt) ? r.auth.jwt : [r.auth.jwt];
+      names.forEach((n, j) => {
+        if (!providerNames.has(n)) issues.push({ path: [...base, 'auth', 'jwt', ...(Array.isArray(r.auth!.jwt) ? [j] : [])], message: `unknown JWT provider "${n}"` });
+      });
+    }
+  });
+
+  if (config.dns) {
+    config.dns.listen.forEach((a, i) => checkAddress(a, ['dns', 'listen', i], issues));
+    const gtmRegions = new Set<string>();
+    for (const z of config.dns.zones) for (const g of z.gtm ?? []) for (const r of g.regions) gtmRegions.add(r.region);
+    gtmRegions.add(config.node.region);
+    config.dns.geo?.networks?.forEach((n, i) => {
+      if (!gtmRegions.has(n.region)) issues.push({ path: ['dns', 'geo', 'networks', i, 'region'], message: `region "${n.region}" is not served by any GTM name` });
+    });
+  }
+  if (config.admin?.address) checkAddress(config.admin.address, ['admin', 'address'], issues);
+  if (config.gossip) checkAddress(config.gossip.bind, ['gossip', 'bind'], issues);
+  return issues;
+}
+
+function uniqueNames(items: { name: string }[], path: (string | number)[], what: string, issues: RawIssue[]): Set<string> {
+  const names = new Set<string>();
+  items.forEach((item, i) => {
+    if (names.has(item.name)) issues.push({ path: [...path, i, 'name'], message: `duplicate ${what} name "${item.name}"` });
+    names.add(item.name);
+  });
+  return names;
+}
+
+function checkAddress(text: string, path: (string | number)[], issues: RawIssue[]): void {
+  try {
+    parseHostPort(text);
+  } catch (err) {
+    issues.push({ path, message: (err as Error).message });
+  }
+}
+
+function checkRegex(source: string, path: (string | number)[], issues: RawIssue[]): void {
+  try {
+    new RegExp(source);
+  } catch (err) {
+    issues.push({ path, message: `invalid regular expression: ${(err as Error).message}` });
+  }
+}

@@ -1,0 +1,8 @@
+import { Type } from '@sinclair/typebox';
+import { Obj, Address } from './common.ts';
+
+export const Admin = Obj({
+  address: Type.Optional(Address('default 127.0.0.1:9901')),
+  token: Type.Optional(Type.String({ description: 'bearer token for /v1; required on a non-loopback address' })),
+  stateDir: Type.Optional(Type.String({ description: 'where versions are persisted, default ./state' })),
+});

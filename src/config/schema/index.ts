@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Obj, Name, Duration } from './common.ts';
+import { Listener } from './listeners.ts';
+import { Cluster } from './clusters.ts';
+import { Route } from './routes.ts';
+import { Jwt } from './jwt.ts';
+import { Admin } from './admin.ts';
+import { Dns } from './dns.ts';
+import { Gossip } from './gossip.ts';
+
+export const ConfigSchema = Obj(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.Optional(Type.Integer({ minimum: 0, description: 'the file\'s own version; persisted admin changes win only when newer' })),
+    node: Obj({
+      id: Name('this gateway\'s unique id'),
+      region: Name('the region this gateway serves'),
+    }),
+    listeners: Type.Array(Listener, { default: [] }),
+    clusters: Type.Array(Cluster, { default: [] }),
+    routes: Type.Array(Route, { default: [] }),
+    jwt: Type.Optional(Jwt),
+    admin: Type.Optional(Admin),
+    dns: Type.Optional(Dns),
+    gossip: Type.Optional(Gossip),
+    logging: Type.Optional(Obj({
+      level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' })),
+      accessLog: Type.Optional(Type.Boolean({ default: false })),
+    })),
+    drain: Type.Optional(Obj({
+      delay: Type.Optional(Duration('how long /readyz reports 503 before listeners close, default 5s')),
+      timeout: Type.Optional(Duration('how long in-flight requests may take to finish, default 30s')),
+    })),
+    workers: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'data-plane worker processes; default 1 (in the main process)' })),
+  },
+  { $id: 'https://edgeplane.dev/schema/edgeplane.schema.json', title: 'edgeplane configuration' },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ListenerConfig = Config['listeners'][number];
+export type ClusterConfig = Config['clusters'][number];
+export type RouteConfig = Config['routes'][number];
+export type JwtConfig = NonNullable<Config['jwt']>;
+export type DnsConfig = NonNullable<Config['dns']>;
+export type GossipConfig = NonNullable<Config['gossip']>;
+export type AdminConfig = NonNullable<Config['admin']>;

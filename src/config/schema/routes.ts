@@ -1,0 +1,70 @@
+import { Type } from '@sinclair/typebox';
+import { Obj, Name, Duration, Percent } from './common.ts';
+
+export const PathMatch = Type.Union([
+  Obj({ prefix: Type.String({ pattern: '^/', description: 'path prefix, on segment boundaries are not required' }) }),
+  Obj({ exact: Type.String({ pattern: '^/' }) }),
+  Obj({ regex: Type.String({ minLength: 1, description: 'JavaScript regular expression matched against the whole path' }) }),
+]);
+
+export const HeaderMatch = Obj({
+  name: Type.String({ minLength: 1 }),
+  exact: Type.Optional(Type.String()),
+  prefix: Type.Optional(Type.String()),
+  regex: Type.Optional(Type.String()),
+  present: Type.Optional(Type.Boolean()),
+  invert: Type.Optional(Type.Boolean()),
+});
+
+export const RouteMatch = Obj({
+  hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'exact host or *.suffix wildcard; absent = any host' })),
+  path: Type.Optional(PathMatch),
+  methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }))),
+  headers: Type.Optional(Type.Array(HeaderMatch)),
+});
+
+export const SplitEntry = Obj({
+  cluster: Name(),
+  weight: Type.Integer({ minimum: 0, maximum: 1000000 }),
+});
+
+export const RouteAuth = Obj({
+  jwt: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })], { description: 'provider name, or a list of acceptable providers (any of)' }),
+});
+
+export const RetryPolicy = Obj({
+  attempts: Type.Integer({ minimum: 0, maximum: 10, description: 'retries after the first try' }),
+  on: Type.Optional(Type.Array(Type.String({ pattern: '^(connect-failure|reset|timeout|gateway-error|5xx|[1-5][0-9][0-9])$' }), { default: ['connect-failure', 'reset'] })),
+  budgetPercent: Type.Optional(Percent('retries in flight as a share of active requests, default 20')),
+  minRetryConcurrency: Type.Optional(Type.Integer({ minimum: 0, description: 'retries always allowed regardless of the budget, default 3' })),
+  perTryTimeout: Type.Optional(Duration()),
+});
+
+export const HeaderOps = Obj({
+  set: Type.Optional(Type.Record(Type.String(), Type.String())),
+  remove: Type.Optional(Type.Array(Type.String())),
+});
+
+export const Route = Obj({
+  name: Name(),
+  match: RouteMatch,
+  split: Type.Array(SplitEntry, { minItems: 1 }),
+  sticky: Type.Optional(Obj({
+    cookie: Type.Optional(Type.String({ minLength: 1 })),
+    header: Type.Optional(Type.String({ minLength: 1 })),
+    cookieMaxAge: Type.Optional(Duration('lifetime of the sticky cookie, default 1d')),
+  })),
+  override: Type.Optional(Obj({ header: Type.String({ minLength: 1 }) })),
+  auth: Type.Optional(RouteAuth),
+  retries: Type.Optional(RetryPolicy),
+  timeout: Type.Optional(Duration('whole request, default 15s')),
+  connectTimeout: Type.Optional(Duration()),
+  firstByteTimeout: Type.Optional(Duration('time to response headers, default the route timeout')),
+  idleTimeout: Type.Optional(Duration('between body chunks, default 60s')),
+  rewrite: Type.Optional(Obj({
+    host: Type.Optional(Type.String()),
+    prefix: Type.Optional(Type.String({ pattern: '^/', description: 'replaces the matched path prefix' })),
+  })),
+  requestHeaders: Type.Optional(HeaderOps),
+  responseHeaders: Type.Optional(HeaderOps),
+});
