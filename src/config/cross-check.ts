@@ -1,5 +1,6 @@
 import { parseHostPort } from '../util/address.ts';
 import type { Config } from './schema/index.ts';
+import { checkJwtConfig } from './jwt-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -67,12 +68,6 @@ export function crossCheck(config: Config): RawIssue[] {
     if (r.sticky && (r.sticky.cookie === undefined) === (r.sticky.header === undefined)) {
       issues.push({ path: [...base, 'sticky'], message: 'sticky takes exactly one of cookie or header' });
     }
-    if (r.auth) {
-      const names = Array.isArray(r.auth.jwt) ? r.auth.jwt : [r.auth.jwt];
-      names.forEach((n, j) => {
-        if (!providerNames.has(n)) issues.push({ path: [...base, 'auth', 'jwt', ...(Array.isArray(r.auth!.jwt) ? [j] : [])], message: `unknown JWT provider "${n}"` });
-      });
-    }
   });
 
   if (config.dns) {
@@ -86,6 +81,8 @@ export function crossCheck(config: Config): RawIssue[] {
   }
   if (config.admin?.address) checkAddress(config.admin.address, ['admin', 'address'], issues);
   if (config.gossip) checkAddress(config.gossip.bind, ['gossip', 'bind'], issues);
+  // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
+  issues.push(...checkJwtConfig(config));
   return issues;
 }
 

@@ -28,8 +28,34 @@ export const SplitEntry = Obj({
   weight: Type.Integer({ minimum: 0, maximum: 1000000 }),
 });
 
+/** A claim's required value, or a list of acceptable values; an array claim matches when any element does. */
+export const ClaimMatchValue = Type.Union([
+  Type.String(), Type.Number(), Type.Boolean(),
+  Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { minItems: 1 }),
+]);
+const Scopes = (description: string) => Type.Array(Type.String({ minLength: 1, pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$' }), { description });
+const ClaimMatches = Type.Record(Type.String({ minLength: 1 }), ClaimMatchValue, { description: 'claim (dotted path for nested claims) -> required value(s)' });
+
+/** One provider in a requirement, by name or with its own scopes and claim matches. */
+export const AuthProviderRef = Type.Union([
+  Type.String({ minLength: 1 }),
+  Obj({
+    provider: Type.String({ minLength: 1 }),
+    scopes: Type.Optional(Scopes('scopes this provider\'s token must all carry (scope / scp claims)')),
+    claims: Type.Optional(ClaimMatches),
+  }),
+]);
+
 export const RouteAuth = Obj({
-  jwt: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })], { description: 'provider name, or a list of acceptable providers (any of)' }),
+  jwt: Type.Union([
+    Type.String(),
+    Type.Array(AuthProviderRef, { minItems: 1 }),
+    Obj({ anyOf: Type.Array(AuthProviderRef, { minItems: 1 }) }),
+    Obj({ allOf: Type.Array(AuthProviderRef, { minItems: 1 }) }),
+  ], { description: 'provider name; a list of acceptable providers (any of); { anyOf: [...] } or { allOf: [...] } (a valid token for each)' }),
+  optional: Type.Optional(Type.Boolean({ description: 'let requests without any token through; a token that is present must still be valid' })),
+  scopes: Type.Optional(Scopes('scopes every accepted token must all carry (scope / scp claims); 403 insufficient_scope otherwise')),
+  claims: Type.Optional(ClaimMatches),
 });
 
 export const RetryPolicy = Obj({
