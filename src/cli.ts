@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { runCommand } from './cli/run.ts';
+import { validateCommand } from './cli/validate.ts';
+import { demoCommand } from './cli/demo.ts';
+import { schemaCommand } from './cli/schema.ts';
+
+type Command = (args: string[]) => Promise<number | void>;
+
+/** Each subcommand lives in src/cli/<name>.ts and returns the exit code (or keeps running). */
+const commands: Record<string, { run: Command; help: string }> = {
+  run: { run: runCommand, help: 'run --config FILE [--ready-file FILE]   start a gateway' },
+  validate: { run: validateCommand, help: 'validate FILE                           check a config file (exit 1 with path (line N): message)' },
+  demo: { run: demoCommand, help: 'demo [--ready-file FILE]                gateway + DNS + admin + demo upstreams on 127.0.0.1' },
+  schema: { run: schemaCommand, help: 'schema                                  print the config JSON Schema' },
+};
+
+function usage(): string {
+  return ['usage: edgeplane <command> [options]', '', ...Object.values(commands).map((c) => `  ${c.help}`)].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    console.log(usage());
+    process.exitCode = name ? 0 : 2;
+    return;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`edgeplane: unknown command "${name}"\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const code = await command.run(rest);
+  if (typeof code === 'number') process.exitCode = code;
+}
+
+main(process.argv.slice(2)).catch((err: Error & { code?: string }) => {
+  console.error(`edgeplane: ${err.message}`);
+  process.exitCode = 1;
+});

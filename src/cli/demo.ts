@@ -1,0 +1,55 @@
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import type { Server } from 'node:http';
+import { loadConfigFile } from '../config/load.ts';
+import { createLogger } from '../util/logger.ts';
+import { Gateway } from '../gateway.ts';
+import { createDemoUpstream, listen } from '../demo/upstream.ts';
+import { serveUntilSignalled } from './run.ts';
+
+const DEMO_UPSTREAMS = [
+  { service: 'api', color: 'blue', port: 9101 },
+  { service: 'api', color: 'blue', port: 9102 },
+  { service: 'api', color: 'green', port: 9201 },
+];
+
+/** `edgeplane demo` / `npm start`: demo upstreams and a gateway on 127.0.0.1, with a banner of things to try. */
+export async function demoCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'ready-file': { type: 'string' }, config: { type: 'string' } } });
+  const configPath = values.config ?? fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
+  const config = loadConfigFile(configPath);
+  const logger = createLogger({ level: config.logging?.level ?? 'warn' });
+  const upstreams: Server[] = [];
+  for (const u of DEMO_UPSTREAMS) {
+    const server = createDemoUpstream(u);
+    await listen(server, u.port).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`demo upstream ${u.color} cannot listen on 127.0.0.1:${u.port}: ${err.code ?? err.message}`);
+    });
+    upstreams.push(server);
+  }
+  const gateway = await Gateway.start({ config, configPath, baseDir: dirname(configPath), logger });
+  console.log(banner(config.admin?.token));
+  await serveUntilSignalled(gateway, values['ready-file'], {}, async () => {
+    for (const s of upstreams) s.close();
+  });
+}
+
+function banner(token: string | undefined): string {
+  return `
+edgeplane demo is running (all on 127.0.0.1)
+  HTTP 8080 · HTTPS 8443 (h2) · admin 9901 · DNS 5353 · upstreams api-blue 9101 9102, api-green 9201
+
+Try:
+  curl -s -H 'Host: api.svc.plus' http://127.0.0.1:8080/hello            # blue ~90%, green ~10%
+  curl -s -H 'Host: api.svc.plus' -H 'x-edge-cluster: api-green' http://127.0.0.1:8080/hello
+  curl -s --cacert certs-dev/ca.crt --resolve api.svc.plus:8443:127.0.0.1 https://api.svc.plus:8443/hello --http2
+  curl -s -c /tmp/ep.jar -b /tmp/ep.jar -H 'Host: sticky.svc.plus' http://127.0.0.1:8080/  # sticky by cookie
+  curl -s -H 'Host: api.svc.plus' http://127.0.0.1:8080/status/503       # retried on another endpoint
+  dig @127.0.0.1 -p 5353 api.svc.plus A
+  curl -s http://127.0.0.1:9901/metrics | grep edgeplane_requests_total
+  curl -s -H 'Authorization: Bearer ${token ?? '<admin token>'}' http://127.0.0.1:9901/v1/config
+
+Ctrl-C drains and stops.
+`;
+}

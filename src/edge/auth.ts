@@ -1,0 +1,12 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouteConfig } from '../config/schema/index.ts';
+
+/** What the proxy needs from an authenticator (src/edge/jwt implements it). */
+export type AuthOutcome =
+  | { ok: true; setHeaders: [name: string, value: string][]; removeHeaders: string[]; url?: string }
+  | { ok: false; status: 401 | 403; headers: Record<string, string>; body: string };
+
+export interface RequestAuthenticator<R = unknown> {
+  compile(auth: RouteConfig['auth']): R;
+  authenticate(requirement: R, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome>;
+}

@@ -1,0 +1,132 @@
+import type { Config, ClusterConfig, RouteConfig } from '../config/schema/index.ts';
+import type { Rng } from '../util/rng.ts';
+import { parseDuration } from '../util/duration.ts';
+import { RouteTable } from './route-table.ts';
+import { WeightedSplit } from './split.ts';
+import { createBalancer, type Balancer } from './balancer.ts';
+import type { RequestAuthenticator } from './auth.ts';
+import { edgeMetrics } from '../metrics/edge.ts';
+
+export interface CompiledCluster {
+  readonly name: string;
+  readonly balancer: Balancer;
+  readonly hashOn: { header?: string; cookie?: string } | null;
+  /** Requests and retries in flight, for the retry budget. */
+  active: number;
+  activeRetries: number;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  connectFailure: boolean;
+  reset: boolean;
+  timeout: boolean;
+  statuses: ReadonlySet<number>;
+  budgetRatio: number;
+  minConcurrency: number;
+  perTryTimeoutMs: number;
+}
+
+export interface RouteClusterStats {
+  readonly cluster: CompiledCluster;
+  readonly byCode: Map<number, { inc(): void }>;
+  readonly duration: { observe(v: number): void };
+  readonly retries: { inc(): void };
+}
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly split: WeightedSplit<RouteClusterStats>;
+  readonly sticky: { cookie: string | null; header: string | null; cookieAttributes: string } | null;
+  readonly overrideHeader: string | null;
+  readonly retry: RetryPolicy | null;
+  readonly timeoutMs: number;
+  readonly firstByteTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly rewriteHost: string | null;
+  readonly rewritePrefix: { from: string; to: string } | null;
+  readonly setRequestHeaders: readonly [string, string][];
+  readonly removeRequestHeaders: ReadonlySet<string>;
+  readonly setResponseHeaders: readonly [string, string][];
+  readonly removeResponseHeaders: ReadonlySet<string>;
+  readonly auth: unknown;
+}
+
+/** The data plane's view of one snapshot: everything precompiled, nothing parsed per request. */
+export interface EdgeTable {
+  readonly version: number;
+  readonly routes: RouteTable<CompiledRoute>;
+  readonly clusters: ReadonlyMap<string, CompiledCluster>;
+}
+
+export function compileEdgeTable(config: Config, version: number, rng: Rng, auth?: RequestAuthenticator): EdgeTable {
+  const clusters = new Map<string, CompiledCluster>();
+  for (const c of config.clusters) clusters.set(c.name, compileCluster(c, rng));
+  const routes = config.routes.map((r) => ({ config: r, route: compileRoute(r, clusters, auth) }));
+  return { version, routes: new RouteTable(routes), clusters };
+}
+
+function compileCluster(c: ClusterConfig, rng: Rng): CompiledCluster {
+  const hashOn = c.hashOn ? { ...(c.hashOn.header ? { header: c.hashOn.header.toLowerCase() } : {}), ...(c.hashOn.cookie ? { cookie: c.hashOn.cookie } : {}) } : null;
+  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, active: 0, activeRetries: 0 };
+}
+
+function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, auth?: RequestAuthenticator): CompiledRoute {
+  const split = new WeightedSplit(
+    r.split.map((s) => {
+      const cluster = clusters.get(s.cluster)!;
+      return {
+        name: s.cluster,
+        weight: s.weight,
+        cluster: {
+          cluster,
+          byCode: new Map(),
+          duration: edgeMetrics.duration.labels(r.name, s.cluster),
+          retries: edgeMetrics.retries.labels(r.name, s.cluster),
+        },
+      };
+    }),
+  );
+  const timeoutMs = parseDuration(r.timeout ?? '15s');
+  const maxAge = Math.round(parseDuration(r.sticky?.cookieMaxAge ?? '1d') / 1000);
+  return {
+    name: r.name,
+    split,
+    sticky: r.sticky
+      ? { cookie: r.sticky.cookie ?? null, header: r.sticky.header?.toLowerCase() ?? null, cookieAttributes: `; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax` }
+      : null,
+    overrideHeader: r.override?.header.toLowerCase() ?? null,
+    retry: r.retries ? compileRetry(r.retries) : null,
+    timeoutMs,
+    firstByteTimeoutMs: r.firstByteTimeout ? parseDuration(r.firstByteTimeout) : timeoutMs,
+    idleTimeoutMs: parseDuration(r.idleTimeout ?? '60s'),
+    rewriteHost: r.rewrite?.host ?? null,
+    rewritePrefix: r.rewrite?.prefix !== undefined && r.match.path && 'prefix' in r.match.path ? { from: r.match.path.prefix, to: r.rewrite.prefix } : null,
+    setRequestHeaders: Object.entries(r.requestHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
+    removeRequestHeaders: new Set((r.requestHeaders?.remove ?? []).map((h) => h.toLowerCase())),
+    setResponseHeaders: Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
+    removeResponseHeaders: new Set((r.responseHeaders?.remove ?? []).map((h) => h.toLowerCase())),
+    auth: r.auth && auth ? auth.compile(r.auth) : null,
+  };
+}
+
+function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {
+  const on = new Set(p.on ?? ['connect-failure', 'reset']);
+  const statuses = new Set<number>();
+  for (const o of on) {
+    if (/^[0-9]{3}$/.test(o)) statuses.add(Number(o));
+    if (o === 'gateway-error') [502, 503, 504].forEach((s) => statuses.add(s));
+    if (o === '5xx') for (let s = 500; s < 600; s++) statuses.add(s);
+  }
+  const gatewayLike = on.has('gateway-error') || on.has('5xx');
+  return {
+    attempts: p.attempts,
+    connectFailure: on.has('connect-failure') || gatewayLike,
+    reset: on.has('reset') || on.has('5xx'),
+    timeout: on.has('timeout') || gatewayLike,
+    statuses,
+    budgetRatio: (p.budgetPercent ?? 20) / 100,
+    minConcurrency: p.minRetryConcurrency ?? 3,
+    perTryTimeoutMs: p.perTryTimeout ? parseDuration(p.perTryTimeout) : 0,
+  };
+}

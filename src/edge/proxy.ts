@@ -1,0 +1,602 @@
+import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import type { EdgeTable, CompiledRoute, RouteClusterStats } from './compile.ts';
+import type { Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
+import type { UpstreamPools } from './upstreams.ts';
+import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
+import type { Logger } from '../util/logger.ts';
+import { edgeMetrics } from '../metrics/edge.ts';
+import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, hostWithoutPort, readCookie } from './http-util.ts';
+import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+export interface ProxyOptions {
+  directory: EndpointDirectory;
+  pools: UpstreamPools;
+  logger: Logger;
+  accessLog?: boolean;
+  auth?: RequestAuthenticator;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Request headers the gateway sets itself; client-sent values are replaced (XFF is appended to). */
+const MANAGED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+/**
+ * The request path: route match, auth, split, endpoint pick, undici dispatch,
+ * response streaming, retries. One `Exchange` object per request doubles as
+ * the undici dispatch handler, so a proxied request allocates little.
+ */
+export class Proxy {
+  #table: EdgeTable | null = null;
+  readonly #options: ProxyOptions;
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: ProxyOptions) {
+    this.#options = options;
+  }
+
+  /** Swaps the routing table; requests in flight keep the table they started with. */
+  setTable(table: EdgeTable): void {
+    this.#table = table;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Resolves when no request is in flight (graceful drain). */
+  whenIdle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  handle(req: DownstreamRequest, res: DownstreamResponse, scheme: 'http' | 'https'): void {
+    const table = this.#table;
+    if (table === null) {
+      sendError(res, 503, 'not_ready', 'the gateway has no configuration yet');
+      return;
+    }
+    try {
+      const headers = req.headers;
+      const rawHost = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
+      const host = hostWithoutPort(rawHost);
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const method = req.method ?? 'GET';
+      const route = table.routes.match(host, path, method, (name) => {
+        const v = headers[name];
+        return Array.isArray(v) ? v.join(',') : v;
+      });
+      if (route === undefined) {
+        sendError(res, 404, 'no_route', `no route for host "${host}" and path "${path}"`);
+        return;
+      }
+      const exchange = new Exchange(this, this.#options, table, route, req, res, scheme, rawHost, url, method);
+      this.#inflight++;
+      exchange.start();
+    } catch (err) {
+      this.#options.logger.error({ err }, 'unexpected error while routing a request');
+      if (!res.headersSent) sendError(res, 500, 'internal_error', 'unexpected gateway error');
+      else res.destroy();
+    }
+  }
+
+  /** Called by an Exchange exactly once when it is done. */
+  finished(): void {
+    this.#inflight--;
+    if (this.#inflight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #proxy: Proxy;
+  readonly #opts: ProxyOptions;
+  readonly #route: CompiledRoute;
+  readonly #req: DownstreamRequest;
+  readonly #res: DownstreamResponse;
+  readonly #scheme: 'http' | 'https';
+  readonly #rawHost: string;
+  readonly #method: string;
+  readonly #start = performance.now();
+  readonly #hasBody: boolean;
+  #url: string;
+  #stats: RouteClusterStats | null = null;
+  #requestId = '';
+  #setCookie: string | null = null;
+  #upstreamHeaders: string[] | null = null;
+  #endpoint: Endpoint | null = null;
+  #tried: Endpoint | null = null;
+  #attempt = 0;
+  #isRetry = false;
+  #abort: ((err?: Error) => void) | null = null;
+  #resume: (() => void) | null = null;
+  #discard = false;
+  #retryAfterDiscard: UpstreamOutcome | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #done = false;
+  #status = 0;
+
+  constructor(
+    proxy: Proxy,
+    opts: ProxyOptions,
+    _table: EdgeTable,
+    route: CompiledRoute,
+    req: DownstreamRequest,
+    res: DownstreamResponse,
+    scheme: 'http' | 'https',
+    rawHost: string,
+    url: string,
+    method: string,
+  ) {
+    this.#proxy = proxy;
+    this.#opts = opts;
+    this.#route = route;
+    this.#req = req;
+    this.#res = res;
+    this.#scheme = scheme;
+    this.#rawHost = rawHost;
+    this.#url = url;
+    this.#method = method;
+    this.#hasBody = requestHasBody(req);
+  }
+
+  start(): void {
+    const res = this.#res;
+    res.on('close', this.#onDownstreamClose);
+    const incomingId = this.#req.headers['x-request-id'];
+    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
+    const route = this.#route;
+    if (route.auth !== null && this.#opts.auth) {
+      const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
+      if (outcome instanceof Promise) {
+        outcome.then(this.#afterAuth, (err: unknown) => {
+          this.#opts.logger.error({ err, route: route.name }, 'authenticator failed');
+          this.#fail(500, 'internal_error', 'authentication failed unexpectedly', null);
+        });
+        return;
+      }
+      this.#afterAuth(outcome);
+      return;
+    }
+    this.#afterAuth(null);
+  }
+
+  #afterAuth = (outcome: AuthOutcome | null): void => {
+    if (this.#done) return;
+    if (outcome !== null && !outcome.ok) {
+      this.#finishLocal(outcome.status, outcome.headers, outcome.body);
+      return;
+    }
+    const index = this.#chooseCluster();
+    if (index < 0) {
+      this.#fail(503, 'no_cluster', 'every cluster of the route has weight 0', null);
+      return;
+    }
+    this.#stats = this.#route.split.targets[index]!.cluster;
+    if (outcome !== null && outcome.url !== undefined) this.#url = outcome.url;
+    this.#upstreamHeaders = this.#buildUpstreamHeaders(outcome);
+    const cluster = this.#stats.cluster;
+    cluster.active++;
+    edgeMetrics.activeRequests.labels(cluster.name).inc();
+    if (this.#route.timeoutMs > 0) {
+      this.#timer = setTimeout(this.#onRequestTimeout, this.#route.timeoutMs);
+    }
+    this.#dispatch();
+  };
+
+  #chooseCluster(): number {
+    const route = this.#route;
+    const split = route.split;
+    const headers = this.#req.headers;
+    if (route.overrideHeader !== null) {
+      const forced = headers[route.overrideHeader];
+      if (typeof forced === 'string') {
+        const i = split.indexOf(forced);
+        if (i >= 0) return i;
+      }
+    }
+    const available = this.#availability;
+    if (route.sticky !== null) {
+      let key: string | undefined;
+      if (route.sticky.header !== null) {
+        const v = headers[route.sticky.header];
+        key = typeof v === 'string' && v !== '' ? v : undefined;
+      } else if (route.sticky.cookie !== null) {
+        key = readCookie(headers.cookie, route.sticky.cookie);
+        if (key === undefined) {
+          key = randomBytes(12).toString('base64url');
+          this.#setCookie = `${route.sticky.cookie}=${key}${route.sticky.cookieAttributes}${this.#scheme === 'https' ? '; Secure' : ''}`;
+        }
+      }
+      if (key !== undefined) return split.pick(key, available);
+    }
+    return split.next(available);
+  }
+
+  #availability = (i: number): boolean => {
+    const target = this.#opts.directory.cluster(this.#route.split.targets[i]!.name);
+    return target !== undefined && target.available;
+  };
+
+  #buildUpstreamHeaders(auth: AuthOutcome | null): string[] {
+    const route = this.#route;
+    const raw = this.#req.rawHeaders;
+    const out: string[] = [];
+    let xff: string | undefined;
+    let tokens: Set<string> | null = null;
+    const removeAuth = auth !== null && auth.ok && auth.removeHeaders.length > 0 ? new Set(auth.removeHeaders.map((h) => h.toLowerCase())) : null;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection') tokens = connectionTokens(raw[i + 1]!, tokens);
+        continue;
+      }
+      if (MANAGED.has(lower)) {
+        if (lower === 'x-forwarded-for') xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
+        continue;
+      }
+      if (route.removeRequestHeaders.has(lower) || (removeAuth !== null && removeAuth.has(lower))) continue;
+      if (route.rewriteHost !== null && lower === 'host') continue;
+      out.push(name, raw[i + 1]!);
+    }
+    if (tokens !== null) stripTokens(out, tokens);
+    const hasHost = route.rewriteHost === null && this.#req.headers.host !== undefined;
+    if (!hasHost) out.push('host', route.rewriteHost ?? this.#rawHost);
+    const clientIp = this.#req.socket?.remoteAddress ?? '';
+    out.push(
+      'x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`,
+      'x-forwarded-proto', this.#scheme,
+      'x-forwarded-host', this.#rawHost,
+      'x-request-id', this.#requestId,
+    );
+    for (const [k, v] of route.setRequestHeaders) out.push(k, v);
+    if (auth !== null && auth.ok) for (const [k, v] of auth.setHeaders) out.push(k, v);
+    return out;
+  }
+
+  #dispatch(): void {
+    const stats = this.#stats!;
+    const cluster = stats.cluster;
+    const target = this.#opts.directory.cluster(cluster.name);
+    const endpoints = target?.endpoints ?? [];
+    const endpoint = cluster.balancer.pick(endpoints, this.#hashKey(), this.#tried ?? undefined);
+    if (endpoint === undefined) {
+      this.#fail(503, 'no_healthy_upstream', `cluster "${cluster.name}" has no endpoint available`, null);
+      return;
+    }
+    this.#endpoint = endpoint;
+    endpoint.active++;
+    this.#attempt++;
+    this.#discard = false;
+    this.#retryAfterDiscard = null;
+    this.#abort = null;
+    const rewrite = this.#route.rewritePrefix;
+    const path = rewrite === null ? this.#url : joinPrefix(rewrite.to, this.#url.slice(rewrite.from.length));
+    const perTry = this.#route.retry?.perTryTimeoutMs ?? 0;
+    let pool;
+    try {
+      pool = this.#opts.pools.get(endpoint);
+    } catch (err) {
+      endpoint.active--;
+      this.#fail(503, 'no_healthy_upstream', (err as Error).message, null);
+      return;
+    }
+    pool.dispatch(
+      {
+        path,
+        method: this.#method,
+        headers: this.#upstreamHeaders!,
+        body: this.#hasBody ? (this.#req as NodeJS.ReadableStream as never) : null,
+        headersTimeout: perTry > 0 ? Math.min(perTry, this.#route.firstByteTimeoutMs) : this.#route.firstByteTimeoutMs,
+        bodyTimeout: this.#route.idleTimeoutMs,
+      },
+      this,
+    );
+  }
+
+  #hashKey(): string | undefined {
+    const hashOn = this.#stats!.cluster.hashOn;
+    if (hashOn === null) return this.#req.socket?.remoteAddress;
+    if (hashOn.header) {
+      const v = this.#req.headers[hashOn.header];
+      if (typeof v === 'string') return v;
+    }
+    if (hashOn.cookie) {
+      const v = readCookie(this.#req.headers.cookie, hashOn.cookie);
+      if (v !== undefined) return v;
+    }
+    return this.#req.socket?.remoteAddress;
+  }
+
+  // --- undici dispatch handler (legacy interface: the one undici's Client calls directly) ---
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#done) {
+      abort(new Error('downstream gone'));
+      return;
+    }
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.#done) return false;
+    if (statusCode < 200) return true; // 1xx informational: not forwarded
+    const outcome: UpstreamOutcome = statusCode >= 500 ? (statusCode >= 502 && statusCode <= 504 ? 'gateway-error' : 'http-5xx') : 'success';
+    this.#opts.directory.report(this.#endpoint!, outcome, statusCode);
+    const retry = this.#route.retry;
+    if (retry !== null && retry.statuses.has(statusCode) && this.#canRetry()) {
+      // Read and drop this response's body so the connection stays reusable, then retry.
+      this.#discard = true;
+      this.#retryAfterDiscard = outcome;
+      return true;
+    }
+    this.#resume = resume;
+    this.#status = statusCode;
+    const res = this.#res;
+    const route = this.#route;
+    const out: string[] = [];
+    let tokens: Set<string> | null = null;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1');
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection') tokens = connectionTokens(rawHeaders[i + 1]!.toString('latin1'), tokens);
+        continue;
+      }
+      if (route.removeResponseHeaders.size > 0 && route.removeResponseHeaders.has(lower)) continue;
+      out.push(name, rawHeaders[i + 1]!.toString('latin1'));
+    }
+    if (tokens !== null) stripTokens(out, tokens);
+    for (const [k, v] of route.setResponseHeaders) out.push(k, v);
+    out.push('x-request-id', this.#requestId);
+    if (this.#setCookie !== null) out.push('set-cookie', this.#setCookie);
+    try {
+      writeHead(res, statusCode, statusText, out);
+    } catch (err) {
+      this.#opts.logger.warn({ err, route: route.name }, 'upstream response headers rejected');
+      this.#abort?.(err as Error);
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#discard || this.#done) return true;
+    const ok = (this.#res as ServerResponse).write(chunk);
+    if (!ok) this.#res.once('drain', this.#resume!);
+    return ok;
+  }
+
+  onComplete(): void {
+    if (this.#discard) {
+      this.#releaseEndpoint();
+      this.#retry(this.#retryAfterDiscard!);
+      return;
+    }
+    this.#releaseEndpoint();
+    if (!this.#done) {
+      this.#res.end();
+      this.#complete(this.#status, null);
+    }
+  }
+
+  onError(err: Error): void {
+    const endpoint = this.#endpoint;
+    this.#releaseEndpoint();
+    if (this.#done) return;
+    const failure = classifyUpstreamError(err);
+    if (endpoint !== null) {
+      this.#opts.directory.report(endpoint, failure.outcome, 0);
+      if (failure.outcome === 'connect-failure') edgeMetrics.connectErrors.labels(endpoint.cluster).inc();
+      edgeMetrics.upstreamErrors.labels(endpoint.cluster, failure.reason).inc();
+    }
+    if (this.#res.headersSent) {
+      // Mid-body failure: the status line is gone, so cut the downstream response.
+      this.#res.destroy(err);
+      this.#complete(this.#status, failure.reason);
+      return;
+    }
+    if (this.#retryable(failure) && this.#canRetry()) {
+      this.#retry(failure.outcome);
+      return;
+    }
+    this.#fail(failure.status, failure.reason, failure.message, endpoint);
+  }
+
+  // --- retries ---
+
+  #retryable(failure: UpstreamFailure): boolean {
+    const retry = this.#route.retry;
+    if (retry === null || failure.fromClient) return false;
+    switch (failure.outcome) {
+      case 'connect-failure':
+        return retry.connectFailure;
+      case 'reset':
+        return retry.reset;
+      case 'timeout':
+        return retry.timeout && !failure.wholeRequest;
+      default:
+        return false;
+    }
+  }
+
+  #canRetry(): boolean {
+    const retry = this.#route.retry;
+    if (retry === null || this.#attempt > retry.attempts) return false;
+    // A consumed request body can't be sent again; neither can a non-idempotent request.
+    if (this.#hasBody || !IDEMPOTENT.has(this.#method) || this.#res.headersSent) return false;
+    const cluster = this.#stats!.cluster;
+    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.active);
+    if (cluster.activeRetries + 1 > budget) {
+      edgeMetrics.retryBudgetExhausted.labels(cluster.name).inc();
+      return false;
+    }
+    return true;
+  }
+
+  #retry(_outcome: UpstreamOutcome): void {
+    const cluster = this.#stats!.cluster;
+    this.#tried = this.#endpoint;
+    if (!this.#isRetry) {
+      this.#isRetry = true;
+      cluster.activeRetries++;
+    }
+    this.#stats!.retries.inc();
+    this.#dispatch();
+  }
+
+  // --- completion ---
+
+  #releaseEndpoint(): void {
+    if (this.#endpoint !== null) {
+      this.#endpoint.active--;
+      this.#endpoint = null;
+    }
+    this.#abort = null;
+  }
+
+  #onRequestTimeout = (): void => {
+    this.#timer = null;
+    if (this.#done) return;
+    if (this.#abort !== null) this.#abort(new UpstreamTimeoutError(this.#route.timeoutMs));
+    else this.#fail(504, 'upstream_timeout', `no response within ${this.#route.timeoutMs}ms`, null);
+  };
+
+  #onDownstreamClose = (): void => {
+    if (this.#done) return;
+    // The client went away before the response finished: stop the upstream work too.
+    const abort = this.#abort;
+    this.#releaseEndpoint();
+    abort?.(new DownstreamClosedError());
+    this.#complete(this.#status || 499, 'client_closed');
+  };
+
+  #fail(status: number, reason: string, message: string, endpoint: Endpoint | null): void {
+    if (this.#done) return;
+    if (this.#res.headersSent) {
+      this.#res.destroy();
+    } else {
+      const extra: string[] = ['x-request-id', this.#requestId];
+      sendError(this.#res, status, reason, message, {
+        route: this.#route.name,
+        ...(this.#stats ? { cluster: this.#stats.cluster.name } : {}),
+        ...(endpoint ? { endpoint: endpoint.address } : {}),
+        requestId: this.#requestId,
+      }, extra);
+    }
+    this.#complete(status, reason);
+  }
+
+  #finishLocal(status: number, headers: Record<string, string>, body: string): void {
+    const res = this.#res;
+    const out: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', this.#requestId];
+    for (const [k, v] of Object.entries(headers)) out.push(k, v);
+    writeHead(res, status, '', out);
+    res.end(body);
+    this.#complete(status, null);
+  }
+
+  #complete(status: number, error: string | null): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#res.off('close', this.#onDownstreamClose);
+    const stats = this.#stats;
+    const routeName = this.#route.name;
+    if (stats !== null) {
+      const cluster = stats.cluster;
+      cluster.active--;
+      if (this.#isRetry) cluster.activeRetries--;
+      edgeMetrics.activeRequests.labels(cluster.name).dec();
+      let c = stats.byCode.get(status);
+      if (c === undefined) {
+        c = edgeMetrics.requests.labels(routeName, cluster.name, String(status));
+        stats.byCode.set(status, c);
+      }
+      c.inc();
+      stats.duration.observe((performance.now() - this.#start) / 1000);
+    } else {
+      edgeMetrics.requests.labels(routeName, '', String(status)).inc();
+    }
+    if (this.#opts.accessLog) {
+      this.#opts.logger.info(
+        {
+          access: true,
+          requestId: this.#requestId,
+          method: this.#method,
+          host: this.#rawHost,
+          path: this.#url,
+          route: routeName,
+          cluster: stats?.cluster.name,
+          status,
+          attempts: this.#attempt,
+          ms: Math.round((performance.now() - this.#start) * 100) / 100,
+          ...(error ? { error } : {}),
+        },
+        'request',
+      );
+    }
+    this.#proxy.finished();
+  }
+}
+
+class DownstreamClosedError extends Error {
+  readonly code = 'EP_DOWNSTREAM_CLOSED';
+}
+
+function requestHasBody(req: DownstreamRequest): boolean {
+  const h = req.headers;
+  if ('stream' in req) {
+    // HTTP/2: the client ended the stream with its HEADERS frame when there is no body.
+    return !(req.stream as { endAfterHeaders?: boolean }).endAfterHeaders;
+  }
+  const len = h['content-length'];
+  if (len !== undefined) return len !== '0';
+  return h['transfer-encoding'] !== undefined;
+}
+
+function joinPrefix(to: string, rest: string): string {
+  if (rest === '' || rest.startsWith('?')) return to + rest;
+  if (to.endsWith('/') && rest.startsWith('/')) return to + rest.slice(1);
+  if (!to.endsWith('/') && !rest.startsWith('/')) return `${to}/${rest}`;
+  return to + rest;
+}
+
+function stripTokens(flat: string[], tokens: Set<string>): void {
+  for (let i = flat.length - 2; i >= 0; i -= 2) {
+    if (tokens.has(flat[i]!.toLowerCase())) flat.splice(i, 2);
+  }
+}
+
+function writeHead(res: DownstreamResponse, status: number, statusText: string, flat: string[]): void {
+  if ('stream' in res) {
+    // HTTP/2 responses take a header object; repeated names become arrays.
+    const obj: Record<string, string | string[]> = {};
+    for (let i = 0; i < flat.length; i += 2) {
+      const k = flat[i]!.toLowerCase();
+      const prev = obj[k];
+      if (prev === undefined) obj[k] = flat[i + 1]!;
+      else if (Array.isArray(prev)) prev.push(flat[i + 1]!);
+      else obj[k] = [prev, flat[i + 1]!];
+    }
+    (res as Http2ServerResponse).writeHead(status, obj);
+    return;
+  }
+  if (statusText) (res as ServerResponse).writeHead(status, statusText, flat);
+  else (res as ServerResponse).writeHead(status, flat);
+}
+
+export type { IncomingHttpHeaders };

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Pool } from 'undici';
+import type { ClusterConfig } from '../config/schema/index.ts';
+import type { Endpoint } from '../health/types.ts';
+import { parseDuration } from '../util/duration.ts';
+
+interface PoolEntry {
+  pool: Pool;
+  fingerprint: string;
+}
+
+/**
+ * One undici Pool per (cluster, endpoint), kept across snapshots while the
+ * endpoint and the cluster's connection settings stay the same. Pools of
+ * endpoints that went away are closed gracefully: undici finishes the requests
+ * already dispatched, then closes the sockets (drain, not cut).
+ */
+export class UpstreamPools {
+  #pools = new Map<string, PoolEntry>();
+  #clusters = new Map<string, { fingerprint: string; options: Pool.Options; origin: (ep: Endpoint) => string }>();
+  readonly #baseDir: string;
+
+  constructor(baseDir: string) {
+    this.#baseDir = baseDir;
+  }
+
+  /** Applies new cluster settings; pools whose settings changed are replaced (the old ones drain). */
+  configure(clusters: readonly ClusterConfig[]): void {
+    const next = new Map<string, { fingerprint: string; options: Pool.Options; origin: (ep: Endpoint) => string }>();
+    for (const c of clusters) next.set(c.name, this.#clusterOptions(c));
+    this.#clusters = next;
+    for (const [key, entry] of this.#pools) {
+      const cluster = key.slice(0, key.indexOf('|'));
+      const settings = next.get(cluster);
+      if (!settings || settings.fingerprint !== entry.fingerprint) {
+        this.#pools.delete(key);
+        void entry.pool.close().catch(() => entry.pool.destroy());
+      }
+    }
+  }
+
+  get(endpoint: Endpoint): Pool {
+    const key = endpoint.cluster + '|' + endpoint.address;
+    const entry = this.#pools.get(key);
+    if (entry) return entry.pool;
+    const settings = this.#clusters.get(endpoint.cluster);
+    if (!settings) throw new Error(`no settings for cluster ${endpoint.cluster}`);
+    const pool = new Pool(settings.origin(endpoint), settings.options);
+    this.#pools.set(key, { pool, fingerprint: settings.fingerprint });
+    return pool;
+  }
+
+  /** Drains the pools of endpoints that left their cluster. */
+  release(endpoints: readonly Endpoint[]): void {
+    for (const ep of endpoints) {
+      const key = ep.cluster + '|' + ep.address;
+      const entry = this.#pools.get(key);
+      if (!entry) continue;
+      this.#pools.delete(key);
+      void entry.pool.close().catch(() => entry.pool.destroy());
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(all.map((e) => e.pool.close().catch(() => e.pool.destroy())));
+  }
+
+  async destroy(): Promise<void> {
+    const all = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(all.map((e) => e.pool.destroy().catch(() => {})));
+  }
+
+  #clusterOptions(c: ClusterConfig) {
+    const tlsEnabled = c.tls !== undefined && c.tls.enabled !== false;
+    const connect: Record<string, unknown> = { timeout: parseDuration(c.connectTimeout ?? '2s') };
+    if (tlsEnabled) {
+      // Verified unless the cluster explicitly opts out.
+      connect.rejectUnauthorized = c.tls!.insecureSkipVerify !== true;
+      if (c.tls!.servername) connect.servername = c.tls!.servername;
+      if (c.tls!.ca) connect.ca = readFileSync(resolve(this.#baseDir, c.tls!.ca));
+    }
+    const options: Pool.Options = {
+      connections: c.connectionsPerEndpoint ?? 128,
+      pipelining: 1,
+      keepAliveTimeout: parseDuration(c.keepAliveTimeout ?? '4s'),
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: 0, // enforced per request by the proxy (route timeouts)
+      bodyTimeout: 0,
+      connect: connect as Pool.Options['connect'],
+    };
+    const scheme = tlsEnabled ? 'https' : 'http';
+    const origin = (ep: Endpoint) => `${scheme}://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`;
+    const fingerprint = JSON.stringify({ tls: c.tls ?? null, ct: c.connectTimeout, ka: c.keepAliveTimeout, n: c.connectionsPerEndpoint });
+    return { fingerprint, options, origin };
+  }
+}

@@ -1,0 +1,19 @@
+import { counter, gauge, histogram } from './registry.ts';
+
+/** The data plane's metric names, declared in one place. */
+export const edgeMetrics = {
+  requests: counter('edgeplane_requests_total', 'Requests answered, by route, cluster and status code', ['route', 'cluster', 'code'] as const),
+  duration: histogram(
+    'edgeplane_request_duration_seconds',
+    'Time from request start to the end of the response, by route and cluster',
+    ['route', 'cluster'] as const,
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  ),
+  connectErrors: counter('edgeplane_upstream_connect_errors_total', 'Failed connection attempts to upstream endpoints', ['cluster'] as const),
+  upstreamErrors: counter('edgeplane_upstream_errors_total', 'Upstream attempts that failed locally, by cluster and reason', ['cluster', 'reason'] as const),
+  retries: counter('edgeplane_retries_total', 'Retries sent, by route and cluster', ['route', 'cluster'] as const),
+  retryBudgetExhausted: counter('edgeplane_retry_budget_exhausted_total', 'Retries not sent because the retry budget was spent', ['cluster'] as const),
+  activeConnections: gauge('edgeplane_active_connections', 'Open downstream connections, by listener', ['listener'] as const),
+  activeRequests: gauge('edgeplane_active_requests', 'Requests in flight, by cluster', ['cluster'] as const),
+  clientErrors: counter('edgeplane_client_errors_total', 'Malformed downstream requests rejected before routing, by reason', ['reason'] as const),
+};
