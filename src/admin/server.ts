@@ -37,8 +37,9 @@ export class AdminServer {
     }
     this.#host = host;
     this.#port = port;
-    this.app = Fastify({ // Per-request admin logs are at info; the admin listener logs warnings and above.
-      loggerInstance: options.logger.child({ component: 'admin' }, { level: 'warn' }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+    // fastify logs every admin request at info; keep the admin listener's own logs to warnings and above.
+    const logger = options.logger.child({ component: 'admin' }, { level: 'warn' });
+    this.app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
     this.app.get('/healthz', async () => ({ status: 'alive' }));
     this.app.get('/readyz', async (_req, reply) => {
       const ready = options.isReady();
