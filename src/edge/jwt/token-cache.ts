@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { VerifyKey } from './keys.ts';
+
+/** A token that passed verification, with everything the hot path needs precomputed. */
+export interface VerifiedToken {
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** The key that verified it: once revoked (rotated out), the entry is dead. */
+  readonly key: VerifyKey;
+  /** Wall-clock ms after which the entry must not be used (never after exp). */
+  readonly expiresAt: number;
+  /** claimsToHeaders and payloadHeader, ready to send (shared: never mutate). */
+  readonly setHeaders: [name: string, value: string][];
+  readonly scopes: ReadonlySet<string>;
+}
+
+export const DEFAULT_CACHE_ENTRIES = 10_000;
+
+/**
+ * Verified tokens by SHA-256 of (provider, token): the token itself is never
+ * kept as a key, and a digest collision is not a practical concern. Bounded
+ * by entry count (LRU). Expiry and revocation are checked on read against the
+ * injected clock, which keeps the cache deterministic under ManualClock.
+ */
+export class TokenCache {
+  readonly #lru: LRUCache<string, VerifiedToken>;
+
+  constructor(maxEntries: number) {
+    this.#lru = new LRUCache<string, VerifiedToken>({ max: maxEntries });
+  }
+
+  static key(providerIndex: number, token: string): string {
+    return createHash('sha256').update(token).digest('base64') + providerIndex;
+  }
+
+  get(key: string, wallNow: number): VerifiedToken | undefined {
+    const entry = this.#lru.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= wallNow || entry.key.revoked) {
+      this.#lru.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(key: string, entry: VerifiedToken, wallNow: number): void {
+    if (entry.expiresAt > wallNow && !entry.key.revoked) this.#lru.set(key, entry);
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  clear(): void {
+    this.#lru.clear();
+  }
+}
