@@ -14,10 +14,10 @@ export class ConfigSource {
   constructor(text: string, name = 'config') {
     this.name = name;
     this.#lines = new LineCounter();
-    this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: true, strict: true });
+    this.#doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: true, uniqueKeys: true, strict: true });
     for (const err of this.#doc.errors) {
       const line = err.linePos?.[0]?.line;
-      this.syntaxIssues.push({ path: '', message: `YAML: ${err.message.split('\n')[0]}`, ...(line ? { line } : {}) });
+      this.syntaxIssues.push({ path: '', message: `YAML: ${err.message.split('\n')[0]!.replace(/ at line [0-9]+, column [0-9]+:?$/, '')}`, ...(line ? { line } : {}) });
     }
   }
 
