@@ -1,6 +1,6 @@
-import { ConfigSchema } from '../config/schema/index.ts';
+import { renderSchema } from '../config/schema/render.ts';
 
 export async function schemaCommand(): Promise<number> {
-  console.log(JSON.stringify(ConfigSchema, null, 2));
+  process.stdout.write(renderSchema());
   return 0;
 }
