@@ -1,43 +1,107 @@
-import { parseHostPort } from '../util/address.ts';
 import type { ClusterConfig } from '../config/schema/index.ts';
-import type { ClusterTarget, Endpoint, EndpointDirectory, UpstreamOutcome } from './types.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { mathRng, type Rng } from '../util/rng.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
+import { createDiscoverySource } from '../discovery/index.ts';
+import type { DiscoverySource } from '../discovery/types.ts';
+import { ClusterHealth, type ProbeFactory } from './cluster-health.ts';
+import type { TrackedEndpoint } from './endpoint-state.ts';
+import { resolveActiveCheck, resolveOutlier } from './options.ts';
+import type { ClusterBreaker, ClusterTarget, Endpoint, HealthDirectory, HealthReport, UpstreamOutcome } from './types.ts';
 
-interface ClusterEntry {
-  target: { name: string; endpoints: Endpoint[]; available: boolean; panic: boolean };
-  byAddress: Map<string, Endpoint>;
+export interface EndpointTableOptions {
+  clock?: Clock;
+  rng?: Rng;
+  logger?: Logger;
+  /** Relative paths in the config (file discovery, CA bundles, kubeconfig) resolve against this; default the working directory. */
+  baseDir?: string;
+  /** How long a removed endpoint may stay `draining` in the report; default 30s. */
+  drainTimeoutMs?: number;
+  /** Replaces the discovery sources (tests). */
+  createSource?: (cluster: ClusterConfig) => DiscoverySource;
+  /** Replaces the HTTP/TCP probes (tests). */
+  probeFactory?: ProbeFactory;
 }
 
 /**
- * The endpoint set of every cluster. Endpoint objects are kept across config
- * changes when their address stays, so in-flight counters survive a reload.
+ * The endpoint state table of every cluster: the one place that knows which
+ * endpoints exist (discovery), which are healthy (active checks, outlier
+ * detection), which are draining, and what the edge should balance across.
+ *
+ * The edge reads `cluster(name)` per request (a Map lookup returning a
+ * precomputed object) and calls `report()` after each upstream attempt
+ * (integer increments on the endpoint). Everything else happens on timers and
+ * discovery events. Endpoint objects are kept across config changes while
+ * their address stays, so in-flight counters and health survive a reload.
  */
-export class EndpointTable implements EndpointDirectory {
-  #clusters = new Map<string, ClusterEntry>();
+export class EndpointTable implements HealthDirectory {
+  #clusters = new Map<string, ClusterHealth>();
   #listeners = new Set<(cluster: string) => void>();
+  #removedListeners = new Set<(endpoints: readonly Endpoint[]) => void>();
+  #collecting: TrackedEndpoint[] | null = null;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
+  readonly #logger: Logger;
+  readonly #baseDir: string;
+  readonly #drainTimeoutMs: number;
+  readonly #createSource: (cluster: ClusterConfig) => DiscoverySource;
+  readonly #probeFactory: ProbeFactory | undefined;
+  #closed = false;
 
-  /** Applies the static endpoints of a new config; returns the endpoints that went away (to drain). */
+  constructor(options: EndpointTableOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#rng = options.rng ?? mathRng;
+    this.#logger = options.logger ?? silentLogger;
+    this.#baseDir = options.baseDir ?? process.cwd();
+    this.#drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.#probeFactory = options.probeFactory;
+    this.#createSource =
+      options.createSource ?? ((c) => createDiscoverySource(c, { clock: this.#clock, rng: this.#rng, logger: this.#logger, baseDir: this.#baseDir }));
+  }
+
+  /**
+   * Applies the clusters of a new config; returns the endpoints this call
+   * removed (to drain; `onRemoved` hears about them too). Throws before
+   * changing anything if a cluster's health options are invalid.
+   */
   update(clusters: readonly ClusterConfig[]): Endpoint[] {
-    const removed: Endpoint[] = [];
-    const next = new Map<string, ClusterEntry>();
     for (const c of clusters) {
-      const prev = this.#clusters.get(c.name);
-      const byAddress = new Map<string, Endpoint>();
-      for (const address of c.endpoints ?? []) {
-        const kept = prev?.byAddress.get(address);
-        if (kept) byAddress.set(address, kept);
+      if (c.healthCheck) resolveActiveCheck(c.healthCheck);
+      if (c.outlierDetection) resolveOutlier(c.outlierDetection);
+    }
+    const removed: TrackedEndpoint[] = [];
+    this.#collecting = removed;
+    try {
+      const names = new Set<string>();
+      for (const c of clusters) {
+        names.add(c.name);
+        const existing = this.#clusters.get(c.name);
+        if (existing) existing.configure(c);
         else {
-          const { host, port } = parseHostPort(address);
-          byAddress.set(address, { cluster: c.name, address, host, port, active: 0 });
+          const h = new ClusterHealth(c, {
+            clock: this.#clock,
+            rng: this.#rng,
+            logger: this.#logger.child({ cluster: c.name }),
+            baseDir: this.#baseDir,
+            createSource: this.#createSource,
+            probeFactory: this.#probeFactory,
+            drainTimeoutMs: this.#drainTimeoutMs,
+            onTargetChange: (name) => this.#emit(name),
+            onRemoved: (eps) => this.#removed(eps),
+          });
+          this.#clusters.set(c.name, h);
+          this.#emit(c.name);
         }
       }
-      if (prev) for (const [addr, ep] of prev.byAddress) if (!byAddress.has(addr)) removed.push(ep);
-      const endpoints = [...byAddress.values()];
-      next.set(c.name, { target: { name: c.name, endpoints, available: endpoints.length > 0, panic: false }, byAddress });
+      for (const [name, h] of this.#clusters) {
+        if (names.has(name)) continue;
+        this.#clusters.delete(name);
+        this.#removed(h.close());
+        this.#emit(name);
+      }
+    } finally {
+      this.#collecting = null;
     }
-    for (const [name, entry] of this.#clusters) if (!next.has(name)) removed.push(...entry.byAddress.values());
-    const changed = new Set<string>([...this.#clusters.keys(), ...next.keys()]);
-    this.#clusters = next;
-    for (const name of changed) this.#emit(name);
     return removed;
   }
 
@@ -45,13 +109,51 @@ export class EndpointTable implements EndpointDirectory {
     return this.#clusters.get(name)?.target;
   }
 
-  report(_endpoint: Endpoint, _outcome: UpstreamOutcome, _status: number): void {
-    // Outcomes feed outlier detection (src/health); the static table keeps no state.
+  /** Hot path: counters on the endpoint, nothing else. Endpoints this table did not hand out are ignored. */
+  report(endpoint: Endpoint, outcome: UpstreamOutcome, _status: number): void {
+    const sink = (endpoint as TrackedEndpoint).sink;
+    if (sink === null || sink === undefined) return;
+    if (!sink.hadTraffic) sink.markTraffic();
+    sink.record(endpoint as TrackedEndpoint, outcome);
+  }
+
+  breaker(cluster: string): ClusterBreaker | undefined {
+    return this.#clusters.get(cluster)?.breaker;
+  }
+
+  /** Healthy and total (non-draining) endpoints of a cluster, for region self-health. */
+  counts(cluster: string): { healthy: number; total: number } | undefined {
+    return this.#clusters.get(cluster)?.counts();
+  }
+
+  healthReport(): HealthReport {
+    return {
+      generatedAt: new Date(this.#clock.wallNow()).toISOString(),
+      clusters: [...this.#clusters.values()].map((h) => h.report()),
+    };
   }
 
   onChange(listener: (cluster: string) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  onRemoved(listener: (endpoints: readonly Endpoint[]) => void): () => void {
+    this.#removedListeners.add(listener);
+    return () => this.#removedListeners.delete(listener);
+  }
+
+  /** Stops every check, detector and discovery source. The table answers reads afterwards but no longer changes. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const h of this.#clusters.values()) h.close();
+  }
+
+  #removed(endpoints: readonly TrackedEndpoint[]): void {
+    if (endpoints.length === 0) return;
+    this.#collecting?.push(...endpoints);
+    for (const l of this.#removedListeners) l(endpoints);
   }
 
   #emit(cluster: string): void {

@@ -42,3 +42,82 @@ export interface EndpointDirectory {
   /** Fires when a cluster's endpoint set or eligibility changes. */
   onChange(listener: (cluster: string) => void): () => void;
 }
+
+/** The resources a cluster's circuit breaker counts. */
+export type BreakerResource = 'connection' | 'pending' | 'request' | 'retry';
+
+/**
+ * A cluster's circuit breaker: counters against limits, shared by every request
+ * to the cluster. Keep the object you acquired from and release on it, even if
+ * the cluster has been removed from config since.
+ */
+export interface ClusterBreaker {
+  /** Takes one unit of `kind`: null when allowed, else the config name of the limit hit (`maxRequests`...), for `x-edgeplane-overloaded`. */
+  tryAcquire(kind: BreakerResource): string | null;
+  /** Gives back one unit taken by a successful `tryAcquire`. */
+  release(kind: BreakerResource): void;
+}
+
+/** What the health module offers beyond the edge contract: breakers, drains and the report. */
+export interface HealthDirectory extends EndpointDirectory {
+  breaker(cluster: string): ClusterBreaker | undefined;
+  /** Fires with endpoints that left their cluster (config change or discovery), so their connection pools can drain. */
+  onRemoved(listener: (endpoints: readonly Endpoint[]) => void): () => void;
+  healthReport(): HealthReport;
+}
+
+export type ActiveCheckState = 'healthy' | 'unhealthy' | 'pending' | 'disabled';
+
+export interface EndpointHealthReport {
+  address: string;
+  state: EndpointHealthState;
+  /** Why it is in that state, e.g. `active check failed: status 503` or `consecutive-5xx`. */
+  reason: string;
+  /** ISO time of the last state change. */
+  since: string;
+  /** Requests in flight from this process. */
+  inFlight: number;
+  active: {
+    state: ActiveCheckState;
+    lastCheckAt: string | null;
+    lastResult: string | null;
+    consecutiveSuccesses: number;
+    consecutiveFailures: number;
+  };
+  /** Present while ejected by outlier detection. */
+  ejection: { reason: string; since: string; until: string } | null;
+  /** Times ejected since the endpoint joined; the ejection-time multiplier right now. */
+  ejections: number;
+  ejectionMultiplier: number;
+}
+
+export interface DiscoveryStatusReport {
+  source: 'static' | 'dns' | 'file' | 'kubernetes';
+  /** False while the source fails; the cluster then keeps its last known endpoint set. */
+  ok: boolean;
+  /** True when the endpoint set in use may be outdated because the source is failing. */
+  stale: boolean;
+  error: string | null;
+  lastSuccessAt: string | null;
+  lastErrorAt: string | null;
+  consecutiveFailures: number;
+}
+
+export interface ClusterHealthReport {
+  name: string;
+  available: boolean;
+  panic: boolean;
+  panicThreshold: number;
+  healthy: number;
+  total: number;
+  discovery: DiscoveryStatusReport;
+  circuitBreaker: Record<'maxConnections' | 'maxPendingRequests' | 'maxRequests' | 'maxRetries', { limit: number; current: number; overflows: number }>;
+  /** Current endpoints first, then draining ones. */
+  endpoints: EndpointHealthReport[];
+}
+
+/** The body of `GET /v1/health`. */
+export interface HealthReport {
+  generatedAt: string;
+  clusters: ClusterHealthReport[];
+}

@@ -1,40 +1,52 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Name, Address, Duration, Percent } from './common.ts';
 
+/** One status (`200`) or an inclusive range (`"200-299"`). */
+export const StatusSpec = Type.Union([
+  Type.Integer({ minimum: 100, maximum: 599 }),
+  Type.String({ pattern: '^[1-5][0-9][0-9]-[1-5][0-9][0-9]$', description: 'inclusive range such as 200-299' }),
+]);
+
 export const HealthCheck = Obj({
   type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('tcp')], { default: 'http' })),
-  path: Type.Optional(Type.String({ default: '/readyz' })),
-  host: Type.Optional(Type.String({ description: 'Host header for HTTP checks' })),
-  expectedStatuses: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { description: 'default 200-399' })),
-  bodyMatch: Type.Optional(Type.String({ description: 'substring the first 64 KiB of the body must contain' })),
-  interval: Type.Optional(Duration('default 5s')),
-  noTrafficInterval: Type.Optional(Duration('interval while the cluster has no traffic, default 60s')),
-  jitter: Type.Optional(Duration('random extra delay per check, default 10% of interval')),
+  path: Type.Optional(Type.String({ pattern: '^/', default: '/readyz', description: 'HTTP checks: path and query to GET' })),
+  host: Type.Optional(Type.String({ minLength: 1, description: 'HTTP checks: Host header; default the endpoint address' })),
+  expectedStatuses: Type.Optional(Type.Array(StatusSpec, { minItems: 1, description: 'HTTP checks: passing statuses, default 200-299 (redirects fail)' })),
+  bodyMatch: Type.Optional(Type.String({ minLength: 1, description: 'HTTP checks: substring the first 64 KiB of the body must contain' })),
+  interval: Type.Optional(Duration('time between the end of one check and the start of the next, default 5s')),
+  noTrafficInterval: Type.Optional(Duration('interval for healthy endpoints of a cluster that has never carried traffic, default 60s')),
+  jitter: Type.Optional(Duration('random extra delay in [0, jitter) per check, default 10% of interval')),
   timeout: Type.Optional(Duration('default 1s')),
-  healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, default: 2 })),
-  unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, default: 3 })),
+  healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, default: 2, description: 'consecutive passes to become healthy (the first check of a new endpoint needs one)' })),
+  unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, default: 3, description: 'consecutive failures to become unhealthy' })),
   startHealthy: Type.Optional(Type.Boolean({ description: 'new endpoints take traffic before their first passing check', default: false })),
 });
 
 export const OutlierDetection = Obj({
-  consecutive5xx: Type.Optional(Type.Integer({ minimum: 0, default: 5 })),
-  consecutiveGatewayFailure: Type.Optional(Type.Integer({ minimum: 0, default: 5 })),
-  consecutiveLocalOriginFailure: Type.Optional(Type.Integer({ minimum: 0, default: 5 })),
-  splitExternalLocalOriginErrors: Type.Optional(Type.Boolean({ default: false })),
-  interval: Type.Optional(Duration('default 10s')),
+  consecutive5xx: Type.Optional(Type.Integer({ minimum: 0, default: 5, description: '0 disables' })),
+  consecutiveGatewayFailure: Type.Optional(Type.Integer({ minimum: 0, default: 5, description: '502/503/504 (and local-origin errors unless split); 0 disables' })),
+  consecutiveLocalOriginFailure: Type.Optional(Type.Integer({ minimum: 0, default: 5, description: 'only with splitExternalLocalOriginErrors; 0 disables' })),
+  splitExternalLocalOriginErrors: Type.Optional(Type.Boolean({ default: false, description: 'count connect failures, resets and timeouts apart from upstream 5xx' })),
+  interval: Type.Optional(Duration('time between success-rate / failure-percentage sweeps, default 10s')),
   baseEjectionTime: Type.Optional(Duration('default 30s')),
-  maxEjectionTime: Type.Optional(Duration('default 300s')),
-  maxEjectionPercent: Type.Optional(Percent('default 10')),
-  alwaysEjectOne: Type.Optional(Type.Boolean({ description: 'allow ejecting one host even when maxEjectionPercent rounds down to 0', default: true })),
+  maxEjectionTime: Type.Optional(Duration('cap of base x times ejected, default 300s')),
+  maxEjectionTimeJitter: Type.Optional(Duration('random extra ejection time in [0, jitter), default 0s')),
+  maxEjectionPercent: Type.Optional(Percent('most endpoints ejected at once, exact; default 10')),
+  alwaysEjectOneHost: Type.Optional(Type.Boolean({ description: 'allow one ejection even when maxEjectionPercent would forbid it (small clusters)', default: true })),
+  successfulActiveHealthCheckUnejectHost: Type.Optional(Type.Boolean({ description: 'a passing active check ends an ejection', default: true })),
   successRateMinimumHosts: Type.Optional(Type.Integer({ minimum: 0, default: 5 })),
   successRateRequestVolume: Type.Optional(Type.Integer({ minimum: 0, default: 100 })),
-  successRateStdevFactor: Type.Optional(Type.Integer({ minimum: 0, default: 1900 })),
+  successRateStdevFactor: Type.Optional(Type.Integer({ minimum: 0, default: 1900, description: 'divided by 1000' })),
   failurePercentageThreshold: Type.Optional(Percent('default 85')),
   failurePercentageMinimumHosts: Type.Optional(Type.Integer({ minimum: 0, default: 5 })),
   failurePercentageRequestVolume: Type.Optional(Type.Integer({ minimum: 0, default: 50 })),
-  enforcingConsecutive5xx: Type.Optional(Percent()),
-  enforcingSuccessRate: Type.Optional(Percent()),
-  enforcingFailurePercentage: Type.Optional(Percent()),
+  enforcingConsecutive5xx: Type.Optional(Percent('default 100')),
+  enforcingConsecutiveGatewayFailure: Type.Optional(Percent('default 100 when consecutiveGatewayFailure is set, else 0')),
+  enforcingConsecutiveLocalOriginFailure: Type.Optional(Percent('default 100')),
+  enforcingSuccessRate: Type.Optional(Percent('default 100')),
+  enforcingLocalOriginSuccessRate: Type.Optional(Percent('default 100')),
+  enforcingFailurePercentage: Type.Optional(Percent('default 100 when failurePercentageThreshold is set, else 0')),
+  enforcingFailurePercentageLocalOrigin: Type.Optional(Percent('default 100 when failurePercentageThreshold is set, else 0')),
 });
 
 export const CircuitBreaker = Obj({
@@ -46,22 +58,25 @@ export const CircuitBreaker = Obj({
 
 export const Discovery = Obj({
   dns: Type.Optional(Obj({
-    name: Type.String(),
+    name: Type.String({ minLength: 1, description: 'fully qualified name to resolve' }),
     type: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('SRV')], { default: 'A' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    resolvers: Type.Optional(Type.Array(Address())),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'required for A/AAAA; SRV records carry their own' })),
+    resolvers: Type.Optional(Type.Array(Address('resolver ip or ip:port; default the system resolvers'), { minItems: 1 })),
     minInterval: Type.Optional(Duration('lower bound on re-resolution, default 5s')),
     maxInterval: Type.Optional(Duration('upper bound on re-resolution, default 5m')),
+    timeout: Type.Optional(Duration('per query, default 2s')),
   })),
   kubernetes: Type.Optional(Obj({
-    namespace: Type.String(),
-    service: Type.String(),
-    port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String()], { description: 'port number or name' })),
-    apiServer: Type.Optional(Type.String({ description: 'default: in-cluster (KUBERNETES_SERVICE_HOST)' })),
-    kubeconfig: Type.Optional(Type.String()),
+    namespace: Type.String({ minLength: 1 }),
+    service: Type.String({ minLength: 1 }),
+    port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ minLength: 1 })], { description: 'port number or EndpointSlice port name; default the only port' })),
+    apiServer: Type.Optional(Type.String({ description: 'API server URL; default: in-cluster (KUBERNETES_SERVICE_HOST) or the kubeconfig' })),
+    kubeconfig: Type.Optional(Type.String({ description: 'kubeconfig file; default: in-cluster service account' })),
+    context: Type.Optional(Type.String({ description: 'kubeconfig context; default its current-context' })),
   })),
   file: Type.Optional(Obj({
-    path: Type.String({ description: 'a file with one host:port per line (or a JSON/YAML list), re-read when it changes' }),
+    path: Type.String({ minLength: 1, description: 'a file with one host:port per line (or a JSON/YAML list), re-read when it changes' }),
+    pollInterval: Type.Optional(Duration('stat the file this often in case change events are missed, default 2s')),
   })),
 });
 

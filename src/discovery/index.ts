@@ -1,0 +1,59 @@
+import { resolve } from 'node:path';
+import type { ClusterConfig } from '../config/schema/index.ts';
+import type { Clock } from '../util/clock.ts';
+import type { Rng } from '../util/rng.ts';
+import type { Logger } from '../util/logger.ts';
+import { parseDuration } from '../util/duration.ts';
+import { DnsSource, resolverServers, wireResolver } from './dns.ts';
+import { FileSource } from './file.ts';
+import { loadKubeCredentials } from './kube-credentials.ts';
+import { KubernetesSource } from './kubernetes.ts';
+import { StaticSource } from './static.ts';
+import type { DiscoverySource } from './types.ts';
+
+export type { DiscoverySource, DiscoveryStatus, DiscoveryListener, SourceKind } from './types.ts';
+
+export interface DiscoveryDeps {
+  clock: Clock;
+  rng: Rng;
+  logger: Logger;
+  baseDir: string;
+}
+
+/** The cluster's one endpoint source (config cross-checks guarantee there is exactly one). */
+export function createDiscoverySource(c: ClusterConfig, deps: DiscoveryDeps): DiscoverySource {
+  const { clock, rng, logger, baseDir } = deps;
+  const d = c.discovery;
+  if (d?.dns) {
+    const timeoutMs = parseDuration(d.dns.timeout ?? '2s');
+    return new DnsSource({
+      cluster: c.name,
+      name: d.dns.name,
+      type: d.dns.type ?? 'A',
+      port: d.dns.port,
+      minIntervalMs: parseDuration(d.dns.minInterval ?? '5s'),
+      maxIntervalMs: parseDuration(d.dns.maxInterval ?? '5m'),
+      clock,
+      rng,
+      logger,
+      resolver: wireResolver(resolverServers(d.dns.resolvers), timeoutMs),
+    });
+  }
+  if (d?.file) {
+    return new FileSource({ cluster: c.name, path: resolve(baseDir, d.file.path), pollIntervalMs: parseDuration(d.file.pollInterval ?? '2s'), clock, logger });
+  }
+  if (d?.kubernetes) {
+    const k = d.kubernetes;
+    return new KubernetesSource({
+      cluster: c.name,
+      namespace: k.namespace,
+      service: k.service,
+      port: k.port,
+      credentials: () => loadKubeCredentials({ apiServer: k.apiServer, kubeconfig: k.kubeconfig, context: k.context, baseDir }),
+      clock,
+      rng,
+      logger,
+    });
+  }
+  return new StaticSource(c.name, c.endpoints ?? [], clock, logger);
+}
