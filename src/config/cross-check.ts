@@ -1,6 +1,7 @@
 import { parseHostPort } from '../util/address.ts';
 import type { Config } from './schema/index.ts';
 import { checkJwtConfig } from './jwt-check.ts';
+import { checkHealthConfig } from './health-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -83,6 +84,7 @@ export function crossCheck(config: Config): RawIssue[] {
   if (config.gossip) checkAddress(config.gossip.bind, ['gossip', 'bind'], issues);
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
   issues.push(...checkJwtConfig(config));
+  issues.push(...checkHealthConfig(config));
   return issues;
 }
 

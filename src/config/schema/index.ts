@@ -7,6 +7,7 @@ import { Jwt } from './jwt.ts';
 import { Admin } from './admin.ts';
 import { Dns } from './dns.ts';
 import { Gossip } from './gossip.ts';
+import { Health } from './health.ts';
 
 export const ConfigSchema = Obj(
   {
@@ -23,6 +24,7 @@ export const ConfigSchema = Obj(
     admin: Type.Optional(Admin),
     dns: Type.Optional(Dns),
     gossip: Type.Optional(Gossip),
+    health: Type.Optional(Health),
     logging: Type.Optional(Obj({
       level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' })),
       accessLog: Type.Optional(Type.Boolean({ default: false })),
@@ -44,3 +46,4 @@ export type JwtConfig = NonNullable<Config['jwt']>;
 export type DnsConfig = NonNullable<Config['dns']>;
 export type GossipConfig = NonNullable<Config['gossip']>;
 export type AdminConfig = NonNullable<Config['admin']>;
+export type HealthConfig = NonNullable<Config['health']>;
