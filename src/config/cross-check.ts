@@ -24,7 +24,8 @@ export function crossCheck(config: Config): RawIssue[] {
   const boundAddresses = new Map<string, number>();
   config.listeners.forEach((l, i) => {
     checkAddress(l.address, ['listeners', i, 'address'], issues);
-    const prev = boundAddresses.get(l.address);
+    // Port 0 asks the OS for a free port, so two such listeners never collide.
+    const prev = l.address.endsWith(':0') ? undefined : boundAddresses.get(l.address);
     if (prev !== undefined) issues.push({ path: ['listeners', i, 'address'], message: `address ${l.address} is already used by listeners[${prev}]` });
     boundAddresses.set(l.address, i);
     if (l.protocol === 'https' && !l.tls) issues.push({ path: ['listeners', i], message: 'an https listener needs tls.certificates' });
