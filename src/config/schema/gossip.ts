@@ -3,7 +3,9 @@ import { Obj, Address } from './common.ts';
 
 export const Gossip = Obj({
   bind: Address('UDP and TCP bind address, default 0.0.0.0:7946'),
-  seeds: Type.Optional(Type.Array(Address())),
-  keys: Type.Optional(Type.Array(Type.String(), { description: 'base64 AES keys; the first encrypts' })),
-  profile: Type.Optional(Type.Union([Type.Literal('lan'), Type.Literal('wan'), Type.Literal('local')], { default: 'lan' })),
+  seeds: Type.Optional(Type.Array(Address(), { description: 'host:port of members to join through (push-pull); retried until one answers' })),
+  keys: Type.Optional(Type.Array(Type.String(), { description: 'base64 AES keys (16, 24 or 32 bytes); the first encrypts, all decrypt. Required on a non-loopback bind' })),
+  profile: Type.Optional(Type.Union([Type.Literal('lan'), Type.Literal('wan'), Type.Literal('local')], { default: 'lan', description: 'protocol timings: lan and wan are memberlist\'s DefaultLANConfig and DefaultWANConfig; local is fast, for tests on one machine' })),
+  label: Type.Optional(Type.String({ maxLength: 255, description: 'cluster label, sent with every message and authenticated with it; members with another label are ignored. Default "edgeplane"' })),
+  advertise: Type.Optional(Address('address other members reach this one at, when it differs from bind (required when bind is 0.0.0.0 or ::)')),
 });

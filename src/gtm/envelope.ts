@@ -1,0 +1,75 @@
+import { crc32 } from 'node:zlib';
+import { GossipAuthError, GossipDecodeError } from './errors.ts';
+import { ENCRYPT_OVERHEAD, type Keyring } from './keyring.ts';
+
+/** memberlist's label header: [244][length][label], sent in clear before the (encrypted) payload. */
+const LABEL_TYPE = 244;
+/** memberlist's hasCrcMsg: [12][crc32][payload] protects unencrypted payloads against corruption. */
+const CRC_TYPE = 12;
+const CRC_OVERHEAD = 5;
+
+/**
+ * The outermost framing of every datagram and stream frame: cluster label,
+ * then either AES-GCM (with the label as additional authenticated data, so a
+ * packet for one cluster cannot be replayed into another) or a CRC32.
+ */
+export class Envelope {
+  readonly #keyring: Keyring | undefined;
+  readonly #label: Buffer;
+  readonly #header: Buffer;
+
+  constructor(label: string, keyring?: Keyring) {
+    this.#keyring = keyring;
+    this.#label = Buffer.from(label, 'utf8');
+    if (this.#label.length > 255) throw new GossipDecodeError('cluster label longer than 255 bytes');
+    this.#header = this.#label.length > 0 ? Buffer.from([LABEL_TYPE, this.#label.length, ...this.#label]) : Buffer.alloc(0);
+  }
+
+  get encrypted(): boolean {
+    return this.#keyring !== undefined;
+  }
+
+  /** Bytes the envelope adds to a payload. */
+  get overhead(): number {
+    return this.#header.length + (this.#keyring ? ENCRYPT_OVERHEAD : CRC_OVERHEAD);
+  }
+
+  seal(payload: Uint8Array): Uint8Array {
+    let body: Uint8Array;
+    if (this.#keyring) body = this.#keyring.encrypt(payload, this.#label);
+    else {
+      const b = Buffer.allocUnsafe(CRC_OVERHEAD + payload.length);
+      b[0] = CRC_TYPE;
+      b.writeUInt32BE(crc32(payload), 1);
+      b.set(payload, CRC_OVERHEAD);
+      body = b;
+    }
+    if (this.#header.length === 0) return body;
+    return Buffer.concat([this.#header, body]);
+  }
+
+  /**
+   * Checks label and authenticity; returns the payload. Throws GossipAuthError
+   * (wrong label, wrong key, tampering) or GossipDecodeError (malformed).
+   */
+  open(packet: Uint8Array): Uint8Array {
+    let body = packet;
+    if (packet.length > 0 && packet[0] === LABEL_TYPE) {
+      if (packet.length < 2 || packet.length < 2 + packet[1]!) throw new GossipDecodeError('truncated label header');
+      const label = packet.subarray(2, 2 + packet[1]!);
+      if (!this.#label.equals(label)) throw new GossipAuthError('cluster label mismatch');
+      body = packet.subarray(2 + packet[1]!);
+    } else if (this.#label.length > 0) {
+      throw new GossipAuthError('missing cluster label');
+    }
+    if (this.#keyring) return this.#keyring.decrypt(body, this.#label);
+    if (body.length < CRC_OVERHEAD || body[0] !== CRC_TYPE) {
+      // An encrypted packet reaching a member without keys also ends here.
+      throw new GossipAuthError('unexpected unencrypted framing (encrypted packet, or garbage)');
+    }
+    const view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const payload = body.subarray(CRC_OVERHEAD);
+    if (view.readUInt32BE(1) !== crc32(payload)) throw new GossipDecodeError('CRC mismatch');
+    return payload;
+  }
+}
