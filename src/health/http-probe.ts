@@ -48,7 +48,7 @@ export function createHttpProbe(o: HttpProbeOptions): { probe: Probe; close(): P
     const { statusCode, body } = res;
     try {
       if (!statusMatches(statusCode, o.expectedStatuses)) {
-        body.destroy();
+        await body.dump({ limit: BODY_MATCH_LIMIT });
         return { ok: false, detail: `status ${statusCode}` };
       }
       if (!needle) {
@@ -57,14 +57,20 @@ export function createHttpProbe(o: HttpProbeOptions): { probe: Probe; close(): P
       }
       return await matchBody(body, needle, statusCode, o.bodyMatch!);
     } catch (err) {
-      body.destroy();
+      discard(body);
       return { ok: false, detail: describeError(err) };
     }
   };
   return { probe, close: () => agent.close().catch(() => agent.destroy()) };
 }
 
-async function matchBody(body: AsyncIterable<Buffer> & { destroy(): void }, needle: Buffer, statusCode: number, text: string): Promise<ProbeResult> {
+/** Drops a body we stop reading. undici reports that as an abort error on the stream: expected here, so swallowed. */
+function discard(body: { on(event: 'error', fn: () => void): unknown; destroy(): void }): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+async function matchBody(body: AsyncIterable<Buffer> & { on(event: 'error', fn: () => void): unknown; destroy(): void }, needle: Buffer, statusCode: number, text: string): Promise<ProbeResult> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -73,11 +79,11 @@ async function matchBody(body: AsyncIterable<Buffer> & { destroy(): void }, need
     size += take;
     // Search what we have so far: a needle across a chunk boundary is found too.
     if (Buffer.concat(chunks, size).includes(needle)) {
-      body.destroy();
+      discard(body);
       return { ok: true, detail: `status ${statusCode}, body matched` };
     }
     if (size >= BODY_MATCH_LIMIT) {
-      body.destroy();
+      discard(body);
       return { ok: false, detail: `body does not contain ${JSON.stringify(text)} in the first ${BODY_MATCH_LIMIT} bytes` };
     }
   }
