@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Config } from './config/schema/index.ts';
 import { loadConfigFile } from './config/load.ts';
 import type { Logger } from './util/logger.ts';
@@ -11,6 +12,10 @@ import { UpgradeProxy } from './edge/upgrade.ts';
 import { Listeners, type BoundListener } from './edge/listeners.ts';
 import { compileEdgeTable } from './edge/compile.ts';
 import { AdminServer } from './admin/server.ts';
+import { StateDir } from './admin/persistence.ts';
+import { ConfigStore, type ChangeResult } from './admin/config-store.ts';
+import { AuditLog } from './admin/audit.ts';
+import { adminApi } from './admin/api.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 
@@ -58,10 +63,11 @@ export class Gateway {
   #admin: AdminServer | null = null;
   #adminAddress: { address: string; port: number } | null = null;
   #snapshot: AppliedSnapshot;
-  #version = 0;
+  #stateDir: StateDir | null = null;
+  #store: ConfigStore | null = null;
+  #audit: AuditLog | null = null;
   #started = false;
   #draining = false;
-  #applying: Promise<unknown> = Promise.resolve();
 
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
@@ -94,6 +100,18 @@ export class Gateway {
     return this.#snapshot;
   }
 
+  /** The versioned config store: every config change goes through it (admin API, SIGHUP, rollback). */
+  get store(): ConfigStore {
+    if (!this.#store) throw new Error('gateway not started');
+    return this.#store;
+  }
+
+  /** `admin.stateDir`, for modules that persist their own documents beside the config history. */
+  get stateDir(): StateDir {
+    if (!this.#stateDir) throw new Error('gateway not started');
+    return this.#stateDir;
+  }
+
   get ready(): boolean {
     return this.#started && !this.#draining;
   }
@@ -107,14 +125,14 @@ export class Gateway {
   }
 
   /**
-   * Applies a validated config: compiles it, then swaps every component to it.
-   * Calls are serialised. Throws without changing anything when compiling or
-   * binding a new listener fails.
+   * Replaces the config through the versioned store (validated, applied,
+   * persisted as a new version, like PUT /v1/config; `author` is recorded).
+   * Calls are serialised. Throws without changing anything when the config is
+   * invalid, can't be compiled or a new listener can't bind.
    */
-  apply(config: Config, source = 'api'): Promise<AppliedSnapshot> {
-    const run = this.#applying.then(() => this.#apply(config, source));
-    this.#applying = run.catch(() => {});
-    return run;
+  async apply(config: Config, author = 'api'): Promise<AppliedSnapshot> {
+    await this.store.replace(config, { source: 'api', author, change: 'Gateway.apply' });
+    return this.#snapshot;
   }
 
   /** SIGHUP: re-reads the config file; a bad file is logged and the current config keeps serving. */
@@ -122,9 +140,9 @@ export class Gateway {
     if (!this.configPath) return null;
     try {
       const config = loadConfigFile(this.configPath);
-      const applied = await this.apply(config, `file:${this.configPath}`);
-      this.logger.info({ version: applied.version }, 'config reloaded from file');
-      return applied;
+      const result: ChangeResult = await this.store.reloadFile(config, `reload ${this.configPath}`);
+      this.logger.info({ version: result.version, changed: result.changed }, 'config reloaded from file');
+      return this.#snapshot;
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'config reload rejected; the previous config keeps serving');
       return null;
@@ -158,19 +176,34 @@ export class Gateway {
     this.#listeners.destroyAll();
     await this.#admin?.close().catch(() => {});
     this.#admin = null;
+    await this.#audit?.close();
     await this.#pools.destroy();
   }
 
   async #startComponents(config: Config): Promise<void> {
     collectProcessMetrics();
-    await this.#apply(config, this.configPath ? `file:${this.configPath}` : 'initial');
-    this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready });
+    // The store decides between the file and the persisted state (the GitOps rule) and applies the winner.
+    const stateDir = await StateDir.open(resolve(this.baseDir, config.admin?.stateDir ?? 'state'));
+    this.#stateDir = stateDir;
+    this.#store = await ConfigStore.open({ stateDir, historyLimit: config.admin?.history ?? 20, apply: (c, v, s) => this.#apply(c, v, s), logger: this.logger, clock: this.clock });
+    await this.#store.start(config, this.configPath);
+    this.#audit = new AuditLog({ dir: stateDir.path, logger: this.logger });
+    if (!config.admin?.token) this.logger.warn('admin.token is not set: the /v1 admin API is open to every local process');
+    const api = adminApi({
+      store: this.#store,
+      healthReport: () => this.endpoints.healthReport(),
+      // Read per request: a SIGHUP reload can rotate the token.
+      token: () => this.#snapshot.config.admin?.token,
+      audit: this.#audit,
+      clock: this.clock,
+    });
+    this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api] });
     this.#adminAddress = await this.#admin.start();
     this.#started = true;
   }
 
-  async #apply(config: Config, source: string): Promise<AppliedSnapshot> {
-    const version = this.#version + 1;
+  /** Swaps every component to `config`; the store assigns `version` and records it. */
+  async #apply(config: Config, version: number, source: string): Promise<AppliedSnapshot> {
     // Compile first: a config that can't compile changes nothing.
     const table = compileEdgeTable(config, version, this.rng);
     await this.#listeners.apply(config.listeners);
@@ -179,7 +212,6 @@ export class Gateway {
     this.#proxy.setTable(table);
     this.#upgrade.setTable(table);
     this.#pools.release(removed);
-    this.#version = version;
     this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
     return this.#snapshot;
   }

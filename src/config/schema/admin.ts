@@ -5,4 +5,5 @@ export const Admin = Obj({
   address: Type.Optional(Address('default 127.0.0.1:9901')),
   token: Type.Optional(Type.String({ description: 'bearer token for /v1; required on a non-loopback address' })),
   stateDir: Type.Optional(Type.String({ description: 'where versions are persisted, default ./state' })),
+  history: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'how many config versions are kept for rollback, default 20' })),
 });

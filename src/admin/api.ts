@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerAuth } from './auth.ts';
+import type { AuditLog } from './audit.ts';
+import { AdminHttpError } from './errors.ts';
+import { adminMetrics } from './metrics.ts';
+import { writeOutcome, authorOf, type AdminContext } from './routes/context.ts';
+import { configRoutes } from './routes/config.ts';
+import { splitRoutes } from './routes/splits.ts';
+import { endpointRoutes } from './routes/endpoints.ts';
+import { versionRoutes } from './routes/versions.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface AdminApiOptions extends AdminContext {
+  /** The bearer token in force, read per request (a SIGHUP may rotate it); undefined = no token (loopback only). */
+  token: () => string | undefined;
+  audit: AuditLog;
+  clock: { wallNow(): number };
+}
+
+/**
+ * The authenticated /v1 API, as a plugin for AdminServer. /v1/fleet and
+ * /v1/releases belong to their own modules and are registered beside this.
+ */
+export function adminApi(options: AdminApiOptions) {
+  return async function registerAdminApi(app: FastifyInstance): Promise<void> {
+    await app.register(
+      async (v1) => {
+        v1.addHook('onRequest', bearerAuth(options.token));
+        v1.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+          adminMetrics.requests.labels(req.method, String(reply.statusCode)).inc();
+          if (req.method === 'GET' && reply.statusCode !== 401) return;
+          const result = writeOutcome.get(req);
+          const failure = failures.get(req);
+          void options.audit.append({
+            at: new Date(options.clock.wallNow()).toISOString(),
+            method: req.method,
+            url: req.url,
+            status: reply.statusCode,
+            author: authorOf(req),
+            remote: req.ip,
+            ...(result ? { version: result.version, changed: result.changed } : {}),
+            ...(failure ? { errors: failure } : {}),
+          });
+        });
+        // Remember why a request failed for the audit line; the reply itself is built by server.ts's error handler.
+        v1.addHook('onError', async (req: FastifyRequest, _reply: FastifyReply, err: Error) => {
+          if (err instanceof AdminHttpError) failures.set(req, err.issues);
+        });
+        const ctx: AdminContext = { store: options.store, healthReport: options.healthReport };
+        configRoutes(v1, ctx);
+        splitRoutes(v1, ctx);
+        endpointRoutes(v1, ctx);
+        versionRoutes(v1, ctx);
+        healthRoutes(v1, ctx);
+      },
+      { prefix: '/v1' },
+    );
+  };
+}
+
+const failures = new WeakMap<FastifyRequest, { path: string; message: string }[]>();

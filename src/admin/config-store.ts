@@ -1,0 +1,359 @@
+import type { Config, AdminConfig } from '../config/schema/index.ts';
+import { validateConfig } from '../config/load.ts';
+import { ConfigError } from '../util/errors.ts';
+import type { Logger } from '../util/logger.ts';
+import type { Clock } from '../util/clock.ts';
+import type { DurableDocument, StateDir } from './persistence.ts';
+import { VersionHistory, type ChangeSource, type VersionRecord, type VersionSummary, type PersistedHistory } from './history.ts';
+import { redactSecrets, restoreSecrets, newSecretIssues } from './secrets.ts';
+import { chooseStartupConfig, nextVersion } from './startup-rule.ts';
+import { AdminRejectedError, PersistError, StateCorruptError, VersionConflictError, VersionNotFoundError, type AdminIssue } from './errors.ts';
+import { adminMetrics } from './metrics.ts';
+
+/** Swaps the running components to `config`; throws without changing anything when it can't. */
+export type ConfigApplier = (config: Config, version: number, source: string) => Promise<unknown>;
+
+export interface ConfigStoreOptions {
+  stateDir: StateDir;
+  /** How many versions the history keeps (admin.history). */
+  historyLimit: number;
+  apply: ConfigApplier;
+  logger: Logger;
+  clock: Clock;
+}
+
+export interface ChangeMeta {
+  source: ChangeSource;
+  author: string;
+  change: string;
+}
+
+export interface WriteOptions {
+  /** The If-Match header: the write only goes ahead while this is the current version. */
+  ifVersion?: string;
+  /** Maps config paths in validation issues to the request's own paths (e.g. `routes[0].split` → `split`). */
+  mapPath?: (path: string) => string;
+}
+
+export interface ChangeResult {
+  version: number;
+  previousVersion: number;
+  /** False when the change was identical to the config in force: no new version. */
+  changed: boolean;
+  record: VersionSummary | undefined;
+}
+
+/** The name of the state document holding the config history. */
+export const CONFIG_DOCUMENT = 'config';
+
+/**
+ * The versioned config store. Every change (the file at start, SIGHUP, admin
+ * API writes, rollbacks) goes through it, one at a time:
+ *
+ *   validate (schema + cross-check) → apply to the running gateway → persist
+ *   the new history durably → only then record it in memory and answer.
+ *
+ * A change that fails validation or can't be applied changes nothing; one that
+ * can't be persisted is taken back out of the running gateway before the
+ * error is reported, so memory and disk always agree on the current version.
+ */
+export class ConfigStore {
+  readonly #doc: DurableDocument<VersionHistory>;
+  readonly #apply: ConfigApplier;
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #limit: number;
+  #history: VersionHistory;
+  #current: { version: number; config: Config } | undefined;
+  /** The config file as last loaded: the source of secrets and of the admin section. */
+  #file: Config | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: ConfigStoreOptions, doc: DurableDocument<VersionHistory>, history: VersionHistory) {
+    this.#doc = doc;
+    this.#apply = options.apply;
+    this.#logger = options.logger.child({ component: 'config-store' });
+    this.#clock = options.clock;
+    this.#limit = options.historyLimit;
+    this.#history = history;
+  }
+
+  /** Reads the persisted history. A file that can't be used is moved aside (logged) and the store starts empty. */
+  static async open(options: ConfigStoreOptions): Promise<ConfigStore> {
+    const limit = options.historyLimit;
+    const doc = options.stateDir.document(CONFIG_DOCUMENT, (v) => VersionHistory.parse(v, limit));
+    let history: VersionHistory;
+    try {
+      history = (await doc.read()) ?? new VersionHistory(limit);
+    } catch (err) {
+      if (!(err instanceof StateCorruptError)) throw err;
+      const aside = await doc.quarantine(options.clock.wallNow());
+      options.logger.error({ err: err.message, movedTo: aside }, 'persisted config history is unusable; moved aside, starting from the config file');
+      history = new VersionHistory(limit);
+    }
+    return new ConfigStore(options, doc, history);
+  }
+
+  /** The version and full config in force (secrets included: never send this out as is). */
+  get current(): { version: number; config: Config } {
+    if (!this.#current) throw new Error('config store not started');
+    return this.#current;
+  }
+
+  get history(): VersionHistory {
+    return this.#history;
+  }
+
+  /** The state file's path (for messages and tests). */
+  get file(): string {
+    return this.#doc.file;
+  }
+
+  /**
+   * At process start: decides between the config file and the persisted state
+   * (see startup-rule.ts), applies the winner and records it when it is new.
+   */
+  start(fileConfig: Config, filePath: string | undefined): Promise<ChangeResult> {
+    return this.#serialise('file', async () => {
+      this.#file = fileConfig;
+      const head = this.#history.head;
+      const fileVersion = fileConfig.version ?? 0;
+      const decision = chooseStartupConfig(fileVersion, head);
+      if (decision.use === 'persisted' && head) {
+        const restored = this.#restorePersisted(head, fileConfig);
+        if (restored.ok) {
+          try {
+            await this.#apply(restored.config, head.version, `state:${head.source}`);
+            this.#current = { version: head.version, config: restored.config };
+            adminMetrics.configVersion.set(head.version);
+            this.#logger.info({ version: head.version, reason: decision.reason }, 'started from the persisted config');
+            return { version: head.version, previousVersion: head.version, changed: false, record: head };
+          } catch (err) {
+            this.#logger.error({ version: head.version, err: (err as Error).message }, 'persisted config cannot be applied; starting from the config file');
+          }
+        } else {
+          this.#logger.error({ version: head.version, issues: restored.issues }, 'persisted config is no longer valid; starting from the config file');
+        }
+      } else {
+        this.#logger.info({ fileVersion, reason: decision.reason }, 'starting from the config file');
+      }
+      return this.#commit(fileConfig, { source: 'file', author: 'file', change: `start ${filePath ?? 'config'}` }, { fileVersion, applyUnchanged: true });
+    });
+  }
+
+  /** SIGHUP (or a file watch): the file was validated by the loader; it replaces the config in force. */
+  reloadFile(fileConfig: Config, change: string): Promise<ChangeResult> {
+    return this.#serialise('file', async () => {
+      const result = await this.#commit(this.#validate(fileConfig), { source: 'file', author: 'file', change }, { fileVersion: fileConfig.version ?? 0, applyUnchanged: true });
+      // Only a file that made it in becomes the source of secrets and of the admin section.
+      this.#file = fileConfig;
+      return result;
+    });
+  }
+
+  /** Admin API: replaces the whole config with `value` (an unvalidated request body). */
+  replace(value: unknown, meta: ChangeMeta, options: WriteOptions = {}): Promise<ChangeResult> {
+    return this.#serialise(meta.source, async () => {
+      this.#checkIfVersion(options.ifVersion);
+      return this.#commit(this.#candidateFromApi(value, options), meta);
+    });
+  }
+
+  /**
+   * Admin API: edits a copy of the config in force. `edit` throws
+   * AdminRejectedError for requests that make no sense (unknown route...);
+   * the result is validated like any other config.
+   */
+  update(edit: (draft: Config) => void, meta: ChangeMeta, options: WriteOptions = {}): Promise<ChangeResult> {
+    return this.#serialise(meta.source, async () => {
+      this.#checkIfVersion(options.ifVersion);
+      const draft = structuredClone(this.current.config);
+      edit(draft);
+      return this.#commit(this.#validate(draft, options.mapPath), meta);
+    });
+  }
+
+  /** Admin API: makes the config of an earlier version current again, as a new version. */
+  rollback(version: number, meta: Omit<ChangeMeta, 'source'>, options: WriteOptions = {}): Promise<ChangeResult> {
+    return this.#serialise('rollback', async () => {
+      this.#checkIfVersion(options.ifVersion);
+      const record = this.#history.get(version);
+      if (!record) throw new VersionNotFoundError(version, this.#history.versions());
+      const candidate = structuredClone(record.config) as Config;
+      setAdmin(candidate, this.current.config.admin);
+      const issues = restoreSecrets(candidate, [this.current.config, this.#file]);
+      if (issues.length) throw new AdminRejectedError(issues.map((i) => ({ ...i, message: `version ${version}: ${i.message}` })));
+      return this.#commit(this.#validate(candidate, (p) => `config of version ${version}: ${p || '(root)'}`), { ...meta, source: 'rollback' }, { rolledBackTo: version });
+    });
+  }
+
+  async #commit(candidate: Config, meta: ChangeMeta, extra: { fileVersion?: number; rolledBackTo?: number; applyUnchanged?: boolean } = {}): Promise<ChangeResult> {
+    const prev = this.#current ?? (this.#history.head ? { version: this.#history.head.version, config: this.#history.head.config } : undefined);
+    const previousVersion = prev?.version ?? 0;
+    const fileBumped = extra.fileVersion !== undefined && extra.fileVersion > previousVersion;
+    if (prev && !fileBumped && sameConfig(candidate, prev.config)) {
+      // Nothing to record. A file reload is still applied: a secret rotated in the environment changes no version.
+      if (extra.applyUnchanged) {
+        const config = { ...candidate, version: previousVersion };
+        await this.#applyOrReject(config, previousVersion, meta);
+        this.#current = { version: previousVersion, config };
+        adminMetrics.configVersion.set(previousVersion);
+      }
+      adminMetrics.configChanges.labels(meta.source, 'unchanged').inc();
+      this.#logger.info({ version: previousVersion, source: meta.source, change: meta.change }, 'config unchanged');
+      return { version: previousVersion, previousVersion, changed: false, record: this.#history.get(previousVersion) };
+    }
+
+    const version = nextVersion(previousVersion, extra.fileVersion);
+    const config: Config = { ...candidate, version };
+    const record: VersionRecord = {
+      version,
+      at: new Date(this.#clock.wallNow()).toISOString(),
+      source: meta.source,
+      author: meta.author,
+      change: meta.change,
+      ...(extra.fileVersion !== undefined ? { fileVersion: extra.fileVersion } : {}),
+      ...(extra.rolledBackTo !== undefined ? { rolledBackTo: extra.rolledBackTo } : {}),
+      config: redactSecrets(config),
+    };
+    const next = this.#history.appended(record);
+
+    await this.#applyOrReject(config, version, meta);
+    try {
+      await this.#doc.write(next);
+    } catch (err) {
+      const detail = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      if (this.#current) {
+        // Put the running gateway back to what is on disk.
+        await this.#apply(this.#current.config, this.#current.version, 'revert').catch((revertErr: Error) =>
+          this.#logger.fatal({ err: revertErr.message, version: this.#current?.version }, 'cannot restore the previous config after a failed persist'),
+        );
+      }
+      this.#logger.error({ version, err: detail, file: this.#doc.file }, 'config change not persisted; reverted');
+      throw new PersistError(detail, { cause: err });
+    }
+    this.#history = next;
+    this.#current = { version, config };
+    adminMetrics.configVersion.set(version);
+    adminMetrics.configChanges.labels(meta.source, 'applied').inc();
+    this.#logger.info({ version, previousVersion, source: meta.source, author: meta.author, change: meta.change }, 'config version applied');
+    return { version, previousVersion, changed: true, record };
+  }
+
+  async #applyOrReject(config: Config, version: number, meta: ChangeMeta): Promise<void> {
+    try {
+      await this.#apply(config, version, meta.source === 'file' ? `file` : meta.source);
+    } catch (err) {
+      // Compiling or binding failed (a certificate file that isn't there, a port in use): the config's fault, nothing changed.
+      throw new AdminRejectedError([{ path: '', message: `cannot apply: ${(err as Error).message}` }], 'EP_ADMIN_APPLY_FAILED');
+    }
+  }
+
+  /** Turns an API body into a candidate config: unwraps `{config}`, keeps secrets and the admin section, validates. */
+  #candidateFromApi(value: unknown, options: WriteOptions): Config {
+    let body = value;
+    if (isObject(body) && 'config' in body) {
+      const extra = Object.keys(body).filter((k) => k !== 'config' && k !== 'version');
+      if (extra.length) throw new AdminRejectedError(extra.map((k) => ({ path: k, message: `unknown key "${k}" (send the config itself, or {config})` })));
+      body = body.config;
+    }
+    if (!isObject(body)) throw new AdminRejectedError([{ path: '', message: 'the body must be a JSON object: the config, or {config}' }]);
+    const candidate = structuredClone(body);
+    const current = this.current.config;
+    const issues: AdminIssue[] = [...restoreSecrets(candidate, [current, this.#file]), ...newSecretIssues(candidate, [current, this.#file])];
+    issues.push(...this.#withBootstrapAdmin(candidate, current));
+    if (issues.length) throw new AdminRejectedError(issues);
+    return this.#validate(candidate, options.mapPath);
+  }
+
+  /**
+   * The admin section (listener address, token, stateDir, history) comes from
+   * the config file only: the API can't lock itself out or move its own state.
+   * A body without it keeps the current one; a body with it must not change it.
+   */
+  #withBootstrapAdmin(candidate: Record<string, unknown>, current: Config): AdminIssue[] {
+    const sent = candidate.admin;
+    if (sent === undefined || (isObject(sent) && sameJson(sent, current.admin ?? {}))) {
+      setAdmin(candidate, current.admin);
+      return [];
+    }
+    return [{ path: 'admin', message: 'the admin section comes from the config file and cannot be changed through the API (leave it out, or send it unchanged)' }];
+  }
+
+  #restorePersisted(head: VersionRecord, fileConfig: Config): { ok: true; config: Config } | { ok: false; issues: AdminIssue[] } {
+    const candidate = structuredClone(head.config) as Config;
+    setAdmin(candidate, fileConfig.admin);
+    const issues = restoreSecrets(candidate, [fileConfig]);
+    if (issues.length) return { ok: false, issues };
+    try {
+      return { ok: true, config: validateConfig(candidate) };
+    } catch (err) {
+      if (err instanceof ConfigError) return { ok: false, issues: err.issues };
+      throw err;
+    }
+  }
+
+  #validate(candidate: unknown, mapPath?: (path: string) => string): Config {
+    try {
+      return validateConfig(candidate);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      throw new AdminRejectedError(err.issues.map((i) => ({ path: mapPath ? mapPath(i.path) : i.path, message: i.message })));
+    }
+  }
+
+  #checkIfVersion(ifVersion: string | undefined): void {
+    if (ifVersion === undefined) return;
+    const current = this.current.version;
+    const wanted = ifVersion.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    if (wanted !== '*' && wanted !== String(current)) throw new VersionConflictError(ifVersion, current);
+  }
+
+  /** One change at a time, so version numbers follow the order changes reach the gateway. */
+  #serialise<T>(source: ChangeSource, fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn).catch((err: unknown) => {
+      if (err instanceof AdminRejectedError) adminMetrics.configChanges.labels(source, 'rejected').inc();
+      else if (err instanceof PersistError) adminMetrics.configChanges.labels(source, 'failed').inc();
+      throw err;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/** Same config apart from the version number, secrets compared as placeholders (persisted configs have no secrets). */
+function sameConfig(a: Config, b: Config): boolean {
+  const strip = (c: Config) => {
+    const { version: _v, ...rest } = redactSecrets(c);
+    return rest;
+  };
+  return sameJson(strip(a), strip(b));
+}
+
+function setAdmin(candidate: Record<string, unknown>, admin: AdminConfig | undefined): void {
+  if (admin === undefined) delete candidate.admin;
+  else candidate.admin = structuredClone(admin);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+/** JSON with object keys sorted, so key order never makes two configs differ. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isObject(v)) {
+    return `{${Object.keys(v)
+      .filter((k) => v[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export type { PersistedHistory };
