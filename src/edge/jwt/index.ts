@@ -124,6 +124,11 @@ export class JwtAuthenticator {
     await Promise.all([...this.#providers.values()].map((p) => p.start()));
   }
 
+  /** Resolves once no JWKS fetch is in flight (a hanging one is bounded by its timeout). */
+  async whenIdle(): Promise<void> {
+    await Promise.all([...this.#providers.values()].map((p) => p.whenIdle()));
+  }
+
   close(): void {
     for (const p of this.#providers.values()) p.close();
     void this.#dispatcher?.close().catch(() => {});

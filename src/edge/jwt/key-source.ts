@@ -16,6 +16,8 @@ export interface KeySource {
   /** Whether any key set is loaded (an empty answer then means "unknown key", not "no keys yet"). */
   readonly loaded: boolean;
   start(): Promise<void>;
+  /** Resolves when no fetch is in flight (tests and readiness; never rejects). */
+  whenIdle(): Promise<void>;
   close(): void;
 }
 
@@ -30,6 +32,9 @@ export class StaticKeySource implements KeySource {
     return this.#set.candidates(alg, kid);
   }
   start(): Promise<void> {
+    return Promise.resolve();
+  }
+  whenIdle(): Promise<void> {
     return Promise.resolve();
   }
   close(): void {}
@@ -95,6 +100,10 @@ export class RemoteKeySource implements KeySource {
   /** Fetches for the first time; failures are logged and retried in the background, never thrown. */
   async start(): Promise<void> {
     if (this.#set === undefined) await this.refresh();
+  }
+
+  async whenIdle(): Promise<void> {
+    while (this.#inflight) await this.#inflight;
   }
 
   close(): void {

@@ -90,6 +90,10 @@ export class Provider {
     return this.#source.start();
   }
 
+  whenIdle(): Promise<void> {
+    return this.#source.whenIdle();
+  }
+
   close(): void {
     this.#source.close();
   }

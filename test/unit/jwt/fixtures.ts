@@ -3,7 +3,7 @@
  * deliberately broken), and a real loopback JWKS server whose behaviour a test
  * can switch (serve, garbage, hang, error status).
  */
-import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, type JWTPayload } from 'jose';
@@ -66,6 +66,16 @@ export const b64url = (v: unknown): string => Buffer.from(typeof v === 'string' 
 /** A token assembled by hand: for the malformed cases jose refuses to produce. */
 export function rawToken(header: unknown, payload: unknown, signature = 'c2lnbmF0dXJl'): string {
   return `${typeof header === 'string' ? header : b64url(header)}.${typeof payload === 'string' ? payload : b64url(payload)}.${signature}`;
+}
+
+/** Signs any header and payload with node:crypto (jose refuses some of the headers the tests need, e.g. unknown crit). */
+export function signRaw(key: TestKey, header: Record<string, unknown>, payload: unknown): string {
+  const input = `${b64url(header)}.${b64url(payload)}`;
+  const sig =
+    key.alg === 'ES256' ? cryptoSign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
+    : key.alg === 'EdDSA' ? cryptoSign(null, Buffer.from(input), key.privateKey)
+    : cryptoSign('sha256', Buffer.from(input), key.privateKey);
+  return `${input}.${sig.toString('base64url')}`;
 }
 
 /** HS256 over header.payload with an arbitrary secret (the key-confusion attack uses the RSA public PEM). */
