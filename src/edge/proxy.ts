@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { EdgeTable, CompiledRoute, RouteClusterStats } from './compile.ts';
-import type { Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
+import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
 import type { UpstreamPools } from './upstreams.ts';
 import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
@@ -23,6 +23,10 @@ export interface ProxyOptions {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Circuit-breaker units an Exchange holds (bit flags), released when it completes. */
+const HELD_REQUEST = 1;
+const HELD_PENDING = 2;
+const HELD_RETRY = 4;
 /** Request headers the gateway sets itself; client-sent values are replaced (XFF is appended to). */
 const MANAGED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 
@@ -124,6 +128,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   #discard = false;
   #retryAfterDiscard: UpstreamOutcome | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #breaker: ClusterBreaker | null = null;
+  #held = 0;
   #done = false;
   #status = 0;
 
@@ -189,6 +195,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     const cluster = this.#stats.cluster;
     cluster.active++;
     edgeMetrics.activeRequests.labels(cluster.name).inc();
+    // Circuit breaker (src/health): over maxRequests the request fails fast instead of queueing.
+    const breaker = this.#opts.directory.breaker?.(cluster.name) ?? null;
+    if (breaker !== null) {
+      const limit = breaker.tryAcquire('request');
+      if (limit !== null) {
+        this.#fail(503, 'overloaded', `cluster "${cluster.name}" is over its ${limit} limit`, null, ['x-edgeplane-overloaded', limit]);
+        return;
+      }
+      this.#breaker = breaker;
+      this.#held = HELD_REQUEST;
+    }
     if (this.#route.timeoutMs > 0) {
       this.#timer = setTimeout(this.#onRequestTimeout, this.#route.timeoutMs);
     }
@@ -294,6 +311,17 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(503, 'no_healthy_upstream', (err as Error).message, null);
       return;
     }
+    // Pending: from dispatch until undici hands the request a connection (onConnect).
+    if (this.#breaker !== null) {
+      const limit = this.#breaker.tryAcquire('pending');
+      if (limit !== null) {
+        endpoint.active--;
+        this.#endpoint = null;
+        this.#fail(503, 'overloaded', `cluster "${this.#stats!.cluster.name}" is over its ${limit} limit`, null, ['x-edgeplane-overloaded', limit]);
+        return;
+      }
+      this.#held |= HELD_PENDING;
+    }
     pool.dispatch(
       {
         path,
@@ -324,6 +352,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   // --- undici dispatch handler (legacy interface: the one undici's Client calls directly) ---
 
   onConnect(abort: (err?: Error) => void): void {
+    if ((this.#held & HELD_PENDING) !== 0) this.#release(HELD_PENDING);
     if (this.#done) {
       abort(new Error('downstream gone'));
       return;
@@ -394,6 +423,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    if ((this.#held & HELD_PENDING) !== 0) this.#release(HELD_PENDING);
     const endpoint = this.#endpoint;
     this.#releaseEndpoint();
     if (this.#done) return;
@@ -444,7 +474,20 @@ class Exchange implements Dispatcher.DispatchHandler {
       edgeMetrics.retryBudgetExhausted.labels(cluster.name).inc();
       return false;
     }
+    // Circuit breaker maxRetries: one unit per request that is retrying; over it, no retry (Envoy's retry overflow).
+    if (this.#breaker !== null && (this.#held & HELD_RETRY) === 0) {
+      if (this.#breaker.tryAcquire('retry') !== null) return false;
+      this.#held |= HELD_RETRY;
+    }
     return true;
+  }
+
+  #release(units: number): void {
+    const b = this.#breaker!;
+    if ((units & this.#held & HELD_REQUEST) !== 0) b.release('request');
+    if ((units & this.#held & HELD_PENDING) !== 0) b.release('pending');
+    if ((units & this.#held & HELD_RETRY) !== 0) b.release('retry');
+    this.#held &= ~units;
   }
 
   #retry(_outcome: UpstreamOutcome): void {
@@ -484,12 +527,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#complete(this.#status || 499, 'client_closed');
   };
 
-  #fail(status: number, reason: string, message: string, endpoint: Endpoint | null): void {
+  #fail(status: number, reason: string, message: string, endpoint: Endpoint | null, headers?: string[]): void {
     if (this.#done) return;
     if (this.#res.headersSent) {
       this.#res.destroy();
     } else {
-      const extra: string[] = ['x-request-id', this.#requestId];
+      const extra: string[] = headers === undefined ? ['x-request-id', this.#requestId] : ['x-request-id', this.#requestId, ...headers];
       sendError(this.#res, status, reason, message, {
         route: this.#route.name,
         ...(this.#stats ? { cluster: this.#stats.cluster.name } : {}),
@@ -512,6 +555,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #complete(status: number, error: string | null): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#held !== 0) this.#release(this.#held);
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#res.off('close', this.#onDownstreamClose);
     const stats = this.#stats;

@@ -41,6 +41,8 @@ export interface EndpointDirectory {
   report(endpoint: Endpoint, outcome: UpstreamOutcome, status: number): void;
   /** Fires when a cluster's endpoint set or eligibility changes. */
   onChange(listener: (cluster: string) => void): () => void;
+  /** The cluster's circuit breaker (see ClusterBreaker); optional so simple directories (tests) need none. */
+  breaker?(cluster: string): ClusterBreaker | undefined;
 }
 
 /** The resources a cluster's circuit breaker counts. */
