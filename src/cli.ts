@@ -3,6 +3,7 @@ import { runCommand } from './cli/run.ts';
 import { validateCommand } from './cli/validate.ts';
 import { demoCommand } from './cli/demo.ts';
 import { schemaCommand } from './cli/schema.ts';
+import { configCommand } from './cli/config.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -12,6 +13,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   validate: { run: validateCommand, help: 'validate FILE                           check a config file (exit 1 with path (line N): message)' },
   demo: { run: demoCommand, help: 'demo [--ready-file FILE]                gateway + DNS + admin + demo upstreams on 127.0.0.1' },
   schema: { run: schemaCommand, help: 'schema                                  print the config JSON Schema' },
+  config: { run: configCommand, help: 'config export --config FILE [--state-dir DIR] [--output FILE]   print the effective config (GitOps)' },
 };
 
 function usage(): string {

@@ -6,6 +6,7 @@ import type { Clock } from '../util/clock.ts';
 import type { DurableDocument, StateDir } from './persistence.ts';
 import { VersionHistory, type ChangeSource, type VersionRecord, type VersionSummary, type PersistedHistory } from './history.ts';
 import { redactSecrets, restoreSecrets, newSecretIssues } from './secrets.ts';
+import { sameConfig, sameJson, withVersion } from './config-equal.ts';
 import { chooseStartupConfig, nextVersion } from './startup-rule.ts';
 import { AdminRejectedError, PersistError, StateCorruptError, VersionConflictError, VersionNotFoundError, type AdminIssue } from './errors.ts';
 import { adminMetrics } from './metrics.ts';
@@ -194,7 +195,7 @@ export class ConfigStore {
     if (prev && !fileBumped && sameConfig(candidate, prev.config)) {
       // Nothing to record. A file reload is still applied: a secret rotated in the environment changes no version.
       if (extra.applyUnchanged) {
-        const config = { ...candidate, version: previousVersion };
+        const config = withVersion(candidate, previousVersion);
         await this.#applyOrReject(config, previousVersion, meta);
         this.#current = { version: previousVersion, config };
         adminMetrics.configVersion.set(previousVersion);
@@ -205,7 +206,7 @@ export class ConfigStore {
     }
 
     const version = nextVersion(previousVersion, extra.fileVersion);
-    const config: Config = { ...candidate, version };
+    const config = withVersion(candidate, version);
     const record: VersionRecord = {
       version,
       at: new Date(this.#clock.wallNow()).toISOString(),
@@ -321,35 +322,9 @@ export class ConfigStore {
   }
 }
 
-/** Same config apart from the version number, secrets compared as placeholders (persisted configs have no secrets). */
-function sameConfig(a: Config, b: Config): boolean {
-  const strip = (c: Config) => {
-    const { version: _v, ...rest } = redactSecrets(c);
-    return rest;
-  };
-  return sameJson(strip(a), strip(b));
-}
-
 function setAdmin(candidate: Record<string, unknown>, admin: AdminConfig | undefined): void {
   if (admin === undefined) delete candidate.admin;
   else candidate.admin = structuredClone(admin);
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-/** JSON with object keys sorted, so key order never makes two configs differ. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObject(v)) {
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

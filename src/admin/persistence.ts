@@ -56,6 +56,14 @@ export class StateDir {
   }
 }
 
+/**
+ * Reads `<dir>/<name>.json` without creating or cleaning anything (for
+ * `edgeplane config export`, which must not touch a running gateway's state).
+ */
+export function readStateDocument<T>(dir: string, name: string, parse: (value: unknown) => T): Promise<T | undefined> {
+  return new DurableDocument<T>(dir, name, parse, undefined).read();
+}
+
 export class DurableDocument<T> {
   readonly file: string;
   readonly #dir: string;
