@@ -4,6 +4,7 @@ import { validateCommand } from './cli/validate.ts';
 import { demoCommand } from './cli/demo.ts';
 import { schemaCommand } from './cli/schema.ts';
 import { configCommand } from './cli/config.ts';
+import { tokenCommand } from './cli/token.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -14,6 +15,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   demo: { run: demoCommand, help: 'demo [--ready-file FILE]                gateway + DNS + admin + demo upstreams on 127.0.0.1' },
   schema: { run: schemaCommand, help: 'schema                                  print the config JSON Schema' },
   config: { run: configCommand, help: 'config export --config FILE [--state-dir DIR] [--output FILE]   print the effective config (GitOps)' },
+  token: { run: (args) => tokenCommand(args), help: 'token [--sub S] [--aud A] [--scope S]   mint a development JWT for the demo (see --help)' },
 };
 
 function usage(): string {
