@@ -75,8 +75,10 @@ export class Gateway {
     this.rng = options.rng ?? mathRng;
     this.baseDir = options.baseDir;
     this.configPath = options.configPath;
-    this.endpoints = new EndpointTable();
+    this.endpoints = new EndpointTable({ clock: this.clock, rng: this.rng, logger: this.logger.child({ component: 'health' }), baseDir: this.baseDir });
     this.#pools = new UpstreamPools(this.baseDir);
+    // Endpoints that discovery removes between config changes drain too (a double release is a no-op).
+    this.endpoints.onRemoved((eps) => this.#pools.release(eps));
     const accessLog = options.config.logging?.accessLog ?? false;
     this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger, accessLog });
     this.#upgrade = new UpgradeProxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger });
@@ -177,6 +179,7 @@ export class Gateway {
     await this.#admin?.close().catch(() => {});
     this.#admin = null;
     await this.#audit?.close();
+    this.endpoints.close();
     await this.#pools.destroy();
   }
 
