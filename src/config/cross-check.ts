@@ -2,6 +2,7 @@ import { parseHostPort } from '../util/address.ts';
 import type { Config } from './schema/index.ts';
 import { checkJwtConfig } from './jwt-check.ts';
 import { checkHealthConfig } from './health-check.ts';
+import { checkDnsConfig } from '../dns/config-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -72,15 +73,8 @@ export function crossCheck(config: Config): RawIssue[] {
     }
   });
 
-  if (config.dns) {
-    config.dns.listen.forEach((a, i) => checkAddress(a, ['dns', 'listen', i], issues));
-    const gtmRegions = new Set<string>();
-    for (const z of config.dns.zones) for (const g of z.gtm ?? []) for (const r of g.regions) gtmRegions.add(r.region);
-    gtmRegions.add(config.node.region);
-    config.dns.geo?.networks?.forEach((n, i) => {
-      if (!gtmRegions.has(n.region)) issues.push({ path: ['dns', 'geo', 'networks', i, 'region'], message: `region "${n.region}" is not served by any GTM name` });
-    });
-  }
+  // DNS: listen addresses, zone consistency (the zone compiler's own checks), geo and RRL: see src/dns/config-check.ts.
+  if (config.dns) issues.push(...checkDnsConfig(config.dns, config.node.region));
   if (config.admin?.address) checkAddress(config.admin.address, ['admin', 'address'], issues);
   if (config.gossip) checkAddress(config.gossip.bind, ['gossip', 'bind'], issues);
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.

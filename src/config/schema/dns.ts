@@ -1,41 +1,62 @@
 import { Type } from '@sinclair/typebox';
-import { Obj, Name, Address } from './common.ts';
+import { Obj, Name, Address, Duration } from './common.ts';
+
+const Ttl = (description: string) => Type.Integer({ minimum: 0, maximum: 2147483647, description });
 
 export const Soa = Obj({
-  mname: Type.String(),
-  rname: Type.String(),
-  serial: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
+  mname: Type.String({ description: 'primary nameserver name (absolute)' }),
+  rname: Type.String({ description: 'responsible mailbox as a name (hostmaster.example.com) or an address (hostmaster@example.com)' }),
+  serial: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'default 1; set it if secondaries transfer the zone' })),
   refresh: Type.Integer({ minimum: 0 }),
   retry: Type.Integer({ minimum: 0 }),
   expire: Type.Integer({ minimum: 0 }),
-  minimum: Type.Integer({ minimum: 0 }),
+  minimum: Type.Integer({ minimum: 0, description: 'negative-caching TTL cap (RFC 2308)' }),
+  ttl: Type.Optional(Ttl('TTL of the SOA record itself; default the zone ttl. Negative answers use min(ttl, minimum)')),
 });
 
 export const StaticRecord = Obj({
-  name: Type.String({ description: 'relative to the origin; @ for the apex' }),
-  type: Type.String({ pattern: '^[A-Z]+$' }),
-  value: Type.String(),
-  ttl: Type.Optional(Type.Integer({ minimum: 0 })),
+  name: Type.String({ description: 'relative to the origin; @ for the apex; a trailing dot makes it absolute' }),
+  type: Type.String({ pattern: '^[A-Z]+$', description: 'A, AAAA, CNAME, TXT, MX, SRV, CAA, NS (delegation), PTR' }),
+  value: Type.String({ description: 'zone-file syntax for the type; names in values are absolute' }),
+  ttl: Type.Optional(Ttl('default: the zone ttl')),
 });
 
 export const GtmRegion = Obj({
   region: Name(),
-  vips: Type.Array(Type.String(), { minItems: 1 }),
+  vips: Type.Array(Type.String(), { minItems: 1, description: 'IPv4 addresses answer A queries, IPv6 addresses AAAA' }),
   weight: Type.Integer({ minimum: 0 }),
+  fallback: Type.Optional(Type.Array(Name(), { description: 'regions to prefer, in order, for clients of this region while it is down' })),
 });
 
 export const GtmName = Obj({
-  name: Type.String(),
-  ttl: Type.Optional(Type.Integer({ minimum: 0 })),
+  name: Type.String({ description: 'relative to the origin, like record names' }),
+  ttl: Type.Optional(Ttl('default 30')),
+  answers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Literal('all')], {
+    description: 'addresses per answer: 1 (default), N, or all up VIPs ordered by a weighted shuffle',
+  })),
   regions: Type.Array(GtmRegion, { minItems: 1 }),
 });
 
 export const Zone = Obj({
   origin: Type.String(),
+  ttl: Type.Optional(Ttl('default TTL of static records, default 3600')),
   soa: Soa,
   nameservers: Type.Array(Type.String(), { minItems: 1 }),
   records: Type.Optional(Type.Array(StaticRecord)),
   gtm: Type.Optional(Type.Array(GtmName)),
+});
+
+export const Rrl = Obj({
+  enabled: Type.Optional(Type.Boolean({ description: 'default true' })),
+  responsesPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'positive answers per client prefix and second; 0 (default) = unlimited' })),
+  nxdomainsPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'NXDOMAIN answers per client prefix and second; default 20, 0 = unlimited' })),
+  errorsPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'REFUSED/FORMERR/NOTIMP/BADVERS per client prefix and second; default 20, 0 = unlimited' })),
+  largeResponsesPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'answers bigger than largeResponseSize per client prefix and second; default 20, 0 = unlimited' })),
+  largeResponseSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 65535, description: 'bytes; default 512' })),
+  slip: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'every Nth limited answer is sent as an empty TC=1 reply (client retries over TCP), the others are dropped; 0 = drop all; default 2' })),
+  ipv4PrefixLength: Type.Optional(Type.Integer({ minimum: 8, maximum: 32, description: 'default 24' })),
+  ipv6PrefixLength: Type.Optional(Type.Integer({ minimum: 16, maximum: 128, description: 'default 56' })),
+  exempt: Type.Optional(Type.Array(Type.String(), { description: 'CIDRs never limited (monitoring, own resolvers)' })),
 });
 
 export const Dns = Obj({
@@ -43,5 +64,16 @@ export const Dns = Obj({
   zones: Type.Array(Zone),
   geo: Type.Optional(Obj({
     networks: Type.Optional(Type.Array(Obj({ cidr: Type.String(), region: Name() }))),
+    mmdb: Type.Optional(Obj({
+      path: Type.String({ minLength: 1, description: 'MaxMind DB with country data (GeoLite2-Country, GeoIP2-Country/City), relative to the config file' }),
+      countries: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Z]{2}$' }), Name(), { additionalProperties: false, description: 'ISO 3166 country code -> region' })),
+      continents: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Z]{2}$' }), Name(), { additionalProperties: false, description: 'continent code (AF AN AS EU NA OC SA) -> region, used when the country has no entry' })),
+    })),
   })),
+  udpPayloadSize: Type.Optional(Type.Integer({ minimum: 512, maximum: 4096, description: 'EDNS UDP payload size advertised and never exceeded; default 1232' })),
+  tcp: Type.Optional(Obj({
+    idleTimeout: Type.Optional(Duration('close a TCP connection idle this long; default 10s')),
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'per listen address; default 1024' })),
+  })),
+  rrl: Type.Optional(Rrl),
 });

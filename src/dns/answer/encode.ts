@@ -1,0 +1,79 @@
+import { Flags2, HEADER_SIZE, RRClass, RRType } from '../wire/constants.ts';
+import type { WireName } from '../wire/name.ts';
+import { writeRData } from '../wire/rdata.ts';
+import { MessageWriter } from '../wire/writer.ts';
+import type { OwnedRRset, Resolution } from '../zone/resolve.ts';
+import type { Candidate } from '../gtm/policy.ts';
+
+/**
+ * A response without ID, RD, question case and OPT: those are patched in per
+ * query. `bytes` is complete; for GTM answers it ends where the chosen
+ * address records go (see GtmTemplate).
+ */
+export interface EncodedAnswer {
+  bytes: Buffer;
+  ancount: number;
+}
+
+/** Fixed-size address records a GTM answer is assembled from, one per candidate. */
+export interface GtmBlocks {
+  blocks: Buffer;
+  blockSize: number;
+}
+
+function writeHeader(w: MessageWriter, res: Resolution, an: number, ns: number, ar: number): void {
+  w.u16(0);
+  w.u8(Flags2.QR | (res.aa ? Flags2.AA : 0));
+  w.u8(res.rcode & 0x0f);
+  w.u16(1).u16(an).u16(ns).u16(ar);
+}
+
+function writeSets(w: MessageWriter, sets: OwnedRRset[]): number {
+  let n = 0;
+  for (const { owner, rrset } of sets) {
+    for (const rd of rrset.rdatas) {
+      w.name(owner).u16(rrset.type).u16(RRClass.IN).u32(rrset.ttl);
+      const lenAt = w.length;
+      w.u16(0);
+      writeRData(w, rd);
+      w.patchU16(lenAt, w.length - lenAt - 2);
+      n++;
+    }
+  }
+  return n;
+}
+
+const count = (sets: OwnedRRset[]) => sets.reduce((n, s) => n + s.rrset.rdatas.length, 0);
+
+/**
+ * Encodes a resolution for `qname` (lowercase; the query's own bytes replace it
+ * per query, which is how the question's case is echoed and why every owner
+ * name compresses against it). With `candidates`, also encodes one address
+ * record per candidate, each compressed against names already written so all
+ * have the same size.
+ */
+export function encodeResolution(qname: WireName, qtype: number, res: Resolution, candidates?: Candidate[], qclass: number = RRClass.IN): { answer: EncodedAnswer; gtm?: GtmBlocks } {
+  const w = new MessageWriter(512);
+  const an = count(res.answer);
+  writeHeader(w, res, an, count(res.authority), count(res.additional));
+  w.name(qname).u16(qtype).u16(qclass);
+  if (w.length !== HEADER_SIZE + qname.length + 4) throw new Error('question must be written uncompressed');
+  writeSets(w, res.answer);
+  writeSets(w, res.authority);
+  writeSets(w, res.additional);
+  const answer = { bytes: w.finish(), ancount: an };
+  if (!res.gtm || !candidates) return { answer };
+  if (res.authority.length || res.additional.length) throw new Error('a GTM answer cannot carry authority or additional records');
+  const type = res.gtm.family === 4 ? RRType.A : RRType.AAAA;
+  const start = w.length;
+  let blockSize = -1;
+  for (const c of candidates) {
+    const before = w.length;
+    w.name(res.gtm.owner).u16(type).u16(RRClass.IN).u32(res.gtm.spec.ttl).u16(c.address.length).bytes(c.address);
+    const size = w.length - before;
+    if (blockSize >= 0 && size !== blockSize) throw new Error('GTM address records differ in size');
+    blockSize = size;
+  }
+  const all = w.finish();
+  return { answer, gtm: { blocks: all.subarray(start), blockSize } };
+}

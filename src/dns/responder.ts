@@ -1,0 +1,263 @@
+import type { Rng } from '../util/rng.ts';
+import { CLASSIC_UDP_SIZE, Flags2, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
+import { parseQuery, ParsedQuery, QueryStatus } from './wire/query.ts';
+import type { Answer, AnswerCache, GtmAnswer, StaticAnswer, ZoneAnswers } from './answer/cache.ts';
+import { encodeResolution } from './answer/encode.ts';
+import type { Resolution } from './zone/resolve.ts';
+import { selectAnswers } from './gtm/select.ts';
+import { countDropped, countSlipped, ZoneQuerySlots } from './metrics.ts';
+import { RrlVerdict, type ResponseRateLimiter } from './rrl.ts';
+
+const TCP_MAX = 65535;
+const NO_ZONE = new ZoneQuerySlots('');
+
+/** Everything a config update replaces, swapped in one assignment. */
+export interface ResponderState {
+  cache: AnswerCache;
+  rrl: ResponseRateLimiter;
+  /** Our EDNS payload size: advertised, and the cap for UDP answers. */
+  udpSize: number;
+  /** Largest number of GTM candidates of any name (sizes the scratch arrays). */
+  maxCandidates: number;
+}
+
+/**
+ * The per-query path: parse header, question and OPT; find the precomputed
+ * answer; copy it with the query's ID, RD bit and question bytes (that is the
+ * case echo); append OPT; apply RRL on UDP; count. One instance serves every
+ * socket of a server (JavaScript runs one query at a time), so the parse
+ * target and scratch arrays are reused.
+ */
+export class Responder {
+  #state: ResponderState;
+  readonly #rng: Rng;
+  readonly #q = new ParsedQuery();
+  #picked: Int32Array;
+  #scratch: Float64Array;
+
+  constructor(state: ResponderState, rng: Rng) {
+    this.#state = state;
+    this.#rng = rng;
+    this.#picked = new Int32Array(Math.max(1, state.maxCandidates));
+    this.#scratch = new Float64Array(Math.max(1, state.maxCandidates));
+  }
+
+  setState(state: ResponderState): void {
+    if (state.maxCandidates > this.#picked.length) {
+      this.#picked = new Int32Array(state.maxCandidates);
+      this.#scratch = new Float64Array(state.maxCandidates);
+    }
+    this.#state = state;
+  }
+
+  /** The reply to `msg` from `address`, or undefined when nothing should be sent. */
+  answer(msg: Buffer, address: string, tcp: boolean): Buffer | undefined {
+    const q = this.#q;
+    const st = parseQuery(msg, q);
+    if (st !== QueryStatus.OK) {
+      if (st === QueryStatus.DROP) {
+        countDropped(msg.length < HEADER_SIZE ? 'malformed' : 'response');
+        return undefined;
+      }
+      const withOpt = st === QueryStatus.FORMERR_OPTION;
+      const out = errorReply(msg, q, Rcode.FORMERR, st !== QueryStatus.FORMERR_HEADER, withOpt, this.#state.udpSize);
+      return this.#deliver(msg, out, Rcode.FORMERR, NO_ZONE, address, tcp, false, withOpt);
+    }
+    const state = this.#state;
+    if (q.opcode !== 0) return this.#deliver(msg, errorReply(msg, q, Rcode.NOTIMP, true, q.edns, state.udpSize), Rcode.NOTIMP, NO_ZONE, address, tcp, false, q.edns);
+    // RFC 6891 6.1.3: only version 0 exists
+    if (q.edns && q.ednsVersion > 0) return this.#deliver(msg, errorReply(msg, q, Rcode.BADVERS, true, true, state.udpSize), Rcode.BADVERS, NO_ZONE, address, tcp, false, true);
+    // Zone transfers are not offered; CH/HS queries have no zones here
+    if ((q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) || q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
+      return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);
+    }
+
+    const limit = tcp ? TCP_MAX : q.edns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_SIZE), state.udpSize) : CLASSIC_UDP_SIZE;
+    const cache = state.cache;
+    const entry = cache.names.get(q.qkey);
+    let ans: Answer;
+    if (entry !== undefined) {
+      ans = entry.types.get(q.qtype) ?? entry.other;
+    } else {
+      const anc = cache.closestAncestor(q.qkey);
+      if (anc === undefined) {
+        // not ours: REFUSED without AA (RFC 8906 3.1.3.1)
+        return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);
+      }
+      ans = perQueryAnswer(msg, q, anc.zone, anc.referral ?? anc.zone.nxdomain);
+    }
+    const out = ans.gtm === undefined ? this.#static(msg, q, ans, limit) : this.#gtm(msg, q, ans, limit, address);
+    return this.#deliver(msg, out, ans.rcode, ans.zone.slots, address, tcp, ans.aa, q.edns);
+  }
+
+  #static(msg: Buffer, q: ParsedQuery, ans: StaticAnswer, limit: number): Buffer {
+    const tpl = ans.bytes;
+    const optLen = q.edns ? optSize(q) : 0;
+    const total = tpl.length + optLen;
+    if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns);
+    const out = Buffer.allocUnsafe(total);
+    tpl.copy(out, 0, 0, tpl.length);
+    patch(out, msg, q, tpl[2]!);
+    if (optLen) {
+      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0);
+      bumpArcount(out);
+    }
+    return out;
+  }
+
+  #gtm(msg: Buffer, q: ParsedQuery, ans: GtmAnswer, limit: number, address: string): Buffer {
+    const rt = ans.gtm;
+    const plans = ans.family === 4 ? rt.v4! : rt.v6!;
+    let plan = plans.fallback;
+    let scope = 0;
+    if (plans.clientDependent) {
+      const loc = this.#state.cache.locator;
+      const g = q.ecs ? loc.locateBytes(q.ecsAddress, q.ecsFamily === 1 ? 4 : 6, q.ecsSourcePrefix) : loc.locateAddress(address);
+      scope = g.scope;
+      if (g.region >= 0) plan = plans.byClientRegion[g.region] ?? plans.fallback;
+    }
+    const tpl = ans.bytes;
+    const bs = ans.blockSize;
+    const optLen = q.edns ? optSize(q) : 0;
+    let n = Math.min(rt.spec.answers, plan.size);
+    // A GTM answer is a choice of addresses, not an RRset to truncate: give fewer that fit.
+    const fit = Math.floor((limit - tpl.length - optLen) / bs);
+    if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns);
+    if (n > fit) n = fit;
+    n = selectAnswers(plan, n, this.#rng, this.#picked, this.#scratch);
+    const picked = this.#picked;
+    const out = Buffer.allocUnsafe(tpl.length + n * bs + optLen);
+    tpl.copy(out, 0, 0, tpl.length);
+    let off = tpl.length;
+    const blocks = ans.blocks;
+    for (let i = 0; i < n; i++) {
+      const c = picked[i]!;
+      blocks.copy(out, off, c * bs, c * bs + bs);
+      off += bs;
+    }
+    const an = ans.fixedAnswers + n;
+    out[6] = an >> 8;
+    out[7] = an & 0xff;
+    patch(out, msg, q, tpl[2]!);
+    if (optLen) {
+      putOpt(out, off, this.#state.udpSize, 0, q, scope);
+      bumpArcount(out);
+    }
+    if (n > 0) rt.slots.picked(plans.candidates[picked[0]!]!.regionIdx);
+    if (plan.failOpen) rt.slots.failOpen();
+    return out;
+  }
+
+  #deliver(msg: Buffer, out: Buffer, rcode: number, slots: ZoneQuerySlots, address: string, tcp: boolean, aa: boolean, withOpt: boolean): Buffer | undefined {
+    if (!tcp) {
+      const rrl = this.#state.rrl;
+      const category = rrl.categorize(rcode, out.length);
+      if (rrl.limits(category)) {
+        const verdict = rrl.check(address, category);
+        if (verdict === RrlVerdict.DROP) {
+          countDropped('rrl');
+          return undefined;
+        }
+        if (verdict === RrlVerdict.SLIP) {
+          countSlipped();
+          out = truncated(msg, this.#q, aa, rcode, this.#state.udpSize, withOpt);
+        }
+      }
+    }
+    slots.count(rcode, tcp);
+    return out;
+  }
+
+}
+
+function optSize(q: ParsedQuery): number {
+  return 11 + (q.ecs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0);
+}
+
+/** ID, RD and the question bytes (letter case, class) from the query. */
+function patch(out: Buffer, msg: Buffer, q: ParsedQuery, flags2: number): void {
+  out[0] = msg[0]!;
+  out[1] = msg[1]!;
+  out[2] = flags2 | (msg[2]! & Flags2.RD);
+  msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+}
+
+function bumpArcount(out: Buffer): void {
+  const ar = ((out[10]! << 8) | out[11]!) + 1;
+  out[10] = ar >> 8;
+  out[11] = ar & 0xff;
+}
+
+/** Writes an OPT RR at `off` (RFC 6891 6.1.2): our payload size, the DO bit echoed (RFC 3225), ECS echoed with `scope`. */
+function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true): number {
+  out[off] = 0;
+  out[off + 1] = 0;
+  out[off + 2] = RRType.OPT;
+  out[off + 3] = udpSize >> 8;
+  out[off + 4] = udpSize & 0xff;
+  out[off + 5] = extRcode;
+  out[off + 6] = 0;
+  out[off + 7] = q.dnssecOk ? 0x80 : 0;
+  out[off + 8] = 0;
+  if (!(q.ecs && withEcs)) {
+    out[off + 9] = 0;
+    out[off + 10] = 0;
+    return off + 11;
+  }
+  const addrLen = (q.ecsSourcePrefix + 7) >> 3;
+  const optLen = 4 + addrLen;
+  out[off + 9] = 0;
+  out[off + 10] = 4 + optLen;
+  out[off + 11] = 0;
+  out[off + 12] = 8;
+  out[off + 13] = 0;
+  out[off + 14] = optLen;
+  out[off + 15] = 0;
+  out[off + 16] = q.ecsFamily;
+  out[off + 17] = q.ecsSourcePrefix;
+  out[off + 18] = scope;
+  q.ecsAddress.copy(out, off + 19, 0, addrLen);
+  return off + 19 + addrLen;
+}
+
+/**
+ * An error reply: header with the query's ID, opcode and RD; optionally the
+ * question and an OPT (extended rcode for BADVERS). Never AA, no ECS.
+ */
+function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number): Buffer {
+  const qlen = withQuestion ? q.questionEnd - HEADER_SIZE : 0;
+  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? 11 : 0));
+  out[0] = msg[0]!;
+  out[1] = msg[1]!;
+  out[2] = Flags2.QR | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
+  out[3] = rcode & 0x0f;
+  out[5] = withQuestion ? 1 : 0;
+  out[11] = withOpt ? 1 : 0;
+  if (withQuestion) msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false);
+  return out;
+}
+
+/** TC=1 with the question and OPT but no records (what knotd sends): the client retries over TCP. */
+function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpSize: number, withOpt: boolean): Buffer {
+  const qlen = q.questionEnd - HEADER_SIZE;
+  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? 11 : 0));
+  out[0] = msg[0]!;
+  out[1] = msg[1]!;
+  out[2] = Flags2.QR | (aa ? Flags2.AA : 0) | Flags2.TC | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
+  out[3] = rcode & 0x0f;
+  out[5] = qlen > 0 ? 1 : 0;
+  out[11] = withOpt ? 1 : 0;
+  msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false);
+  return out;
+}
+
+/**
+ * NXDOMAIN and referrals for names below a cut carry the query's own name, so
+ * they are encoded now (rare for a GTM server, and NXDOMAIN is rate limited).
+ */
+function perQueryAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, res: Resolution): StaticAnswer {
+  const { answer } = encodeResolution(msg.subarray(HEADER_SIZE, q.qnameEnd), q.qtype, res, undefined, q.qclass);
+  return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+}

@@ -1,0 +1,115 @@
+import { Rcode, RRType } from '../wire/constants.ts';
+import { isAtOrBelow, nameKey, type WireName } from '../wire/name.ts';
+import { additionalTarget } from '../wire/rdata.ts';
+import type { CompiledZone, GtmSpec, RRset, ZoneNode } from './types.ts';
+
+export interface OwnedRRset {
+  owner: WireName;
+  rrset: RRset;
+}
+
+/**
+ * What the answer to (name, type) consists of, independent of the query's
+ * ID, case and EDNS. The answer cache encodes this once per config.
+ */
+export interface Resolution {
+  rcode: number;
+  aa: boolean;
+  answer: OwnedRRset[];
+  /** GTM addresses that follow `answer`, chosen per query. */
+  gtm?: { spec: GtmSpec; family: 4 | 6; owner: WireName };
+  authority: OwnedRRset[];
+  additional: OwnedRRset[];
+}
+
+const MAX_CHAIN = 8;
+
+function negative(zone: CompiledZone, rcode: number, answer: OwnedRRset[] = []): Resolution {
+  // RFC 2308 3: the SOA's TTL is capped by its MINIMUM field
+  return { rcode, aa: true, answer, authority: [{ owner: zone.origin, rrset: { ...zone.soa, ttl: zone.negativeTtl } }], additional: [] };
+}
+
+function gtmFamily(node: ZoneNode, qtype: number): 4 | 6 | undefined {
+  if (!node.gtm) return undefined;
+  if (qtype === RRType.A && node.gtm.regions.some((r) => r.v4.length > 0)) return 4;
+  if (qtype === RRType.AAAA && node.gtm.regions.some((r) => r.v6.length > 0)) return 6;
+  return undefined;
+}
+
+/** A/AAAA of in-zone targets of NS, MX and SRV records (RFC 1035 3.3, glue included). */
+function additionalFor(zone: CompiledZone, sets: OwnedRRset[]): OwnedRRset[] {
+  const out: OwnedRRset[] = [];
+  const seen = new Set<string>();
+  for (const { rrset } of sets) {
+    for (const rd of rrset.rdatas) {
+      const target = additionalTarget(rd);
+      if (!target || !isAtOrBelow(target, zone.origin)) continue;
+      const key = nameKey(target);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const n = zone.nodes.get(key);
+      if (!n) continue;
+      for (const t of [RRType.A, RRType.AAAA]) {
+        const s = n.rrsets.get(t);
+        if (s) out.push({ owner: n.name, rrset: s });
+      }
+    }
+  }
+  return out;
+}
+
+function referral(zone: CompiledZone, cut: ZoneNode): Resolution {
+  const ns = { owner: cut.name, rrset: cut.rrsets.get(RRType.NS)! };
+  return { rcode: Rcode.NOERROR, aa: false, answer: [], authority: [ns], additional: additionalFor(zone, [ns]) };
+}
+
+/** The one RRset an ANY query gets (RFC 8482 4.1): the lowest type present, GTM addresses included. */
+function anyChoice(node: ZoneNode): number | undefined {
+  const types = [...node.rrsets.keys()];
+  if (gtmFamily(node, RRType.A)) types.push(RRType.A);
+  if (gtmFamily(node, RRType.AAAA)) types.push(RRType.AAAA);
+  return types.length ? Math.min(...types) : undefined;
+}
+
+/**
+ * Answers (node, qtype) from zone data: referral below a cut, CNAME chains
+ * inside the zone, NODATA with the SOA, GTM names as a dynamic tail.
+ */
+export function resolve(zone: CompiledZone, node: ZoneNode, qtype: number): Resolution {
+  if (node.delegatedAt && !(qtype === RRType.DS && node.key === node.delegatedAt)) {
+    return referral(zone, zone.nodes.get(node.delegatedAt)!);
+  }
+  const type = qtype === RRType.ANY ? anyChoice(node) : qtype;
+  if (type === undefined) return negative(zone, Rcode.NOERROR);
+
+  const answer: OwnedRRset[] = [];
+  let current = node;
+  const visited = new Set<string>();
+  for (let hop = 0; hop <= MAX_CHAIN; hop++) {
+    visited.add(current.key);
+    const exact = current.rrsets.get(type);
+    if (exact) {
+      answer.push({ owner: current.name, rrset: exact });
+      return { rcode: Rcode.NOERROR, aa: true, answer, authority: [], additional: additionalFor(zone, [{ owner: current.name, rrset: exact }]) };
+    }
+    const family = gtmFamily(current, type);
+    if (family) return { rcode: Rcode.NOERROR, aa: true, answer, gtm: { spec: current.gtm!, family, owner: current.name }, authority: [], additional: [] };
+    const cname = current.rrsets.get(RRType.CNAME);
+    if (!cname || type === RRType.CNAME) return negative(zone, Rcode.NOERROR, answer);
+    answer.push({ owner: current.name, rrset: cname });
+    const target = (cname.rdatas[0] as { target: WireName }).target;
+    // out of zone, or into a delegation: the resolver follows it from here
+    if (!isAtOrBelow(target, zone.origin)) break;
+    const next = zone.nodes.get(nameKey(target));
+    // RFC 6604: the rcode describes the last name in the chain
+    if (!next) return negative(zone, Rcode.NXDOMAIN, answer);
+    if (next.delegatedAt || visited.has(next.key)) break;
+    current = next;
+  }
+  return { rcode: Rcode.NOERROR, aa: true, answer, authority: [], additional: [] };
+}
+
+/** NXDOMAIN for a name inside the zone that has no node. */
+export function nxdomain(zone: CompiledZone): Resolution {
+  return negative(zone, Rcode.NXDOMAIN);
+}

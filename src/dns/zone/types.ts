@@ -1,0 +1,53 @@
+import type { RData } from '../wire/rdata.ts';
+import type { WireName } from '../wire/name.ts';
+
+export interface RRset {
+  type: number;
+  ttl: number;
+  rdatas: RData[];
+}
+
+export interface GtmRegionSpec {
+  region: string;
+  weight: number;
+  /** Config text of every VIP, for the weights view. */
+  vips: string[];
+  v4: Buffer[];
+  v6: Buffer[];
+  fallback: string[];
+}
+
+/** A GTM name as compiled from the config: the policy input, not an answer. */
+export interface GtmSpec {
+  /** Presentation name without the trailing dot, e.g. `api.svc.plus`. */
+  fqdn: string;
+  name: WireName;
+  ttl: number;
+  /** Addresses per answer; Infinity for `all`. */
+  answers: number;
+  regions: GtmRegionSpec[];
+}
+
+export interface ZoneNode {
+  name: WireName;
+  key: string;
+  /** Empty for empty non-terminals. */
+  rrsets: Map<number, RRset>;
+  gtm?: GtmSpec;
+  /** NS below the apex: a delegation point. */
+  cut: boolean;
+  /** Set on names at or below a cut (the cut itself included): the cut's key. */
+  delegatedAt?: string;
+}
+
+export interface CompiledZone {
+  index: number;
+  origin: WireName;
+  originKey: string;
+  /** `svc.plus` (metrics label, logs). */
+  originText: string;
+  soa: RRset;
+  /** RFC 2308 5: min(SOA TTL, SOA minimum). */
+  negativeTtl: number;
+  nodes: Map<string, ZoneNode>;
+}
