@@ -213,10 +213,29 @@ export class KubernetesSource implements DiscoverySource {
     if (res.statusCode !== 200) throw httpError('watch', res.statusCode, await readCapped(res.body, 64 * 1024).catch(() => ''));
     // The watch is established: the source works again, with the set we hold.
     this.#publish();
-    let events = 0;
+    const progress = { events: 0 };
+    try {
+      await this.#readEvents(res.body, progress);
+    } catch (err) {
+      if (err instanceof DiscoveryError || this.#stopped) throw err;
+      // The connection dropped mid-stream: like a normal end, the loop
+      // re-watches from the last resourceVersion; only if that fails is the
+      // source failing.
+      this.#o.logger.debug({ event: 'k8s_watch_dropped', cluster: this.#o.cluster, err: (err as Error).message }, 'watch connection dropped; resuming');
+    }
+    return progress.events;
+  }
+
+  /** Reads newline-delimited watch events and applies them in order. */
+  async #readEvents(body: Dispatcher.ResponseData['body'], progress: { events: number }): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = '';
-    for await (const chunk of res.body) {
+    const fail = (message: string): never => {
+      body.on('error', () => {});
+      body.destroy();
+      throw new DiscoveryError('EP_DISCOVERY_K8S_FORMAT', message);
+    };
+    for await (const chunk of body) {
       buffer += decoder.decode(chunk as Buffer, { stream: true });
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -227,23 +246,19 @@ export class KubernetesSource implements DiscoverySource {
         try {
           ev = JSON.parse(line) as WatchEvent;
         } catch {
-          res.body.destroy();
-          throw new DiscoveryError('EP_DISCOVERY_K8S_FORMAT', 'watch event is not JSON');
+          return fail('watch event is not JSON');
         }
-        events++;
+        progress.events++;
         try {
           this.#apply(ev);
         } catch (err) {
-          res.body.destroy();
+          body.on('error', () => {});
+          body.destroy();
           throw err;
         }
       }
-      if (buffer.length > MAX_EVENT_BYTES) {
-        res.body.destroy();
-        throw new DiscoveryError('EP_DISCOVERY_K8S_FORMAT', `watch event larger than ${MAX_EVENT_BYTES} bytes`);
-      }
+      if (buffer.length > MAX_EVENT_BYTES) fail(`watch event larger than ${MAX_EVENT_BYTES} bytes`);
     }
-    return events;
   }
 
   #apply(ev: WatchEvent): void {
@@ -302,6 +317,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
     if (size > limit) {
+      body.on('error', () => {});
       body.destroy();
       throw new DiscoveryError('EP_DISCOVERY_K8S_FORMAT', `response larger than ${limit} bytes`);
     }
