@@ -17,7 +17,7 @@ interface Bucket {
   limited: number;
 }
 
-const MAX_BUCKETS = 65_536;
+export const MAX_BUCKETS = 65_536;
 const MAX_PREFIX_CACHE = 16_384;
 
 export interface RrlSettings {
@@ -66,6 +66,11 @@ export class ResponseRateLimiter {
       const c = parseCidr(text);
       (c.family === 4 ? this.#exempt4 : this.#exempt6).insert(c.bytes, c.prefix, true);
     }
+  }
+
+  /** Buckets currently tracked (bounded by MAX_BUCKETS). */
+  get bucketCount(): number {
+    return this.#buckets.size;
   }
 
   /** Cheap pre-check for the hot path: is this category limited at all? */

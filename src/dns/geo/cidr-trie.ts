@@ -79,7 +79,8 @@ export class CidrTrie<T> {
       const bit = (bytes[d >> 3]! >> (7 - (d & 7))) & 1;
       const next = bit ? node.one : node.zero;
       if (!next) {
-        decided = d + 1;
+        // a leaf decides at its own depth; otherwise this bit took us off the sibling's path
+        decided = node.zero || node.one ? d + 1 : d;
         break;
       }
       node = next;

@@ -216,15 +216,16 @@ function compileZone(z: ZoneConfig, index: number, path: Path, issues: DnsConfig
     const text = nameToText(n.name);
     const cname = n.rrsets.get(RRType.CNAME);
     const firstPath = (type: number) => recordPaths.get(`${n.key}/${type}`) ?? [...path];
-    if (cname && (n.rrsets.size > 1 || n.gtm)) {
+    if (cname && (n.rrsets.size > 1 || gtmNames.has(n.key))) {
       issues.push(new DnsConfigIssue('EP_DNS_ZONE', firstPath(RRType.CNAME), `${text} has a CNAME and other data (RFC 1034 3.6.2)`));
     }
-    if (n.gtm && (n.rrsets.has(RRType.A) || n.rrsets.has(RRType.AAAA))) {
+    const isGtm = gtmNames.has(n.key);
+    if (isGtm && (n.rrsets.has(RRType.A) || n.rrsets.has(RRType.AAAA))) {
       const t = n.rrsets.has(RRType.A) ? RRType.A : RRType.AAAA;
       issues.push(new DnsConfigIssue('EP_DNS_ZONE', firstPath(t), `${text} is a GTM name; its addresses come from the gtm entry, not from static records`));
     }
     if (n.delegatedAt) {
-      if (n.gtm) issues.push(new DnsConfigIssue('EP_DNS_ZONE', [...path, 'gtm', gtmNames.get(n.key)!], `GTM name ${text} is at or below the delegation ${nameToText(nodes.get(n.delegatedAt)!.name)}`));
+      if (isGtm) issues.push(new DnsConfigIssue('EP_DNS_ZONE', [...path, 'gtm', gtmNames.get(n.key)!], `GTM name ${text} is at or below the delegation ${nameToText(nodes.get(n.delegatedAt)!.name)}`));
       for (const t of n.rrsets.keys()) {
         const allowed = t === RRType.A || t === RRType.AAAA || (t === RRType.NS && n.cut);
         if (!allowed) issues.push(new DnsConfigIssue('EP_DNS_ZONE', firstPath(t), `${text} is at or below the delegation ${nameToText(nodes.get(n.delegatedAt)!.name)}: only glue (A/AAAA) may live there`));
