@@ -14,7 +14,8 @@ export function gatewayConfig(blue: string[], green: string[], extra: Record<str
       { name: 'blue', endpoints: blue },
       { name: 'green', endpoints: green },
     ],
-    routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 90 }, { cluster: 'green', weight: 10 }], retries: { attempts: 1 } }],
+    // No retries: a test that counts failed requests must not have them hidden.
+    routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 90 }, { cluster: 'green', weight: 10 }] }],
     admin: { address: '127.0.0.1:0', token: TOKEN },
     drain: { delay: '200ms', timeout: '10s' },
     ...extra,
