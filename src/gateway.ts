@@ -18,6 +18,8 @@ import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
+import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export interface GatewayOptions {
   config: Config;
@@ -67,6 +69,9 @@ export class Gateway {
   #store: ConfigStore | null = null;
   #audit: AuditLog | null = null;
   #started = false;
+  /** JWT providers of the current snapshot; rebuilt only when the `jwt` section changes (caches and JWKS survive other changes). */
+  #jwt: JwtAuthenticator | null = null;
+  #jwtKey = '';
   #draining = false;
 
   constructor(options: GatewayOptions) {
@@ -80,7 +85,12 @@ export class Gateway {
     // Endpoints that discovery removes between config changes drain too (a double release is a no-op).
     this.endpoints.onRemoved((eps) => this.#pools.release(eps));
     const accessLog = options.config.logging?.accessLog ?? false;
-    this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger, accessLog });
+    // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.
+    const auth = {
+      compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
+      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
+    };
+    this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger, accessLog, auth });
     this.#upgrade = new UpgradeProxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger });
     this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.logger, baseDir: this.baseDir });
     this.#snapshot = { version: 0, config: options.config, appliedAt: 0, source: 'initial' };
@@ -181,6 +191,7 @@ export class Gateway {
     await this.#audit?.close();
     this.endpoints.close();
     await this.#pools.destroy();
+    this.#jwt?.close();
   }
 
   async #startComponents(config: Config): Promise<void> {
@@ -208,12 +219,26 @@ export class Gateway {
   /** Swaps every component to `config`; the store assigns `version` and records it. */
   async #apply(config: Config, version: number, source: string): Promise<AppliedSnapshot> {
     // Compile first: a config that can't compile changes nothing.
-    const table = compileEdgeTable(config, version, this.rng);
-    await this.#listeners.apply(config.listeners);
+    const jwtKey = JSON.stringify(config.jwt ?? null);
+    const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.baseDir, clock: this.clock, logger: this.logger.child({ component: 'jwt' }) });
+    let table: ReturnType<typeof compileEdgeTable>;
+    try {
+      if (jwt !== this.#jwt) await jwt.start(); // first JWKS fetch before traffic; failures are retried in the background
+      table = compileEdgeTable(config, version, this.rng, jwt);
+      await this.#listeners.apply(config.listeners);
+    } catch (err) {
+      if (jwt !== this.#jwt) jwt.close();
+      throw err;
+    }
     const removed = this.endpoints.update(config.clusters);
     this.#pools.configure(config.clusters);
     this.#proxy.setTable(table);
     this.#upgrade.setTable(table);
+    if (jwt !== this.#jwt) {
+      this.#jwt?.close();
+      this.#jwt = jwt;
+      this.#jwtKey = jwtKey;
+    }
     this.#pools.release(removed);
     this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
     return this.#snapshot;

@@ -46,6 +46,7 @@ Try:
   curl -s --cacert certs-dev/ca.crt --resolve api.svc.plus:8443:127.0.0.1 https://api.svc.plus:8443/hello --http2
   curl -s -c /tmp/ep.jar -b /tmp/ep.jar -H 'Host: sticky.svc.plus' http://127.0.0.1:8080/  # sticky by cookie
   curl -s -H 'Host: api.svc.plus' http://127.0.0.1:8080/status/503       # retried on another endpoint
+  curl -s -H 'Host: secure.svc.plus' -H "Authorization: Bearer $(npx edgeplane token --scope read)" http://127.0.0.1:8080/  # JWT (401 without)
   dig @127.0.0.1 -p 5353 api.svc.plus A
   curl -s http://127.0.0.1:9901/metrics | grep edgeplane_requests_total
   curl -s -H 'Authorization: Bearer ${token ?? '<admin token>'}' http://127.0.0.1:9901/v1/config

@@ -84,7 +84,7 @@ export class JwtAuthenticator {
     }
     // Routes without auth still never pass a client's own claim headers upstream.
     const all = [...new Set(providers.flatMap((p) => providerOutputHeaders(p)))];
-    this.#noAuth = new AuthRequirement('none', true, [], all);
+    this.#noAuth = new AuthRequirement(this, 'none', true, [], all);
   }
 
   /** Compiles a route's `auth` once per snapshot; throws ConfigError for unknown providers. */
@@ -96,10 +96,12 @@ export class JwtAuthenticator {
     const providers = norm.refs.map((r) => this.#providers.get(r.provider)!);
     const antiSpoof = [...new Set(providers.flatMap((p) => p.outputHeaders))];
     const entries = norm.refs.map((r, i) => buildEntry(providers[i]!, r.scopes, r.claims, antiSpoof));
-    return new AuthRequirement(norm.mode, norm.optional, entries, antiSpoof);
+    return new AuthRequirement(this, norm.mode, norm.optional, entries, antiSpoof);
   }
 
   authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome> {
+    // A requirement compiled by an earlier authenticator (config reload, request in flight) is answered by it.
+    if (requirement.owner !== this) return (requirement.owner as JwtAuthenticator).authenticate(requirement, headers, url);
     const entries = requirement.entries;
     if (entries.length === 0) return this.#anonymousOutcome(requirement);
     if (entries.length === 1) {

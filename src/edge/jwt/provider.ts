@@ -223,12 +223,12 @@ export function mapJoseError(err: unknown): JwtVerifyError {
       return e.claim === 'iat' ? new JwtVerifyError('too_old', 'token too old') : new JwtVerifyError('expired', 'token expired');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
       const claim = typeof e.claim === 'string' ? e.claim : 'claim';
-      if (e.reason === 'invalid') return new JwtVerifyError('invalid_claim', `claim "${claim}" has the wrong type`);
+      if (e.reason === 'invalid') return new JwtVerifyError('invalid_claim', `claim ${claim} has the wrong type`);
       if (claim === 'aud') return new JwtVerifyError('wrong_audience', 'audience not accepted');
-      if (e.reason === 'missing') return new JwtVerifyError('missing_claim', `required claim "${claim}" missing`);
+      if (e.reason === 'missing') return new JwtVerifyError('missing_claim', `required claim ${claim} missing`);
       if (claim === 'iss') return new JwtVerifyError('wrong_issuer', 'issuer not accepted');
       if (claim === 'nbf' || claim === 'iat') return new JwtVerifyError('not_yet_valid', 'token not yet valid');
-      return new JwtVerifyError('invalid_claim', `claim "${claim}" not accepted`);
+      return new JwtVerifyError('invalid_claim', `claim ${claim} not accepted`);
     }
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
     case 'ERR_JOSE_NOT_SUPPORTED':

@@ -30,13 +30,16 @@ export const MISSING = new JwtVerifyError('missing', 'a bearer token is required
  * what each token must carry, and which client headers are always dropped.
  */
 export class AuthRequirement {
+  /** The authenticator that compiled it: its providers, caches and realm answer for it. */
+  readonly owner: object;
   readonly mode: 'any' | 'all' | 'none';
   readonly optional: boolean;
   readonly entries: readonly RequirementEntry[];
   /** Every header any provider of this route writes: a client can never send these upstream itself. */
   readonly antiSpoof: readonly string[];
 
-  constructor(mode: AuthRequirement['mode'], optional: boolean, entries: RequirementEntry[], antiSpoof: string[]) {
+  constructor(owner: object, mode: AuthRequirement['mode'], optional: boolean, entries: RequirementEntry[], antiSpoof: string[]) {
+    this.owner = owner;
     this.mode = mode;
     this.optional = optional;
     this.entries = entries;
