@@ -34,13 +34,15 @@ export interface GatewayProcess {
  * sources) with a config written to a temp dir, and waits for its ready file.
  * Use port 0 in listener addresses: the ready file says which port the OS chose.
  */
-export async function startGateway(config: unknown, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; dir?: string } = {}): Promise<GatewayProcess> {
+export async function startGateway(config: unknown, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; dir?: string; /** Runs the gateway through this command, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, keeping the pid). */ prefix?: string[] } = {}): Promise<GatewayProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'edgeplane-test-'));
   const configPath = join(dir, 'edgeplane.yaml');
   const readyFile = join(dir, 'ready.json');
   if (existsSync(readyFile)) rmSync(readyFile);
   writeFileSync(configPath, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
-  const proc = spawn(process.execPath, ['--import', 'tsx', cliPath, 'run', '--config', configPath, '--ready-file', readyFile, ...(options.args ?? [])], {
+  const argv = [process.execPath, '--import', 'tsx', cliPath, 'run', '--config', configPath, '--ready-file', readyFile, ...(options.args ?? [])];
+  const command = [...(options.prefix ?? []), ...argv];
+  const proc = spawn(command[0]!, command.slice(1), {
     cwd: repoRoot,
     env: { ...process.env, EDGEPLANE_LOG_LEVEL: process.env.EDGEPLANE_TEST_LOG_LEVEL ?? 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# keepalived notify hook for edgeplane: records the VRRP state of this node and logs the transition.
+# keepalived appends: TYPE NAME STATE PRIORITY (e.g. INSTANCE edgeplane_vip MASTER 150).
+# usage: notify.sh [STATE_FILE] TYPE NAME STATE PRIORITY   (STATE_FILE default /run/edgeplane/vrrp-state)
+# The state file holds one line "STATE NAME PRIORITY UNIX_TIME", replaced atomically, for monitoring
+# (a node exporter textfile collector, or `cat` during an incident).
+set -u
+state_file=/run/edgeplane/vrrp-state
+if [ "$#" -ge 5 ]; then
+  state_file="$1"
+  shift
+fi
+type="${1:-?}" name="${2:-?}" state="${3:-?}" priority="${4:-?}"
+mkdir -p "$(dirname "$state_file")"
+tmp="${state_file}.tmp.$$"
+printf '%s %s %s %s\n' "$state" "$name" "$priority" "$(date +%s)" >"$tmp" && mv -f "$tmp" "$state_file"
+if command -v logger >/dev/null 2>&1; then
+  logger -t edgeplane-vrrp "$type $name is now $state (priority $priority)"
+fi
+exit 0
