@@ -139,7 +139,7 @@ export class JwtAuthenticator {
 
   #finishOne(req: AuthRequirement, r: EntryResult, headers: IncomingHttpHeaders, url: string): AuthOutcome {
     if (r.ok) {
-      r.entry.provider.counters.result('ok').inc();
+      r.entry.provider.counters.add('ok');
       return this.#success([r], headers, url);
     }
     return this.#fail(req, r, 0);
@@ -154,7 +154,7 @@ export class JwtAuthenticator {
     }
     const oks = rs.filter((r): r is OkEntry => r.ok);
     if (oks.length === rs.length) {
-      for (const r of oks) r.entry.provider.counters.result('ok').inc();
+      for (const r of oks) r.entry.provider.counters.add('ok');
       return this.#success(oks, headers, url);
     }
     const failed = rs.filter((r): r is FailedEntry => !r.ok);
@@ -168,10 +168,10 @@ export class JwtAuthenticator {
   #fail(req: AuthRequirement, r: FailedEntry, index: number): AuthOutcome {
     const entry = req.entries[Math.max(0, index)]!;
     if (r.absent && req.optional) {
-      entry.provider.counters.result('optional_missing').inc();
+      entry.provider.counters.add('optional_missing');
       return this.#anonymousOutcome(req);
     }
-    entry.provider.counters.result(r.error.result).inc();
+    entry.provider.counters.add(r.error.result);
     return this.#failureOutcome(r.error);
   }
 

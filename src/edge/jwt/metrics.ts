@@ -1,39 +1,66 @@
-import type { Counter } from 'prom-client';
-import { counter, gauge } from '../../metrics/registry.ts';
+import { Counter } from 'prom-client';
+import { gauge, registry } from '../../metrics/registry.ts';
 import type { JwtResult } from './errors.ts';
 
+/**
+ * Per-request counts are kept as plain numbers and handed to prom-client when
+ * /metrics is scraped: prom-client's `labels(...).inc()` hashes the label set
+ * on every call, which would cost more than a verified-token cache hit.
+ */
+const live = new Set<ProviderCounters>();
+const flushAll = (): void => {
+  for (const c of live) c.flush();
+};
+
+function deferredCounter(name: string, help: string): Counter<'provider' | 'result'> {
+  const existing = registry.getSingleMetric(name) as Counter<'provider' | 'result'> | undefined;
+  return existing ?? new Counter({ name, help, labelNames: ['provider', 'result'] as const, registers: [registry], collect: flushAll });
+}
+
 export const jwtMetrics = {
-  requests: counter('edgeplane_jwt_total', 'JWT authentication outcomes, by provider and result (ok, missing, expired, invalid_signature, wrong_audience, ...)', ['provider', 'result'] as const),
-  cache: counter('edgeplane_jwt_cache_total', 'Verified-token cache lookups, by provider and result (hit, miss)', ['provider', 'result'] as const),
-  jwksFetches: counter('edgeplane_jwks_fetch_total', 'JWKS fetches, by provider and result (ok, http_error, timeout, network_error, too_large, invalid)', ['provider', 'result'] as const),
+  requests: deferredCounter('edgeplane_jwt_total', 'JWT authentication outcomes, by provider and result (ok, missing, expired, invalid_signature, wrong_audience, ...)'),
+  cache: deferredCounter('edgeplane_jwt_cache_total', 'Verified-token cache lookups, by provider and result (hit, miss)'),
+  jwksFetches: deferredCounter('edgeplane_jwks_fetch_total', 'JWKS fetches, by provider and result (ok, http_error, timeout, network_error, too_large, invalid)'),
   jwksKeys: gauge('edgeplane_jwks_keys', 'Signing keys currently loaded, by provider', ['provider'] as const),
   jwksStale: gauge('edgeplane_jwks_stale', '1 while a provider serves a key set older than its cacheTtl because refreshes fail', ['provider'] as const),
 };
 
-type Child = ReturnType<Counter<'provider' | 'result'>['labels']>;
-
-/**
- * Per-provider bound counters: `labels()` hashes its arguments on every call,
- * which the cache-hit path should not pay for.
- */
+/** One provider's request counters. */
 export class ProviderCounters {
   readonly #provider: string;
-  readonly #results = new Map<JwtResult, Child>();
-  readonly cacheHit: Child;
-  readonly cacheMiss: Child;
+  #results = new Map<JwtResult, number>();
+  #hits = 0;
+  #misses = 0;
 
   constructor(provider: string) {
     this.#provider = provider;
-    this.cacheHit = jwtMetrics.cache.labels(provider, 'hit');
-    this.cacheMiss = jwtMetrics.cache.labels(provider, 'miss');
+    live.add(this);
   }
 
-  result(result: JwtResult): Child {
-    let c = this.#results.get(result);
-    if (!c) {
-      c = jwtMetrics.requests.labels(this.#provider, result);
-      this.#results.set(result, c);
-    }
-    return c;
+  add(result: JwtResult): void {
+    this.#results.set(result, (this.#results.get(result) ?? 0) + 1);
+  }
+
+  hit(): void {
+    this.#hits++;
+  }
+
+  miss(): void {
+    this.#misses++;
+  }
+
+  /** Moves the counts into the Prometheus counters (at scrape time, and when the provider closes). */
+  flush(): void {
+    for (const [result, n] of this.#results) if (n > 0) jwtMetrics.requests.inc({ provider: this.#provider, result }, n);
+    this.#results.clear();
+    if (this.#hits > 0) jwtMetrics.cache.inc({ provider: this.#provider, result: 'hit' }, this.#hits);
+    if (this.#misses > 0) jwtMetrics.cache.inc({ provider: this.#provider, result: 'miss' }, this.#misses);
+    this.#hits = 0;
+    this.#misses = 0;
+  }
+
+  close(): void {
+    this.flush();
+    live.delete(this);
   }
 }

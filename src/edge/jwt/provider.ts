@@ -96,6 +96,7 @@ export class Provider {
 
   close(): void {
     this.#source.close();
+    this.counters.close();
   }
 
   /**
@@ -112,10 +113,10 @@ export class Provider {
       cacheKey = TokenCache.key(this.index, token);
       const hit = cache.get(cacheKey, this.#deps.clock.wallNow());
       if (hit !== undefined) {
-        this.counters.cacheHit.inc();
+        this.counters.hit();
         return hit;
       }
-      this.counters.cacheMiss.inc();
+      this.counters.miss();
     }
     let decoded: DecodedToken;
     try {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { VerifyKey } from './keys.ts';
 
@@ -30,7 +30,7 @@ export class TokenCache {
   }
 
   static key(providerIndex: number, token: string): string {
-    return createHash('sha256').update(token).digest('base64') + providerIndex;
+    return hash('sha256', token, 'base64') + providerIndex;
   }
 
   get(key: string, wallNow: number): VerifiedToken | undefined {

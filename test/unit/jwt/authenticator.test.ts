@@ -71,10 +71,10 @@ async function fails(o: AuthOutcome | Promise<AuthOutcome>, status: 401 | 403, d
   return f;
 }
 
-function metric(provider: string, result: string): number {
-  const m = registry.getSingleMetric('edgeplane_jwt_total') as unknown as { hashMap: Record<string, { labels: Record<string, string>; value: number }> };
-  for (const v of Object.values(m.hashMap)) if (v.labels.provider === provider && v.labels.result === result) return v.value;
-  return 0;
+/** Reads the counter the way a scrape does (counts are handed to prom-client at collect time). */
+async function metric(provider: string, result: string): Promise<number> {
+  const m = await registry.getSingleMetric('edgeplane_jwt_total')!.get();
+  return m.values.find((v) => v.labels.provider === provider && v.labels.result === result)?.value ?? 0;
 }
 
 describe('JwtAuthenticator: valid tokens', () => {
@@ -512,17 +512,17 @@ describe('JwtAuthenticator: metrics', () => {
   it('counts edgeplane_jwt_total by provider and result', async () => {
     const { auth } = setup([main({ name: 'metered' })]);
     const req = auth.compile({ jwt: 'metered' });
-    const before = { ok: metric('metered', 'ok'), missing: metric('metered', 'missing'), expired: metric('metered', 'expired'), sig: metric('metered', 'invalid_signature') };
+    const before = { ok: await metric('metered', 'ok'), missing: await metric('metered', 'missing'), expired: await metric('metered', 'expired'), sig: await metric('metered', 'invalid_signature') };
     const t = await mint(es);
     await auth.authenticate(req, bearer(t), '/');
     await auth.authenticate(req, bearer(t), '/');
     await auth.authenticate(req, {}, '/');
     await auth.authenticate(req, bearer(await mint(es, {}, { expIn: -3600 })), '/');
     await auth.authenticate(req, bearer(await mint(other, {}, { kid: es.kid })), '/');
-    assert.equal(metric('metered', 'ok') - before.ok, 2);
-    assert.equal(metric('metered', 'missing') - before.missing, 1);
-    assert.equal(metric('metered', 'expired') - before.expired, 1);
-    assert.equal(metric('metered', 'invalid_signature') - before.sig, 1);
+    assert.equal((await metric('metered', 'ok')) - before.ok, 2);
+    assert.equal((await metric('metered', 'missing')) - before.missing, 1);
+    assert.equal((await metric('metered', 'expired')) - before.expired, 1);
+    assert.equal((await metric('metered', 'invalid_signature')) - before.sig, 1);
     auth.close();
   });
 });
