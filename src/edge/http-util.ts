@@ -16,12 +16,20 @@ export const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Header names listed in a Connection header are hop-by-hop too. */
-export function connectionTokens(value: string, into: Set<string> | null): Set<string> {
-  const set = into ?? new Set<string>();
+/**
+ * Header names listed in a Connection header are hop-by-hop too. Returns `into`
+ * unchanged (often null) for the common `keep-alive` / `close` values, so the
+ * usual response costs no allocation.
+ */
+export function connectionTokens(value: string, into: Set<string> | null): Set<string> | null {
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return into;
+  }
+  let set = into;
   for (const part of value.split(',')) {
     const t = part.trim().toLowerCase();
-    if (t && t !== 'close' && t !== 'keep-alive') set.add(t);
+    if (t && t !== 'close' && t !== 'keep-alive') (set ??= new Set<string>()).add(t);
   }
   return set;
 }

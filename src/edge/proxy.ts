@@ -7,7 +7,7 @@ import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } fro
 import type { UpstreamPools } from './upstreams.ts';
 import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
-import { edgeMetrics } from '../metrics/edge.ts';
+import { edgeMetrics, setActiveRequestsSource } from '../metrics/edge.ts';
 import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, hostWithoutPort, readCookie } from './http-util.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
@@ -48,6 +48,7 @@ export class Proxy {
   /** Swaps the routing table; requests in flight keep the table they started with. */
   setTable(table: EdgeTable): void {
     this.#table = table;
+    setActiveRequestsSource(() => [...table.clusters.values()].map((c) => [c.name, c.active]));
   }
 
   get inflight(): number {
@@ -194,7 +195,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#upstreamHeaders = this.#buildUpstreamHeaders(outcome);
     const cluster = this.#stats.cluster;
     cluster.active++;
-    edgeMetrics.activeRequests.labels(cluster.name).inc();
     // Circuit breaker (src/health): over maxRequests the request fails fast instead of queueing.
     const breaker = this.#opts.directory.breaker?.(cluster.name) ?? null;
     if (breaker !== null) {
@@ -564,7 +564,6 @@ class Exchange implements Dispatcher.DispatchHandler {
       const cluster = stats.cluster;
       cluster.active--;
       if (this.#isRetry) cluster.activeRetries--;
-      edgeMetrics.activeRequests.labels(cluster.name).dec();
       let c = stats.byCode.get(status);
       if (c === undefined) {
         c = edgeMetrics.requests.labels(routeName, cluster.name, String(status));

@@ -1,4 +1,12 @@
-import { counter, gauge, histogram } from './registry.ts';
+import { Gauge } from 'prom-client';
+import { counter, gauge, histogram, registry } from './registry.ts';
+
+/** In-flight requests per cluster, read at scrape time so the request path pays nothing for the gauge. */
+let activeRequestsSource: () => Iterable<[cluster: string, active: number]> = () => [];
+export function setActiveRequestsSource(source: () => Iterable<[string, number]>): void {
+  activeRequestsSource = source;
+}
+
 
 /** The data plane's metric names, declared in one place. */
 export const edgeMetrics = {
@@ -14,6 +22,17 @@ export const edgeMetrics = {
   retries: counter('edgeplane_retries_total', 'Retries sent, by route and cluster', ['route', 'cluster'] as const),
   retryBudgetExhausted: counter('edgeplane_retry_budget_exhausted_total', 'Retries not sent because the retry budget was spent', ['cluster'] as const),
   activeConnections: gauge('edgeplane_active_connections', 'Open downstream connections, by listener', ['listener'] as const),
-  activeRequests: gauge('edgeplane_active_requests', 'Requests in flight, by cluster', ['cluster'] as const),
+  activeRequests:
+    (registry.getSingleMetric('edgeplane_active_requests') as Gauge<'cluster'> | undefined) ??
+    new Gauge({
+      name: 'edgeplane_active_requests',
+      help: 'Requests in flight, by cluster',
+      labelNames: ['cluster'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [cluster, active] of activeRequestsSource()) this.labels(cluster).set(active);
+      },
+    }),
   clientErrors: counter('edgeplane_client_errors_total', 'Malformed downstream requests rejected before routing, by reason', ['reason'] as const),
 };
