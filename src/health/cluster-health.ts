@@ -14,7 +14,7 @@ import { HealthOptionsError } from './errors.ts';
 import { createHttpProbe, type HttpProbeOptions } from './http-probe.ts';
 import * as m from './metrics.ts';
 import { OutlierDetector, type EjectionReason } from './outlier-detector.ts';
-import { resolveActiveCheck, resolveBreaker, resolveOutlier, resolvePanicThreshold, type ActiveCheckOptions } from './options.ts';
+import { resolveActiveCheck, resolveBreaker, resolveOutlier, resolvePanicThreshold, type ActiveCheckOptions, type BreakerLimits, type OutlierOptions } from './options.ts';
 import { tcpProbe } from './tcp-probe.ts';
 import type { ClusterHealthReport, ClusterTarget, EndpointHealthReport, UpstreamOutcome } from './types.ts';
 
@@ -39,6 +39,55 @@ interface MutableTarget {
   endpoints: readonly TrackedEndpoint[];
   available: boolean;
   panic: boolean;
+}
+
+/** Everything a cluster's config resolves to, computed before anything is applied. */
+export interface ResolvedClusterOptions {
+  check: ActiveCheckOptions | null;
+  tls: HttpProbeOptions['tls'];
+  outlier: OutlierOptions | null;
+  breaker: BreakerLimits;
+  panicThreshold: number;
+}
+
+/** Resolves and validates a cluster's health options (throws HealthOptionsError); reads the CA bundle checks need. */
+export function resolveClusterOptions(c: ClusterConfig, baseDir: string): ResolvedClusterOptions {
+  const check = c.healthCheck ? resolveActiveCheck(c.healthCheck) : null;
+  return {
+    check,
+    tls: check ? checkTls(c, baseDir) : undefined,
+    outlier: c.outlierDetection ? resolveOutlier(c.outlierDetection) : null,
+    breaker: resolveBreaker(c.circuitBreaker),
+    panicThreshold: resolvePanicThreshold(c),
+  };
+}
+
+function checkTls(c: ClusterConfig, baseDir: string): HttpProbeOptions['tls'] {
+  if (!c.tls || c.tls.enabled === false) return undefined;
+  let ca: Buffer | undefined;
+  if (c.tls.ca) {
+    try {
+      ca = readFileSync(resolve(baseDir, c.tls.ca));
+    } catch (err) {
+      throw new HealthOptionsError(`cluster ${c.name}: cannot read tls.ca ${c.tls.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return { rejectUnauthorized: c.tls.insecureSkipVerify !== true, ...(c.tls.servername ? { servername: c.tls.servername } : {}), ...(ca ? { ca } : {}) };
+}
+
+/** Stands in for a source that could not even be created: no endpoints, and the reason in the report. */
+class UnavailableSource implements DiscoverySource {
+  readonly kind: DiscoverySource['kind'];
+  readonly #status: DiscoveryStatus;
+  constructor(kind: DiscoverySource['kind'], error: string, wallNow: number) {
+    this.kind = kind;
+    this.#status = { ok: false, delivered: false, error, lastSuccessAt: null, lastErrorAt: wallNow, consecutiveFailures: 1 };
+  }
+  start(): void {}
+  stop(): void {}
+  status(): DiscoveryStatus {
+    return { ...this.#status };
+  }
 }
 
 export const defaultProbeFactory: ProbeFactory = (o, tls) => {
@@ -74,25 +123,23 @@ export class ClusterHealth implements OutcomeSink {
   #healthy = 0;
   #closed = false;
 
-  constructor(config: ClusterConfig, deps: ClusterHealthDeps) {
+  /** `options` defaults to resolving `config` here (throws on invalid options before anything starts). */
+  constructor(config: ClusterConfig, deps: ClusterHealthDeps, options?: ResolvedClusterOptions) {
+    const o = options ?? resolveClusterOptions(config, deps.baseDir);
     this.name = config.name;
     this.#d = deps;
     this.target = { name: config.name, endpoints: Object.freeze([]) as readonly TrackedEndpoint[], available: false, panic: false };
-    this.breaker = new CircuitBreaker(config.name, resolveBreaker(config.circuitBreaker));
-    this.configure(config);
+    this.breaker = new CircuitBreaker(config.name, o.breaker);
+    this.configure(config, o);
   }
 
-  /** Applies (new) config. Options are resolved first, so an invalid config throws before anything changes. */
-  configure(c: ClusterConfig): void {
-    const checkOptions = c.healthCheck ? resolveActiveCheck(c.healthCheck) : null;
-    const outlierOptions = c.outlierDetection ? resolveOutlier(c.outlierDetection) : null;
-    const breakerLimits = resolveBreaker(c.circuitBreaker);
-    const tls = checkOptions ? this.#checkTls(c) : undefined;
-
-    this.breaker.setLimits(breakerLimits);
-    this.#panicThreshold = resolvePanicThreshold(c);
-    this.#configureChecker(checkOptions, tls);
-    this.#configureDetector(outlierOptions);
+  /** Applies (new) config. Options are resolved first, so invalid options throw before anything changes. */
+  configure(c: ClusterConfig, options?: ResolvedClusterOptions): void {
+    const o = options ?? resolveClusterOptions(c, this.#d.baseDir);
+    this.breaker.setLimits(o.breaker);
+    this.#panicThreshold = o.panicThreshold;
+    this.#configureChecker(o.check, o.tls);
+    this.#configureDetector(o.outlier);
     this.#configureSource(c);
     this.#recompute();
   }
@@ -242,19 +289,6 @@ export class ClusterHealth implements OutcomeSink {
 
   // ---- mechanisms ----
 
-  #checkTls(c: ClusterConfig): HttpProbeOptions['tls'] {
-    if (!c.tls || c.tls.enabled === false) return undefined;
-    let ca: Buffer | undefined;
-    if (c.tls.ca) {
-      try {
-        ca = readFileSync(resolve(this.#d.baseDir, c.tls.ca));
-      } catch (err) {
-        throw new HealthOptionsError(`cluster ${c.name}: cannot read tls.ca ${c.tls.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    }
-    return { rejectUnauthorized: c.tls.insecureSkipVerify !== true, ...(c.tls.servername ? { servername: c.tls.servername } : {}), ...(ca ? { ca } : {}) };
-  }
-
   #configureChecker(options: ActiveCheckOptions | null, tls: HttpProbeOptions['tls']): void {
     const key = options ? JSON.stringify({ options, tls: tls ? { ...tls, ca: tls.ca?.toString('base64') } : null }) : '';
     if (key === this.#checkerKey) return;
@@ -292,7 +326,7 @@ export class ClusterHealth implements OutcomeSink {
     }
   }
 
-  #configureDetector(options: ReturnType<typeof resolveOutlier> | null): void {
+  #configureDetector(options: OutlierOptions | null): void {
     if (!options) {
       if (this.#detector) {
         this.#detector.stop();
@@ -329,7 +363,16 @@ export class ClusterHealth implements OutcomeSink {
     if (key === this.#sourceKey && this.#source) return;
     this.#sourceKey = key;
     this.#source?.stop();
-    const source = this.#d.createSource(c);
+    let source: DiscoverySource;
+    try {
+      source = this.#d.createSource(c);
+    } catch (err) {
+      // Bad source options (e.g. no resolvers on this host): the cluster keeps
+      // what it had and the report says why, rather than failing the reload.
+      const kind = c.discovery?.dns ? 'dns' : c.discovery?.file ? 'file' : c.discovery?.kubernetes ? 'kubernetes' : 'static';
+      this.#d.logger.error({ event: 'discovery_failed', cluster: this.name, source: kind, err: (err as Error).message }, 'cannot start the discovery source; keeping the last known endpoint set');
+      source = new UnavailableSource(kind, (err as Error).message, this.#d.clock.wallNow());
+    }
     this.#source = source;
     // The old set stays in force until the new source delivers: switching a
     // cluster from static endpoints to DNS does not empty it meanwhile.

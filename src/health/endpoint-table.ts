@@ -4,9 +4,8 @@ import { mathRng, type Rng } from '../util/rng.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { createDiscoverySource } from '../discovery/index.ts';
 import type { DiscoverySource } from '../discovery/types.ts';
-import { ClusterHealth, type ProbeFactory } from './cluster-health.ts';
+import { ClusterHealth, resolveClusterOptions, type ProbeFactory } from './cluster-health.ts';
 import type { TrackedEndpoint } from './endpoint-state.ts';
-import { resolveActiveCheck, resolveOutlier } from './options.ts';
 import type { ClusterBreaker, ClusterTarget, Endpoint, HealthDirectory, HealthReport, UpstreamOutcome } from './types.ts';
 
 export interface EndpointTableOptions {
@@ -65,34 +64,32 @@ export class EndpointTable implements HealthDirectory {
    * changing anything if a cluster's health options are invalid.
    */
   update(clusters: readonly ClusterConfig[]): Endpoint[] {
-    for (const c of clusters) {
-      if (c.healthCheck) resolveActiveCheck(c.healthCheck);
-      if (c.outlierDetection) resolveOutlier(c.outlierDetection);
-    }
+    // Resolve every cluster's options first: one invalid cluster changes nothing.
+    const resolved = clusters.map((c) => resolveClusterOptions(c, this.#baseDir));
     const removed: TrackedEndpoint[] = [];
     this.#collecting = removed;
     try {
       const names = new Set<string>();
-      for (const c of clusters) {
+      clusters.forEach((c, i) => {
         names.add(c.name);
         const existing = this.#clusters.get(c.name);
-        if (existing) existing.configure(c);
+        if (existing) existing.configure(c, resolved[i]);
         else {
           const h = new ClusterHealth(c, {
             clock: this.#clock,
             rng: this.#rng,
-            logger: this.#logger.child({ cluster: c.name }),
+            logger: this.#logger,
             baseDir: this.#baseDir,
             createSource: this.#createSource,
             probeFactory: this.#probeFactory,
             drainTimeoutMs: this.#drainTimeoutMs,
             onTargetChange: (name) => this.#emit(name),
             onRemoved: (eps) => this.#removed(eps),
-          });
+          }, resolved[i]);
           this.#clusters.set(c.name, h);
           this.#emit(c.name);
         }
-      }
+      });
       for (const [name, h] of this.#clusters) {
         if (names.has(name)) continue;
         this.#clusters.delete(name);

@@ -234,3 +234,25 @@ test('removing a cluster hands its endpoints over and stops its timers', async (
   await settle(clock, 120_000);
   assert.equal(clock.pending, 0);
 });
+
+test('an unreadable CA for checks rejects the whole update; a source that cannot start is reported, not fatal', () => {
+  const { t } = table(probes(), {
+    createSource: (c) => {
+      if (c.name === 'nosrc') throw new Error('no DNS resolvers configured and none found in the system configuration');
+      return { kind: 'static', start: (l) => l.endpoints(c.endpoints ?? []), stop: () => {}, status: () => ({ ok: true, delivered: true, error: null, lastSuccessAt: null, lastErrorAt: null, consecutiveFailures: 0 }) };
+    },
+  });
+  t.update([{ name: 'keep', endpoints: ['127.0.0.1:1'] }]);
+  assert.throws(
+    () => t.update([{ name: 'keep', endpoints: ['127.0.0.1:2'] }, { name: 'tls', endpoints: ['127.0.0.1:3'], tls: { ca: '/nonexistent/ca.pem' }, healthCheck: {} }]),
+    (err: unknown) => err instanceof HealthOptionsError && /cannot read tls.ca/.test(err.message),
+  );
+  assert.deepEqual(addrs(t.cluster('keep')!.endpoints), ['127.0.0.1:1'], 'nothing applied');
+  t.update([{ name: 'keep', endpoints: ['127.0.0.1:1'] }, { name: 'nosrc', discovery: { dns: { name: 'x.example', port: 80 } } }]);
+  const rep = t.healthReport().clusters.find((c) => c.name === 'nosrc')!;
+  assert.equal(rep.discovery.ok, false);
+  assert.equal(rep.discovery.source, 'dns');
+  assert.match(rep.discovery.error!, /no DNS resolvers/);
+  assert.equal(t.cluster('nosrc')!.available, false);
+  t.close();
+});
