@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../../src/util/clock.ts';
+import { RegionHealthMonitor } from '../../../src/health/region-health-monitor.ts';
+import type { RegionHealthConfig, RegionSelfHealth } from '../../../src/health/region-health.ts';
+
+test('recomputed after table changes (debounced), emitted only when it differs', () => {
+  const clock = new ManualClock();
+  const counts: Record<string, { healthy: number; total: number }> = { blue: { healthy: 2, total: 2 } };
+  const listeners: ((c: string) => void)[] = [];
+  const table = { counts: (c: string) => counts[c], onChange: (l: (c: string) => void) => (listeners.push(l), () => listeners.splice(listeners.indexOf(l), 1)) };
+  const config: RegionHealthConfig = { routes: [{ match: { hosts: ['api.svc.plus'] }, split: [{ cluster: 'blue', weight: 1 }] }], dns: { zones: [{ origin: 'svc.plus', gtm: [{ name: 'api' }] }] } };
+  const seen: RegionSelfHealth[] = [];
+  const m = new RegionHealthMonitor({ table, config: () => config, clock, onChange: (h) => seen.push(h), debounceMs: 100 });
+  assert.equal(m.start().state, 'up');
+  assert.equal(seen.length, 1);
+  counts.blue = { healthy: 1, total: 2 };
+  for (let i = 0; i < 5; i++) listeners.forEach((l) => l('blue'));
+  clock.advance(99);
+  assert.equal(seen.length, 1, 'debounced');
+  clock.advance(1);
+  assert.equal(seen.length, 2, 'one record for the burst');
+  assert.equal(seen[1]!.state, 'degraded');
+  assert.equal(seen[1]!.names['api.svc.plus'], 0.5);
+  listeners.forEach((l) => l('blue'));
+  clock.advance(100);
+  assert.equal(seen.length, 2, 'nothing changed: nothing emitted');
+  m.stop();
+  assert.equal(listeners.length, 0);
+  assert.equal(clock.pending, 0);
+});
