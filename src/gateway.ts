@@ -16,6 +16,7 @@ import { StateDir } from './admin/persistence.ts';
 import { ConfigStore, type ChangeResult } from './admin/config-store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
+import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
@@ -68,6 +69,7 @@ export class Gateway {
   #stateDir: StateDir | null = null;
   #store: ConfigStore | null = null;
   #audit: AuditLog | null = null;
+  #releases: ReleaseController | null = null;
   #started = false;
   /** JWT providers of the current snapshot; rebuilt only when the `jwt` section changes (caches and JWKS survive other changes). */
   #jwt: JwtAuthenticator | null = null;
@@ -188,6 +190,8 @@ export class Gateway {
     this.#listeners.destroyAll();
     await this.#admin?.close().catch(() => {});
     this.#admin = null;
+    // Running releases stop here and resume from the persisted state on the next start.
+    this.#releases?.close();
     await this.#audit?.close();
     this.endpoints.close();
     await this.#pools.destroy();
@@ -203,6 +207,15 @@ export class Gateway {
     await this.#store.start(config, this.configPath);
     this.#audit = new AuditLog({ dir: stateDir.path, logger: this.logger });
     if (!config.admin?.token) this.logger.warn('admin.token is not set: the /v1 admin API is open to every local process');
+    // Releases read the target's traffic from the metrics registry and its health from the endpoint table: nothing on the request path.
+    this.#releases = await ReleaseController.open({
+      store: this.#store,
+      stateDir,
+      clock: this.clock,
+      logger: this.logger,
+      traffic: new RegistryTrafficSource(),
+      health: { report: () => this.endpoints.healthReport(), onChange: (l) => this.endpoints.onChange(l) },
+    });
     const api = adminApi({
       store: this.#store,
       healthReport: () => this.endpoints.healthReport(),
@@ -210,6 +223,7 @@ export class Gateway {
       token: () => this.#snapshot.config.admin?.token,
       audit: this.#audit,
       clock: this.clock,
+      releases: this.#releases,
     });
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api] });
     this.#adminAddress = await this.#admin.start();

@@ -9,12 +9,16 @@ import { splitRoutes } from './routes/splits.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { versionRoutes } from './routes/versions.ts';
 import { healthRoutes } from './routes/health.ts';
+import { releaseRoutes } from './routes/releases.ts';
+import type { ReleaseController } from '../release/controller.ts';
 
 export interface AdminApiOptions extends AdminContext {
   /** The bearer token in force, read per request (a SIGHUP may rotate it); undefined = no token (loopback only). */
   token: () => string | undefined;
   audit: AuditLog;
   clock: { wallNow(): number };
+  /** /v1/releases, when the gateway runs a release controller. */
+  releases?: ReleaseController;
 }
 
 /**
@@ -52,6 +56,7 @@ export function adminApi(options: AdminApiOptions) {
         endpointRoutes(v1, ctx);
         versionRoutes(v1, ctx);
         healthRoutes(v1, ctx);
+        if (options.releases) releaseRoutes(v1, options.releases);
       },
       { prefix: '/v1' },
     );

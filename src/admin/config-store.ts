@@ -27,7 +27,16 @@ export interface ChangeMeta {
   source: ChangeSource;
   author: string;
   change: string;
+  /** Set by the release controller on its own steps, so the route lock of that release lets them through. */
+  release?: string;
 }
+
+/**
+ * Checks a change after validation and before it is applied; throws (an
+ * AdminHttpError, e.g. 409) to refuse it, and nothing changes. Releases lock
+ * their route's split with one (src/release/route-lock.ts).
+ */
+export type ChangeGuard = (candidate: Config, current: Config, meta: ChangeMeta) => void;
 
 export interface WriteOptions {
   /** The If-Match header: the write only goes ahead while this is the current version. */
@@ -69,6 +78,7 @@ export class ConfigStore {
   /** The config file as last loaded: the source of secrets and of the admin section. */
   #file: Config | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #guards = new Set<ChangeGuard>();
 
   private constructor(options: ConfigStoreOptions, doc: DurableDocument<VersionHistory>, history: VersionHistory) {
     this.#doc = doc;
@@ -188,6 +198,12 @@ export class ConfigStore {
     });
   }
 
+  /** Every later change (API, rollback, file reload) must pass `guard`; returns the function that removes it. */
+  addGuard(guard: ChangeGuard): () => void {
+    this.#guards.add(guard);
+    return () => void this.#guards.delete(guard);
+  }
+
   async #commit(candidate: Config, meta: ChangeMeta, extra: { fileVersion?: number; rolledBackTo?: number; applyUnchanged?: boolean } = {}): Promise<ChangeResult> {
     const prev = this.#current ?? (this.#history.head ? { version: this.#history.head.version, config: this.#history.head.config } : undefined);
     const previousVersion = prev?.version ?? 0;
@@ -205,6 +221,7 @@ export class ConfigStore {
       return { version: previousVersion, previousVersion, changed: false, record: this.#history.get(previousVersion) };
     }
 
+    if (prev) for (const guard of this.#guards) guard(candidate, prev.config, meta);
     const version = nextVersion(previousVersion, extra.fileVersion);
     const config = withVersion(candidate, version);
     const record: VersionRecord = {

@@ -1,0 +1,566 @@
+import type { ConfigStore } from '../admin/config-store.ts';
+import type { StateDir } from '../admin/persistence.ts';
+import { AdminRejectedError } from '../admin/errors.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import type { Logger } from '../util/logger.ts';
+import { formatDuration } from '../util/duration.ts';
+import { ReleaseConflictError, ReleaseNotFoundError, ReleaseSplitDriftError, ReleaseStateError } from './errors.ts';
+import { evaluateGates } from './gates.ts';
+import { releaseMetrics } from './metrics.ts';
+import { assertTransition, isActive, type HistoryEntry, type ReleasePhase, type ReleaseRecord, type SplitWeight } from './model.ts';
+import { WebhookNotifier, type WebhookSender } from './notifier.ts';
+import { parseStartRequest } from './options.ts';
+import { ReleaseState } from './persistence.ts';
+import { routeLock } from './route-lock.ts';
+import { sameSplit, splitAt, windowFor } from './strategy.ts';
+import { ejectionsSince, targetHealth, type HealthSource } from './target-health.ts';
+import { delta, type TrafficCounters, type TrafficSource } from './traffic-stats.ts';
+import { releaseView, type ReleaseView } from './view.ts';
+
+export interface ReleaseControllerOptions {
+  store: ConfigStore;
+  stateDir: StateDir;
+  clock: Clock;
+  logger: Logger;
+  traffic: TrafficSource;
+  health: HealthSource;
+  /** Replaces the webhook POST (tests). */
+  webhook?: WebhookSender;
+  /** Before retrying a config write that could not be persisted; default 5s. */
+  retryDelayMs?: number;
+}
+
+/** The in-memory side of a running release: its timer and the readings its window started from. */
+interface Run {
+  timer: TimerHandle | undefined;
+  /** Bumped on every transition: a timer set in an earlier phase does nothing. */
+  gen: number;
+  base: { traffic: TrafficCounters; ejections: Map<string, number>; at: number } | null;
+  windowMs: number;
+  /** While waiting for the target's readiness: the step to shift to once it is ready. */
+  awaitingStep: number | null;
+  readinessDeadline: number;
+}
+
+/**
+ * Runs releases: one per route, each a sequence of config versions written
+ * through the ConfigStore (so audit, versions and rollback see every step),
+ * judged by the gates over a window on the injected clock.
+ *
+ * Every operation (API calls, timers, health events) runs on one queue, so a
+ * release never sees two of its own transitions interleave. Each transition is
+ * persisted *before* the config write it implies: a kill -9 between the two
+ * leaves a release document one step ahead of the config, which a restart
+ * resolves by writing that step again (idempotent). The release only ever
+ * writes a split it recognises as its own (the one it started from or one of
+ * its steps); anything else means someone changed the route behind its back,
+ * and it stops touching it.
+ */
+export class ReleaseController {
+  readonly #o: Required<Omit<ReleaseControllerOptions, 'webhook'>>;
+  readonly #log: Logger;
+  readonly #state: ReleaseState;
+  readonly #notifier: WebhookNotifier;
+  readonly #records = new Map<string, ReleaseRecord>();
+  readonly #runs = new Map<string, Run>();
+  #nextId: number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  readonly #unsubscribe: (() => void)[] = [];
+
+  private constructor(o: ReleaseControllerOptions, state: ReleaseState, nextId: number, records: ReleaseRecord[]) {
+    this.#o = { retryDelayMs: 5000, ...o } as Required<Omit<ReleaseControllerOptions, 'webhook'>>;
+    this.#log = o.logger.child({ component: 'release' });
+    this.#state = state;
+    this.#notifier = new WebhookNotifier(this.#log, o.webhook);
+    this.#nextId = nextId;
+    for (const r of records) this.#records.set(r.id, r);
+  }
+
+  /** Loads the persisted releases, locks their routes and carries on with the running ones (see `#resumeAfterRestart`). */
+  static async open(o: ReleaseControllerOptions): Promise<ReleaseController> {
+    const { state, value } = await ReleaseState.open(o.stateDir, o.clock, o.logger);
+    const c = new ReleaseController(o, state, value.nextId, value.releases);
+    c.#unsubscribe.push(o.store.addGuard(routeLock(() => c.#running())));
+    if (o.health.onChange) c.#unsubscribe.push(o.health.onChange((cluster) => c.#onHealthChange(cluster)));
+    for (const rec of c.#running()) {
+      releaseMetrics.active.labels(rec.spec.route).set(1);
+      void c.#enqueue(() => c.#resumeAfterRestart(rec)).catch((err: Error) => c.#log.error({ release: rec.id, err: err.message }, 'cannot resume release'));
+    }
+    return c;
+  }
+
+  /** POST /v1/releases: validates, refuses a second release on the route, and starts by waiting for the target's readiness. */
+  start(body: unknown, author: string): Promise<ReleaseView> {
+    return this.#enqueue(async () => {
+      const parsed = parseStartRequest(body, this.#o.store.current.config);
+      const existing = [...this.#running()].find((r) => r.spec.route === parsed.spec.route);
+      if (existing) {
+        throw new ReleaseConflictError(existing.id, 'route', `route "${parsed.spec.route}" already has a release in progress: ${existing.id} (${existing.phase}, target ${existing.spec.target})`);
+      }
+      const now = this.#iso();
+      const rec: ReleaseRecord = {
+        id: `rel-${this.#nextId++}`,
+        spec: parsed.spec,
+        originalSplit: parsed.originalSplit,
+        plan: parsed.plan,
+        skippedSteps: parsed.skippedSteps,
+        phase: 'waiting',
+        reason: `started by ${author}: waiting for cluster "${parsed.spec.target}" to be ready`,
+        step: -1,
+        pausedFrom: null,
+        rollbackTo: null,
+        author,
+        createdAt: now,
+        updatedAt: now,
+        window: null,
+        readings: null,
+        versions: [],
+        history: [],
+      };
+      rec.history.push({ at: now, phase: 'waiting', step: -1, reason: rec.reason + (parsed.skippedSteps.length ? `; steps ${parsed.skippedSteps.join(', ')} skipped (at or below the target's share)` : '') });
+      this.#records.set(rec.id, rec);
+      try {
+        await this.#save();
+      } catch (err) {
+        this.#records.delete(rec.id);
+        throw err;
+      }
+      releaseMetrics.active.labels(rec.spec.route).set(1);
+      this.#emit(rec, null);
+      await this.#enterWaiting(rec, null);
+      return this.#view(rec);
+    });
+  }
+
+  get(id: string): ReleaseView {
+    return this.#view(this.#find(id));
+  }
+
+  /** Running releases first, then finished ones, newest first. */
+  list(): ReleaseView[] {
+    const all = [...this.#records.values()].reverse();
+    return [...all.filter((r) => isActive(r.phase)), ...all.filter((r) => !isActive(r.phase))].map((r) => this.#view(r));
+  }
+
+  /** Skips the rest of the current step's window (`full`: every remaining step) and moves on. Readiness is never skipped. */
+  promote(id: string, author: string, full = false): Promise<ReleaseView> {
+    return this.#enqueue(async () => {
+      const rec = this.#find(id);
+      const at = rec.phase === 'paused' ? rec.pausedFrom : rec.phase;
+      if (rec.phase !== 'progressing' && !(rec.phase === 'paused' && at === 'progressing')) {
+        const why = at === 'waiting' ? 'the target is not ready yet: promote skips windows, not readiness' : undefined;
+        throw new ReleaseStateError(id, 'promote', rec.phase, why);
+      }
+      const last = rec.step >= rec.plan.length - 1;
+      if (full || last) await this.#complete(rec, `promoted by ${author}${last ? '' : ' (all remaining steps skipped)'}`);
+      else await this.#shift(rec, rec.step + 1, `promoted by ${author}: the rest of step ${rec.step + 1}'s window skipped`);
+      return this.#view(rec);
+    });
+  }
+
+  /** Rolls back to the split before the release, now. */
+  abort(id: string, author: string): Promise<ReleaseView> {
+    return this.#enqueue(async () => {
+      const rec = this.#find(id);
+      if (!isActive(rec.phase) || rec.phase === 'rolling_back') throw new ReleaseStateError(id, 'abort', rec.phase);
+      await this.#rollback(rec, 'aborted', `aborted by ${author}`);
+      return this.#view(rec);
+    });
+  }
+
+  /** Holds the weights where they are: no gate evaluation, no step, no timeout until resumed. */
+  pause(id: string, author: string): Promise<ReleaseView> {
+    return this.#enqueue(async () => {
+      const rec = this.#find(id);
+      if (rec.phase !== 'waiting' && rec.phase !== 'progressing') throw new ReleaseStateError(id, 'pause', rec.phase);
+      await this.#pause(rec, `paused by ${author}`);
+      return this.#view(rec);
+    });
+  }
+
+  /** Carries on from where it was paused, with a fresh window (or a fresh readiness timeout). */
+  resume(id: string, author: string): Promise<ReleaseView> {
+    return this.#enqueue(async () => {
+      const rec = this.#find(id);
+      if (rec.phase !== 'paused') throw new ReleaseStateError(id, 'resume', rec.phase);
+      if (rec.pausedFrom === 'waiting' || rec.step < 0) await this.#enterWaiting(rec, `resumed by ${author}: waiting for cluster "${rec.spec.target}" to be ready`);
+      else await this.#shift(rec, rec.step, `resumed by ${author}: step ${rec.step + 1} re-applied, window restarted`);
+      return this.#view(rec);
+    });
+  }
+
+  /** Resolves once nothing is queued (tests: after advancing the clock). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const q = this.#queue;
+      await q.catch(() => {});
+      await new Promise((r) => setImmediate(r));
+      if (q === this.#queue) return;
+    }
+  }
+
+  /** Resolves when every webhook event queued so far was delivered or given up on. */
+  webhooksFlushed(): Promise<void> {
+    return this.#notifier.flushed();
+  }
+
+  /** Stops timers and event subscriptions; persisted releases resume when the next controller opens. */
+  close(): void {
+    this.#closed = true;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    for (const run of this.#runs.values()) this.#o.clock.clearTimeout(run.timer);
+    this.#runs.clear();
+  }
+
+  // ---- transitions -------------------------------------------------------
+
+  async #enterWaiting(rec: ReleaseRecord, reason: string | null): Promise<void> {
+    if (reason !== null) {
+      this.#enter(rec, 'waiting', reason);
+      await this.#save();
+    }
+    await this.#awaitReady(rec, 0);
+  }
+
+  /** Shifts to plan step `step` once the target passes readiness; rolls back when it doesn't within readinessTimeout. */
+  async #awaitReady(rec: ReleaseRecord, step: number): Promise<void> {
+    const run = this.#run(rec);
+    run.awaitingStep = step;
+    run.readinessDeadline = this.#o.clock.now() + rec.spec.readinessTimeoutMs;
+    await this.#checkReadiness(rec);
+  }
+
+  async #checkReadiness(rec: ReleaseRecord): Promise<void> {
+    const run = this.#run(rec);
+    const step = run.awaitingStep;
+    if (step === null || (rec.phase !== 'waiting' && rec.phase !== 'progressing')) return;
+    const target = rec.spec.target;
+    const th = targetHealth(this.#o.health.report(), target);
+    if (th.ready) {
+      run.awaitingStep = null;
+      return this.#shift(rec, step, step === 0 && rec.phase === 'waiting' ? `cluster "${target}" is ready (${th.detail})` : `resumed after a gateway restart once cluster "${target}" was ready again: step re-applied, window restarted`);
+    }
+    if (this.#o.clock.now() >= run.readinessDeadline) {
+      const shifted = rec.phase === 'waiting' ? 'no traffic was shifted' : 'after a gateway restart';
+      return this.#rollback(rec, 'rolled_back', `readiness: cluster "${target}" was not ready within ${formatDuration(rec.spec.readinessTimeoutMs)} (${th.detail}); ${shifted}`);
+    }
+    rec.reason =
+      rec.phase === 'waiting'
+        ? `waiting for cluster "${target}" to be ready: ${th.detail}`
+        : `gateway restarted: waiting for cluster "${target}" to be ready before step ${step + 1}'s window restarts: ${th.detail}`;
+    const poll = Math.min(rec.spec.intervalMs, 1000, Math.max(1, run.readinessDeadline - this.#o.clock.now()));
+    this.#schedule(rec, poll, () => this.#checkReadiness(rec));
+  }
+
+  /** Writes plan step `index`, then opens its window. */
+  async #shift(rec: ReleaseRecord, index: number, reason: string): Promise<void> {
+    const percent = rec.plan[index]!;
+    const weights = splitAt(rec.originalSplit, rec.spec.target, percent);
+    rec.step = index;
+    rec.window = null;
+    rec.readings = null;
+    rec.pausedFrom = null;
+    const entry = this.#enter(rec, 'progressing', `step ${index + 1}/${rec.plan.length}: ${rec.spec.target} ${percent}% (${reason})`, weights);
+    releaseMetrics.targetPercent.labels(rec.spec.route).set(percent);
+    await this.#save();
+    const ok = await this.#write(rec, weights, entry, `step ${index + 1}/${rec.plan.length}, ${rec.spec.target} ${percent}%`, () => this.#shift(rec, index, reason));
+    if (!ok) return;
+    const run = this.#run(rec);
+    run.windowMs = windowFor(rec.spec, index, rec.plan.length);
+    run.base = {
+      traffic: await this.#o.traffic.read(rec.spec.route, rec.spec.target),
+      ejections: targetHealth(this.#o.health.report(), rec.spec.target).ejections,
+      at: this.#o.clock.now(),
+    };
+    rec.window = { startedAt: this.#iso(), durationMs: run.windowMs };
+    await this.#save();
+    this.#schedule(rec, Math.min(rec.spec.intervalMs, run.windowMs), () => this.#evaluate(rec));
+  }
+
+  /** One gate evaluation over the window so far; at the window's end, the verdict. */
+  async #evaluate(rec: ReleaseRecord): Promise<void> {
+    const run = this.#runs.get(rec.id);
+    if (rec.phase !== 'progressing' || !run?.base) return;
+    const target = rec.spec.target;
+    const now = await this.#o.traffic.read(rec.spec.route, target);
+    const th = targetHealth(this.#o.health.report(), target);
+    const d = delta(run.base.traffic, now);
+    const elapsedMs = this.#o.clock.now() - run.base.at;
+    const final = elapsedMs >= run.windowMs;
+    const readings = evaluateGates(
+      { elapsedMs, ...d, ejections: ejectionsSince(run.base.ejections, th.ejections), ready: th.serving, healthy: th.healthy, total: th.total, readyDetail: th.detail },
+      rec.spec.gates,
+      final,
+      this.#iso(),
+    );
+    rec.readings = readings;
+    const stepName = `step ${rec.step + 1}/${rec.plan.length} (${target} ${rec.plan[rec.step]}%)`;
+    switch (readings.verdict) {
+      case 'fail':
+        return this.#rollback(rec, 'rolled_back', `${stepName} failed: ${readings.reason}`);
+      case 'inconclusive':
+        return this.#pause(rec, `${stepName} ${readings.reason}; resume to observe again, promote to go on, abort to roll back`);
+      case 'pass': {
+        const summary = `${stepName} passed: ${readings.requests} requests, ${readings.errorRate}% errors, p99 ${readings.p99Ms}ms, ${readings.ejections} ejections`;
+        if (rec.step + 1 < rec.plan.length) return this.#shift(rec, rec.step + 1, summary);
+        return this.#complete(rec, summary);
+      }
+      case 'pending':
+        this.#schedule(rec, Math.min(rec.spec.intervalMs, run.windowMs - elapsedMs), () => this.#evaluate(rec));
+    }
+  }
+
+  /** The target takes the whole route; every other cluster stays in the split at weight 0. */
+  async #complete(rec: ReleaseRecord, reason: string): Promise<void> {
+    const weights = splitAt(rec.originalSplit, rec.spec.target, 100);
+    const entry = rec.phase === 'promoting' ? rec.history[rec.history.length - 1]! : this.#enter(rec, 'promoting', reason, weights);
+    await this.#save();
+    const ok = await this.#write(rec, weights, entry, `complete, ${rec.spec.target} 100%`, () => this.#complete(rec, reason));
+    if (!ok) return;
+    rec.window = null;
+    const retired = rec.originalSplit.filter((e) => e.cluster !== rec.spec.target).map((e) => e.cluster);
+    this.#enter(rec, 'succeeded', `${reason}; ${rec.spec.target} takes all of route "${rec.spec.route}"${retired.length ? `, ${retired.join(', ')} at weight 0` : ''}`);
+    releaseMetrics.targetPercent.labels(rec.spec.route).set(100);
+    await this.#finish(rec);
+  }
+
+  /** Restores the split exactly as it was before the release. */
+  async #rollback(rec: ReleaseRecord, to: 'rolled_back' | 'aborted', reason: string): Promise<void> {
+    let entry: HistoryEntry;
+    if (rec.phase !== 'rolling_back') {
+      rec.rollbackTo = to;
+      entry = this.#enter(rec, 'rolling_back', reason, rec.originalSplit);
+      await this.#save();
+    } else {
+      entry = rec.history[rec.history.length - 1]!;
+    }
+    const ok = await this.#write(rec, rec.originalSplit, entry, 'roll back to the previous split', () => this.#rollback(rec, to, reason));
+    if (!ok) return;
+    rec.window = null;
+    this.#enter(rec, rec.rollbackTo ?? to, rec.reason);
+    releaseMetrics.targetPercent.labels(rec.spec.route).set(0);
+    await this.#finish(rec);
+  }
+
+  async #pause(rec: ReleaseRecord, reason: string): Promise<void> {
+    rec.pausedFrom = rec.phase === 'waiting' || rec.step < 0 ? 'waiting' : 'progressing';
+    rec.window = null;
+    this.#enter(rec, 'paused', reason);
+    await this.#save();
+  }
+
+  /**
+   * After a restart (or kill -9): a release that was moving carries on from
+   * its last step with a fresh window, or pauses when configured so; one that
+   * was rolling back or completing finishes that (it was decided before the
+   * crash, so nothing completes silently); a paused one stays paused.
+   */
+  async #resumeAfterRestart(rec: ReleaseRecord): Promise<void> {
+    this.#log.info({ release: rec.id, route: rec.spec.route, phase: rec.phase, step: rec.step }, 'release found after restart');
+    switch (rec.phase) {
+      case 'rolling_back':
+        return this.#rollback(rec, rec.rollbackTo ?? 'rolled_back', rec.reason);
+      case 'promoting':
+        return this.#complete(rec, rec.reason);
+      case 'paused':
+        return;
+      case 'waiting':
+      case 'progressing':
+        if (rec.spec.onRestart === 'pause') return this.#pause(rec, 'gateway restarted: paused as configured (onRestart: pause); resume to carry on with a fresh window');
+        // The health table of a fresh process starts with unchecked endpoints: judge nothing before the target is ready again.
+        rec.window = null;
+        return this.#awaitReady(rec, Math.max(0, rec.step));
+    }
+  }
+
+  // ---- mechanics ---------------------------------------------------------
+
+  /**
+   * Writes `weights` to the route through the config store. On a failure the
+   * release does what keeps traffic safe: a split that is no longer its own is
+   * left alone; a write that could not be persisted is retried; a write the
+   * store refuses for good rolls back (or, for a rollback, fails loudly).
+   */
+  async #write(rec: ReleaseRecord, weights: SplitWeight[], entry: HistoryEntry, what: string, retry: () => Promise<void>): Promise<boolean> {
+    const route = rec.spec.route;
+    try {
+      const result = await this.#o.store.update(
+        (draft) => {
+          const r = draft.routes.find((x) => x.name === route);
+          if (!r) throw new ReleaseSplitDriftError(`route "${route}" no longer exists`);
+          if (!this.#ownSplits(rec).some((s) => sameSplit(s, r.split))) {
+            throw new ReleaseSplitDriftError(`the split of route "${route}" (${fmtSplit(r.split)}) was changed outside the release`);
+          }
+          r.split = weights.map((e) => ({ ...e }));
+        },
+        { source: 'api', author: `release/${rec.id}`, change: `release ${rec.id}: ${what}`, release: rec.id },
+      );
+      if (result.changed) {
+        entry.version = result.version;
+        rec.versions.push(result.version);
+      }
+      return true;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (err instanceof ReleaseSplitDriftError) {
+        const gone = message.includes('no longer exists');
+        if (rec.phase === 'rolling_back' || gone) {
+          this.#enter(rec, 'failed', `${rec.phase === 'rolling_back' ? `${rec.reason}; ` : ''}${message}: the split was left as it is`);
+          await this.#finish(rec);
+        } else {
+          await this.#pause(rec, `${message}: the release no longer touches it; abort to end the release (the split is left as it is)`);
+        }
+        return false;
+      }
+      if (err instanceof AdminRejectedError || err instanceof ReleaseConflictError) {
+        if (rec.phase === 'rolling_back') {
+          this.#enter(rec, 'failed', `${rec.reason}; cannot restore the previous split: ${message}`);
+          await this.#finish(rec);
+        } else {
+          await this.#rollback(rec, 'rolled_back', `cannot apply ${what}: ${message}`);
+        }
+        return false;
+      }
+      this.#log.error({ release: rec.id, err: message, retryInMs: this.#o.retryDelayMs }, `release config write failed (${what}); retrying`);
+      rec.reason = `${rec.reason.split(' [retrying')[0]} [retrying: ${message}]`;
+      this.#schedule(rec, this.#o.retryDelayMs, retry);
+      return false;
+    }
+  }
+
+  /** The splits this release may overwrite: the one it started from and each of its steps. */
+  #ownSplits(rec: ReleaseRecord): SplitWeight[][] {
+    return [rec.originalSplit, ...rec.plan.map((p) => splitAt(rec.originalSplit, rec.spec.target, p)), splitAt(rec.originalSplit, rec.spec.target, 100)];
+  }
+
+  /** Moves to `to`: checked against the state machine, recorded in history, logged, counted and sent to the webhook. */
+  #enter(rec: ReleaseRecord, to: ReleasePhase, reason: string, weights?: SplitWeight[]): HistoryEntry {
+    assertTransition(rec.id, rec.phase, to);
+    const from = rec.phase;
+    rec.phase = to;
+    rec.reason = reason;
+    rec.updatedAt = this.#iso();
+    if (isActive(to) && to !== 'rolling_back') rec.rollbackTo = null;
+    const entry: HistoryEntry = { at: rec.updatedAt, phase: to, step: rec.step, ...(weights ? { weights: weights.map((e) => ({ ...e })) } : {}), reason };
+    rec.history.push(entry);
+    const run = this.#runs.get(rec.id);
+    if (run) {
+      run.gen++;
+      this.#o.clock.clearTimeout(run.timer);
+      run.timer = undefined;
+      run.base = null;
+      run.awaitingStep = null;
+    }
+    this.#emit(rec, from);
+    return entry;
+  }
+
+  #emit(rec: ReleaseRecord, from: ReleasePhase | null): void {
+    releaseMetrics.transitions.labels(rec.spec.route, rec.phase).inc();
+    const level = rec.phase === 'rolling_back' || rec.phase === 'failed' ? 'warn' : 'info';
+    this.#log[level]({ event: 'release_transition', release: rec.id, route: rec.spec.route, target: rec.spec.target, from, phase: rec.phase, step: rec.step, reason: rec.reason }, `release ${rec.id}: ${from ?? 'new'} -> ${rec.phase}`);
+    if (rec.spec.webhook) {
+      this.#notifier.notify(rec.spec.webhook, {
+        type: 'release.transition',
+        at: rec.updatedAt,
+        release: { id: rec.id, route: rec.spec.route, target: rec.spec.target, strategy: rec.spec.strategy },
+        from,
+        phase: rec.phase,
+        reason: rec.reason,
+        step: { index: rec.step, count: rec.plan.length, percent: rec.step >= 0 ? rec.plan[rec.step]! : null },
+        weights: this.#lastWeights(rec),
+        readings: rec.readings,
+      });
+    }
+  }
+
+  #lastWeights(rec: ReleaseRecord): SplitWeight[] {
+    for (let i = rec.history.length - 1; i >= 0; i--) if (rec.history[i]!.weights) return rec.history[i]!.weights!;
+    return rec.originalSplit;
+  }
+
+  async #finish(rec: ReleaseRecord): Promise<void> {
+    const run = this.#runs.get(rec.id);
+    if (run) this.#o.clock.clearTimeout(run.timer);
+    this.#runs.delete(rec.id);
+    releaseMetrics.active.labels(rec.spec.route).set(0);
+    await this.#save();
+  }
+
+  #onHealthChange(cluster: string): void {
+    for (const rec of this.#running()) {
+      if (rec.spec.target !== cluster) continue;
+      const run = this.#runs.get(rec.id);
+      if (run?.awaitingStep !== null && run?.awaitingStep !== undefined) void this.#enqueue(() => this.#checkReadiness(rec)).catch((err: Error) => this.#log.error({ release: rec.id, err: err.message }, 'readiness check failed'));
+      else if (rec.phase === 'progressing' && run?.base) void this.#enqueue(() => this.#evaluate(rec)).catch((err: Error) => this.#log.error({ release: rec.id, err: err.message }, 'gate evaluation failed'));
+    }
+  }
+
+  /** Runs `fn` on the release's timer unless the release has moved on (or the controller closed) in the meantime. */
+  #schedule(rec: ReleaseRecord, ms: number, fn: () => Promise<void>): void {
+    const run = this.#run(rec);
+    this.#o.clock.clearTimeout(run.timer);
+    const gen = run.gen;
+    run.timer = this.#o.clock.setTimeout(() => {
+      run.timer = undefined;
+      if (run.gen !== gen || this.#closed) return;
+      void this.#enqueue(async () => {
+        if (run.gen === gen) await fn();
+      }).catch((err: Error) => {
+        this.#log.error({ release: rec.id, err: err.message }, 'release step failed; trying again');
+        if (run.gen === gen && isActive(rec.phase)) this.#schedule(rec, this.#o.retryDelayMs, fn);
+      });
+    }, Math.max(0, ms));
+  }
+
+  #run(rec: ReleaseRecord): Run {
+    let run = this.#runs.get(rec.id);
+    if (!run) {
+      run = { timer: undefined, gen: 0, base: null, windowMs: 0, awaitingStep: null, readinessDeadline: 0 };
+      this.#runs.set(rec.id, run);
+    }
+    return run;
+  }
+
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      if (this.#closed) throw new Error('release controller closed');
+      return fn();
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  *#running(): Iterable<ReleaseRecord> {
+    for (const r of this.#records.values()) if (isActive(r.phase)) yield r;
+  }
+
+  #find(id: string): ReleaseRecord {
+    const rec = this.#records.get(id);
+    if (!rec) throw new ReleaseNotFoundError(id);
+    return rec;
+  }
+
+  #save(): Promise<void> {
+    return this.#state.write(this.#nextId, this.#records.values());
+  }
+
+  #view(rec: ReleaseRecord): ReleaseView {
+    let config;
+    try {
+      config = this.#o.store.current.config;
+    } catch {
+      config = undefined;
+    }
+    return releaseView(rec, config);
+  }
+
+  #iso(): string {
+    return new Date(this.#o.clock.wallNow()).toISOString();
+  }
+}
+
+function fmtSplit(split: readonly SplitWeight[]): string {
+  return split.map((e) => `${e.cluster} ${e.weight}`).join(' / ');
+}

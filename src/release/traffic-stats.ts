@@ -1,0 +1,118 @@
+import { registry } from '../metrics/registry.ts';
+
+/**
+ * Where the gates get the target's traffic numbers from, without importing the
+ * data plane: the counters the proxy already keeps in the process's Prometheus
+ * registry (`edgeplane_requests_total{route,cluster,code}`,
+ * `edgeplane_request_duration_seconds{route,cluster}` and
+ * `edgeplane_upstream_errors_total{cluster,reason}`), read when a gate is
+ * evaluated and diffed against a reading taken when the window opened.
+ *
+ * Why this and not a hook in the proxy: the request path stays exactly as it
+ * is (no per-request work exists for releases at all), and what the gates see
+ * is what /metrics shows, so an operator can check a verdict on a dashboard.
+ * Reading the registry walks every series of three metrics, once per check
+ * interval: cheap at that rate.
+ */
+
+/** Cumulative counters for one route and cluster since the process started. */
+export interface TrafficCounters {
+  requests: number;
+  /** Answers with a 5xx status, the gateway's own 502/503/504 for local failures included. */
+  errors: number;
+  /** Upstream attempts to the cluster that failed locally (all routes: the metric has no route label). */
+  localFailures: number;
+  /** Cumulative latency histogram buckets, upper bound in seconds (Infinity last). */
+  buckets: { le: number; count: number }[];
+}
+
+export interface TrafficSource {
+  read(route: string, cluster: string): Promise<TrafficCounters>;
+}
+
+export interface TrafficDelta {
+  requests: number;
+  errors: number;
+  localFailures: number;
+  /** Estimated from the histogram buckets like Prometheus' histogram_quantile; null without requests. */
+  p99Ms: number | null;
+}
+
+export const METRIC_NAMES = {
+  requests: 'edgeplane_requests_total',
+  duration: 'edgeplane_request_duration_seconds',
+  localFailures: 'edgeplane_upstream_errors_total',
+} as const;
+
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/** Reads the process's registry (see above). */
+export class RegistryTrafficSource implements TrafficSource {
+  async read(route: string, cluster: string): Promise<TrafficCounters> {
+    const out: TrafficCounters = { requests: 0, errors: 0, localFailures: 0, buckets: [] };
+    for (const s of await samples(METRIC_NAMES.requests)) {
+      if (s.labels.route !== route || s.labels.cluster !== cluster) continue;
+      out.requests += s.value;
+      if (Number(s.labels.code) >= 500) out.errors += s.value;
+    }
+    for (const s of await samples(METRIC_NAMES.localFailures)) {
+      if (s.labels.cluster === cluster) out.localFailures += s.value;
+    }
+    const byLe = new Map<number, number>();
+    for (const s of await samples(METRIC_NAMES.duration)) {
+      if (s.labels.route !== route || s.labels.cluster !== cluster || s.labels.le === undefined) continue;
+      if (s.metricName !== undefined && !s.metricName.endsWith('_bucket')) continue;
+      const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+      byLe.set(le, (byLe.get(le) ?? 0) + s.value);
+    }
+    out.buckets = [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+    return out;
+  }
+}
+
+async function samples(name: string): Promise<Sample[]> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return [];
+  return ((await metric.get()).values ?? []) as Sample[];
+}
+
+/** What happened between two readings. Counters only grow within a process; a window never spans a restart. */
+export function delta(base: TrafficCounters, now: TrafficCounters): TrafficDelta {
+  const baseBuckets = new Map(base.buckets.map((b) => [b.le, b.count]));
+  const buckets = now.buckets.map((b) => ({ le: b.le, count: Math.max(0, b.count - (baseBuckets.get(b.le) ?? 0)) }));
+  const p99 = quantile(0.99, buckets);
+  return {
+    requests: Math.max(0, now.requests - base.requests),
+    errors: Math.max(0, now.errors - base.errors),
+    localFailures: Math.max(0, now.localFailures - base.localFailures),
+    p99Ms: p99 === null ? null : p99 * 1000,
+  };
+}
+
+/**
+ * The q-quantile of cumulative buckets, interpolated linearly within the
+ * bucket it falls in (histogram_quantile's rule). Past the last finite bound
+ * it answers that bound: the true value is only known to be above it.
+ */
+export function quantile(q: number, buckets: readonly { le: number; count: number }[]): number | null {
+  if (buckets.length === 0) return null;
+  const total = buckets[buckets.length - 1]!.count;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      if (b.count === prevCount) return b.le;
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / (b.count - prevCount);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
