@@ -110,8 +110,8 @@ export interface Harness {
   split(name?: string): { cluster: string; weight: number }[];
   /** Advances the clock in steps of `stepMs`, letting the controller finish its work after each; `each` runs before every step (send traffic). */
   advance(ms: number, each?: () => void, stepMs?: number): Promise<void>;
-  /** Closes the controller and opens a new one (and a new store) on the same state directory: a restart. */
-  restart(): Promise<void>;
+  /** Closes the controller and opens a new one (and a new store) on the same state directory: a restart, optionally with a new config file. */
+  restart(file?: Config): Promise<void>;
   close(): void;
 }
 
@@ -124,7 +124,7 @@ export async function harness(o: { config?: Config; dir?: string; greenState?: E
   const health = new FakeHealth({ blue: ['127.0.0.1:9101', '127.0.0.1:9102'], green: ['127.0.0.1:9201'] });
   if (o.greenState) health.set('green', o.greenState);
   const events: ReleaseEvent[] = [];
-  const config = o.config ?? releaseConfig();
+  let config = o.config ?? releaseConfig();
 
   const openAll = async () => {
     const stateDir = await StateDir.open(dir);
@@ -169,8 +169,9 @@ export async function harness(o: { config?: Config; dir?: string; greenState?: E
       }
       await ctl.webhooksFlushed();
     },
-    async restart() {
+    async restart(file) {
       ctl.close();
+      if (file) config = file;
       ({ store, ctl } = await openAll());
     },
     close() {
