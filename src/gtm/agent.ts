@@ -48,8 +48,10 @@ export interface MemberView {
   incarnation: number;
   /** Clock ms of the last state change. */
   stateChange: number;
-  /** Clock ms of the last sign of life, or undefined when never heard first-hand. */
-  lastHeard: number | undefined;
+  /** Milliseconds since the last state change. */
+  stateAge: number;
+  /** Milliseconds since the last sign of life (ack, newer alive, health update); undefined when never heard. */
+  lastHeardAgo: number | undefined;
   /** True for this agent's own entry. */
   self: boolean;
   health?: RegionSelfHealth | undefined;
@@ -128,6 +130,7 @@ export class GossipAgent implements MetricsSource {
   #probeTimer: TimerHandle | undefined;
   #gossipTimer: TimerHandle | undefined;
   #pushPullTimer: TimerHandle | undefined;
+  #reconnectTimer: TimerHandle | undefined;
   readonly #timers = new Set<TimerHandle>();
   #warned = new Set<string>();
 
@@ -192,6 +195,9 @@ export class GossipAgent implements MetricsSource {
     this.#gossipTimer = this.#clock.setTimeout(this.#gossipTick, this.#rng.next() * this.config.GossipInterval);
     if (this.config.PushPullInterval > 0) {
       this.#pushPullTimer = this.#clock.setTimeout(this.#pushPullTick, this.#rng.next() * this.config.PushPullInterval);
+    }
+    if (this.config.ReconnectInterval > 0) {
+      this.#reconnectTimer = this.#clock.setTimeout(this.#reconnectTick, this.config.ReconnectInterval * (0.5 + this.#rng.next()));
     }
   }
 
@@ -283,6 +289,7 @@ export class GossipAgent implements MetricsSource {
     this.#clock.clearTimeout(this.#probeTimer);
     this.#clock.clearTimeout(this.#gossipTimer);
     this.#clock.clearTimeout(this.#pushPullTimer);
+    this.#clock.clearTimeout(this.#reconnectTimer);
     for (const t of this.#timers) this.#clock.clearTimeout(t);
     this.#timers.clear();
     for (const s of this.#suspicions.values()) s.stop();
@@ -346,7 +353,8 @@ export class GossipAgent implements MetricsSource {
       state: m.state,
       incarnation: m.incarnation,
       stateChange: m.stateChange,
-      lastHeard: m.name === this.name ? this.#clock.now() : m.lastHeard >= 0 ? m.lastHeard : undefined,
+      stateAge: Math.max(0, this.#clock.now() - m.stateChange),
+      lastHeardAgo: m.name === this.name ? 0 : m.lastHeard >= 0 ? Math.max(0, this.#clock.now() - m.lastHeard) : undefined,
       self: m.name === this.name,
       health: h?.health,
       healthVersion: h?.version,
@@ -431,9 +439,11 @@ export class GossipAgent implements MetricsSource {
 
     const ping = encodeMessage({ type: 'ping', seq, node: node.name });
     if (this.#lifeguard && node.state === 'suspect') {
-      // Lifeguard buddy system: tell a suspected member right away so it can refute.
+      // Lifeguard buddy system: tell a suspected member right away so it can
+      // refute. The suspicion goes first so that its refutation (or, for a
+      // stale one, its current alive) rides back on the ack.
       const s = encodeMessage({ type: 'suspect', incarnation: node.incarnation, node: node.name, from: this.name });
-      this.#sendRaw(addr, encodeCompound([ping, s]));
+      this.#sendRaw(addr, encodeCompound([s, ping]));
     } else {
       this.#sendMsg(addr, ping);
     }
@@ -507,6 +517,29 @@ export class GossipAgent implements MetricsSource {
     if (this.#leaving) return;
     const [peer] = this.#table.kRandom(1, (m) => m.name !== this.name && m.state === 'alive');
     if (peer) this.#pushPullNode(peer.addr, false, () => {});
+  };
+
+  /**
+   * serf's reconnect: with probability dead/alive, push-pull with one random
+   * dead member (tombstones included; never one that left). Twice: in the first
+   * exchange each side learns the other thinks it dead and refutes; the second
+   * carries the refutations across, after which ordinary gossip takes over.
+   */
+  #reconnectTick = (): void => {
+    if (this.#closed) return;
+    this.#reconnectTimer = this.#clock.setTimeout(this.#reconnectTick, this.config.ReconnectInterval);
+    if (this.#leaving) return;
+    const dead: MemberRecord[] = [];
+    let alive = 0;
+    for (const m of this.#table.values()) {
+      if (m.state === 'dead') dead.push(m);
+      else if (m.state === 'alive' || m.state === 'suspect') alive++;
+    }
+    if (dead.length === 0 || this.#rng.next() > dead.length / Math.max(1, alive)) return;
+    const target = dead[Math.floor(this.#rng.next() * dead.length)]!;
+    this.#pushPullNode(target.addr, false, (err) => {
+      if (!err && !this.#closed) this.#pushPullNode(target.addr, false, () => {});
+    });
   };
 
   #localState(join: boolean): PushPullMsg {
@@ -596,15 +629,23 @@ export class GossipAgent implements MetricsSource {
       this.stats.droppedOversized++;
       return;
     }
-    let msgs: Message[];
+    const msgs: Message[] = [];
     try {
       const parts = splitPacket(this.#envelope.open(data));
-      msgs = parts.map(decodeMessage);
+      for (let i = 0; i < parts.length; i++) msgs.push(decodeMessage(parts[i]!));
     } catch (e) {
+      // All or nothing: a packet with one bad part is dropped whole.
       this.#countInputError(e);
       return;
     }
-    for (const m of msgs) this.#safely(() => this.#handle(m, from));
+    for (let i = 0; i < msgs.length; i++) {
+      try {
+        this.#handle(msgs[i]!, from);
+      } catch (err) {
+        this.stats.handlerErrors++;
+        this.#log.error({ err }, 'gossip handler failed');
+      }
+    }
   };
 
   #countInputError(e: unknown): void {
@@ -781,6 +822,7 @@ export class GossipAgent implements MetricsSource {
     }
     if (s.incarnation < state.incarnation) {
       this.stats.droppedStale++;
+      if (s.node === this.name) this.#reannounce(state);
       return;
     }
     if (this.#fromTheFuture(state, s.incarnation)) return;
@@ -832,6 +874,7 @@ export class GossipAgent implements MetricsSource {
     }
     if (d.incarnation < state.incarnation) {
       this.stats.droppedStale++;
+      if (d.node === this.name && !this.#leaving) this.#reannounce(state);
       return;
     }
     if (this.#fromTheFuture(state, d.incarnation)) return;
@@ -883,6 +926,17 @@ export class GossipAgent implements MetricsSource {
     this.#broadcast(this.name, { type: 'alive', incarnation: inc, node: this.name, addr: this.#address, region: this.region });
   }
 
+  /**
+   * Someone still accuses an incarnation of us that we already refuted: it
+   * missed the refutation. Announce the current one again (memberlist ignores
+   * the stale accusation and leaves it to push-pull, which can come after the
+   * accuser's suspicion timer). Keyed broadcast: repeated accusations cost one.
+   */
+  #reannounce(me: MemberRecord): void {
+    if (this.#memberQueue.has(this.name)) return;
+    this.#broadcast(this.name, { type: 'alive', incarnation: me.incarnation, node: this.name, addr: this.#address, region: this.region });
+  }
+
   // ------------------------------------------------------------------- health
 
   #applyHealth(rec: HealthRecord, rebroadcast: boolean): void {
@@ -892,7 +946,7 @@ export class GossipAgent implements MetricsSource {
       return;
     }
     if (rec.node === this.name) {
-      if (rec.version >= this.#healthVersion && this.#localHealth) {
+      if (rec.version > this.#healthVersion && this.#localHealth) {
         // A newer record about us than ours (a previous life): supersede it.
         this.#healthVersion = rec.version;
         this.#publishHealth();

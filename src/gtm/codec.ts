@@ -67,14 +67,14 @@ export const MAX_COMPOUND_PARTS = 255;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Scratch space shared by all encoders (single-threaded; encodes never nest). */
+let scratch = new Uint8Array(2048);
+let scratchView = new DataView(scratch.buffer);
+
 class Writer {
-  buf: Uint8Array;
-  view: DataView;
+  buf = scratch;
+  view = scratchView;
   pos = 0;
-  constructor(size = 64) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-  }
   #room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -83,6 +83,11 @@ class Writer {
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+    // Keep moderately sized scratch buffers for next time; let huge ones go.
+    if (size <= 1 << 20) {
+      scratch = next;
+      scratchView = this.view;
+    }
   }
   u8(v: number): void {
     this.#room(1);
@@ -90,13 +95,16 @@ class Writer {
   }
   u16(v: number): void {
     this.#room(2);
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
+    this.buf[this.pos++] = (v >>> 8) & 0xff;
+    this.buf[this.pos++] = v & 0xff;
   }
   u32(v: number): void {
     this.#room(4);
-    this.view.setUint32(this.pos, v >>> 0);
-    this.pos += 4;
+    const b = this.buf;
+    b[this.pos++] = (v >>> 24) & 0xff;
+    b[this.pos++] = (v >>> 16) & 0xff;
+    b[this.pos++] = (v >>> 8) & 0xff;
+    b[this.pos++] = v & 0xff;
   }
   f32(v: number): void {
     this.#room(4);
@@ -109,6 +117,24 @@ class Writer {
     this.pos += 8;
   }
   str8(s: string): void {
+    // ASCII fast path (node names and addresses): no intermediate buffer.
+    const n = s.length;
+    if (n <= 255) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.#room(1 + n);
+        const b = this.buf;
+        b[this.pos++] = n;
+        for (let i = 0; i < n; i++) b[this.pos++] = s.charCodeAt(i);
+        return;
+      }
+    }
     const bytes = Buffer.from(s, 'utf8');
     if (bytes.length > 255) throw new GossipDecodeError(`string too long to encode (${bytes.length} bytes > 255)`);
     this.#room(1 + bytes.length);
@@ -121,22 +147,25 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+  /** A copy of what was written (the scratch buffer is reused by the next encode). */
   done(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    return this.buf.slice(0, this.pos);
   }
 }
 
 class Reader {
   readonly buf: Uint8Array;
-  readonly view: DataView;
+  #view: DataView | undefined;
   pos: number;
   constructor(buf: Uint8Array, pos = 0) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = pos;
   }
   #need(n: number): void {
     if (this.pos + n > this.buf.length) throw new GossipDecodeError(`truncated message (need ${n} bytes at offset ${this.pos}, have ${this.buf.length - this.pos})`);
+  }
+  get #dv(): DataView {
+    return (this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
   u8(): number {
     this.#need(1);
@@ -144,35 +173,47 @@ class Reader {
   }
   u16(): number {
     this.#need(2);
-    const v = this.view.getUint16(this.pos);
+    const b = this.buf;
+    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
   u32(): number {
     this.#need(4);
-    const v = this.view.getUint32(this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    const v = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
     this.pos += 4;
     return v;
   }
   f32(): number {
     this.#need(4);
-    const v = this.view.getFloat32(this.pos);
+    const v = this.#dv.getFloat32(this.pos);
     this.pos += 4;
     return v;
   }
   f64(): number {
     this.#need(8);
-    const v = this.view.getFloat64(this.pos);
+    const v = this.#dv.getFloat64(this.pos);
     this.pos += 8;
     return v;
   }
   str8(): string {
     const len = this.u8();
     this.#need(len);
-    const s = this.buf.subarray(this.pos, this.pos + len);
+    const b = this.buf;
+    const start = this.pos;
     this.pos += len;
+    let ascii = true;
+    for (let i = start; i < start + len; i++) {
+      if (b[i]! > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, b.subarray(start, start + len) as unknown as number[]);
     try {
-      return utf8.decode(s);
+      return utf8.decode(b.subarray(start, start + len));
     } catch {
       throw new GossipDecodeError('invalid UTF-8 in string');
     }
@@ -188,7 +229,7 @@ class Reader {
 }
 
 export function encodeMessage(m: Message): Uint8Array {
-  const w = new Writer(m.type === 'health' ? 128 : 48);
+  const w = new Writer();
   switch (m.type) {
     case 'ping':
       w.u8(MsgType.Ping);
@@ -314,7 +355,7 @@ export function decodeMessage(buf: Uint8Array): Message {
 /** Wraps several encoded messages in one compound message. */
 export function encodeCompound(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length > MAX_COMPOUND_PARTS) throw new GossipDecodeError('too many parts for one compound message');
-  const w = new Writer(COMPOUND_HEADER_OVERHEAD + parts.reduce((s, p) => s + COMPOUND_PART_OVERHEAD + p.length, 0));
+  const w = new Writer();
   w.u8(MsgType.Compound);
   w.u8(parts.length);
   for (const p of parts) w.u16(p.length);
@@ -345,7 +386,7 @@ export function splitPacket(buf: Uint8Array): Uint8Array[] {
 }
 
 export function encodePushPull(m: PushPullMsg): Uint8Array {
-  const w = new Writer(64 + m.nodes.length * 48 + m.health.length * 96);
+  const w = new Writer();
   w.u8(MsgType.PushPull);
   w.u8(m.join ? 1 : 0);
   w.u32(m.nodes.length);

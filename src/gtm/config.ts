@@ -57,6 +57,13 @@ export interface ProtocolConfig {
    * region whose gateways all died stays down instead of becoming unknown.
    */
   TombstoneTimeout: number;
+  /**
+   * serf's ReconnectInterval: this often, with probability dead/alive, push-pull
+   * with a random dead member, so two sides of a healed partition find each
+   * other again (memberlist alone never contacts a member it declared dead
+   * once GossipToTheDeadTime is over). 0 disables.
+   */
+  ReconnectInterval: number;
 }
 
 export type ProfileName = 'lan' | 'wan' | 'local';
@@ -68,6 +75,7 @@ const common = {
   HealthShare: 0.5,
   MaxIncarnationJump: 1 << 20,
   TombstoneTimeout: 24 * 3_600_000,
+  ReconnectInterval: 30_000,
 } as const;
 
 /** memberlist DefaultLANConfig. */
@@ -118,6 +126,7 @@ export const LOCAL: Readonly<ProtocolConfig> = Object.freeze({
   PushPullInterval: 3000,
   IndirectChecks: 2,
   TCPTimeout: 2000,
+  ReconnectInterval: 2000,
 });
 
 export const PROFILES: Readonly<Record<ProfileName, Readonly<ProtocolConfig>>> = Object.freeze({ lan: LAN, wan: WAN, local: LOCAL });
@@ -137,7 +146,7 @@ export function validateProtocolConfig(c: ProtocolConfig): void {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new GossipConfigError(`${k} must be a positive number, got ${String(v)}`);
   }
-  const nonNegativeInts: (keyof ProtocolConfig)[] = ['GossipNodes', 'IndirectChecks', 'PushPullInterval', 'GossipToTheDeadTime', 'DeadNodeReclaimTime', 'MaxIncarnationJump', 'TombstoneTimeout'];
+  const nonNegativeInts: (keyof ProtocolConfig)[] = ['GossipNodes', 'IndirectChecks', 'PushPullInterval', 'GossipToTheDeadTime', 'DeadNodeReclaimTime', 'MaxIncarnationJump', 'TombstoneTimeout', 'ReconnectInterval'];
   for (const k of nonNegativeInts) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new GossipConfigError(`${k} must be a non-negative integer, got ${String(v)}`);

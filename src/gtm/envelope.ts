@@ -35,17 +35,18 @@ export class Envelope {
   }
 
   seal(payload: Uint8Array): Uint8Array {
-    let body: Uint8Array;
-    if (this.#keyring) body = this.#keyring.encrypt(payload, this.#label);
-    else {
-      const b = Buffer.allocUnsafe(CRC_OVERHEAD + payload.length);
-      b[0] = CRC_TYPE;
-      b.writeUInt32BE(crc32(payload), 1);
-      b.set(payload, CRC_OVERHEAD);
-      body = b;
+    const h = this.#header.length;
+    if (this.#keyring) {
+      const body = this.#keyring.encrypt(payload, this.#label);
+      return h === 0 ? body : Buffer.concat([this.#header, body]);
     }
-    if (this.#header.length === 0) return body;
-    return Buffer.concat([this.#header, body]);
+    // One allocation: [label header][12][crc32][payload]
+    const b = Buffer.allocUnsafe(h + CRC_OVERHEAD + payload.length);
+    this.#header.copy(b, 0);
+    b[h] = CRC_TYPE;
+    b.writeUInt32BE(crc32(payload), h + 1);
+    b.set(payload, h + CRC_OVERHEAD);
+    return b;
   }
 
   /**
@@ -67,9 +68,9 @@ export class Envelope {
       // An encrypted packet reaching a member without keys also ends here.
       throw new GossipAuthError('unexpected unencrypted framing (encrypted packet, or garbage)');
     }
-    const view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const sum = ((body[1]! << 24) | (body[2]! << 16) | (body[3]! << 8) | body[4]!) >>> 0;
     const payload = body.subarray(CRC_OVERHEAD);
-    if (view.readUInt32BE(1) !== crc32(payload)) throw new GossipDecodeError('CRC mismatch');
+    if (sum !== crc32(payload)) throw new GossipDecodeError('CRC mismatch');
     return payload;
   }
 }

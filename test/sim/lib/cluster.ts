@@ -26,13 +26,15 @@ export class SimCluster {
   readonly addrs: string[] = [];
   readonly names: string[] = [];
   readonly opts: SimOptions;
+  readonly roster: { name: string; addr: string; region: string }[] = [];
+  readonly #listeners = new Set<(observer: number, e: GossipEvent) => void>();
 
   constructor(opts: SimOptions) {
     this.opts = opts;
     this.rng = seededRng(opts.seed);
     this.net = new MemoryNetwork({ clock: this.clock, rng: seededRng(opts.seed ^ 0x5eed), loss: opts.loss ?? 0, latency: opts.latency ?? 1, jitter: opts.jitter ?? 0 });
     const regions = opts.regions ?? ['r0'];
-    const roster = [];
+    const roster = this.roster;
     for (let i = 0; i < opts.n; i++) {
       const name = `n${i}`;
       const addr = `${name}:7946`;
@@ -44,7 +46,14 @@ export class SimCluster {
       const agent = this.makeAgent(i, roster[i]!.region);
       simStart(agent, roster);
       this.agents.push(agent);
+      this.#attach(i);
     }
+  }
+
+  #attach(i: number): void {
+    this.agents[i]!.on('change', (e) => {
+      for (const l of this.#listeners) l(i, e);
+    });
   }
 
   makeAgent(i: number, region: string): GossipAgent {
@@ -63,15 +72,57 @@ export class SimCluster {
     this.clock.advance(ms);
   }
 
-  /** Subscribes to every agent's change events. */
+  /** Subscribes to every agent's change events (restarted agents included). */
   onEvent(fn: (observer: number, e: GossipEvent) => void): () => void {
-    const offs = this.agents.map((a, i) => a.on('change', (e) => fn(i, e)));
-    return () => offs.forEach((o) => o());
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /** Stops agent i without a word (crash). */
   crash(i: number): void {
     void this.agents[i]!.close();
+  }
+
+  /**
+   * Starts a fresh process for member i (same name and address, incarnation 1).
+   * With 'join' it joins through member `seed` with a real push-pull exchange,
+   * as a restarted gateway does (and, as memberlist does, re-broadcasts every
+   * member it learns). With 'copy' its table is copied from `seed`'s view
+   * without that burst, which keeps long experiments with many restarts cheap.
+   */
+  restart(i: number, seed: number, how: 'join' | 'copy' = 'join'): GossipAgent {
+    void this.agents[i]!.close();
+    const agent = this.makeAgent(i, this.roster[i]!.region);
+    if (how === 'copy') {
+      const known = this.agents[seed]!.members().filter((m) => m.name !== this.names[i] && (m.state === 'alive' || m.state === 'suspect'));
+      simStart(agent, known.map((m) => ({ name: m.name, addr: m.addr, region: m.region, incarnation: m.incarnation })));
+    } else simStart(agent);
+    this.agents[i] = agent;
+    this.#attach(i);
+    if (how === 'join') agent.join([this.addrs[seed]!]).catch(() => {});
+    return agent;
+  }
+
+  /** Adds `count` new members that join through random existing members (real push-pull joins). */
+  spawn(count: number, region = 'r0'): number[] {
+    const first = this.agents.length;
+    const out: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const i = first + k;
+      const name = `n${i}`;
+      const addr = `${name}:7946`;
+      this.names.push(name);
+      this.addrs.push(addr);
+      this.roster.push({ name, addr, region });
+      const agent = this.makeAgent(i, region);
+      simStart(agent);
+      this.agents.push(agent);
+      this.#attach(i);
+      const seed = Math.floor(this.rng.next() * first);
+      agent.join([this.addrs[seed]!]).catch(() => {});
+      out.push(i);
+    }
+    return out;
   }
 
   /** Per-state counts of member i as seen by every live agent. */

@@ -1,0 +1,11 @@
+export { GossipAgent, DEFAULT_GOSSIP_PORT, DEFAULT_LABEL, type GossipAgentOptions, type GossipEvent, type MemberView } from './agent.ts';
+export { RegionAggregator, type RegionAggregatorOptions, type RegionSummary } from './aggregator.ts';
+export { fleetView, type FleetView, type FleetMember } from './fleet.ts';
+export { LAN, WAN, LOCAL, PROFILES, protocolConfig, type ProfileName, type ProtocolConfig } from './config.ts';
+export type { MemberState, HealthRecord } from './codec.ts';
+export type { Transport, PacketHandler, StreamHandler, ExchangeCallback } from './transport.ts';
+export { NetTransport, type NetTransportOptions } from './net-transport.ts';
+export { MemoryNetwork, MemoryTransport, type LinkConditions } from './memory-transport.ts';
+export { Keyring, generateKey } from './keyring.ts';
+export type { GossipStats } from './metrics.ts';
+export * from './errors.ts';

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lossyRun, stallRun } from './lib/experiments.ts';
+
+test('5% packet loss on every link for an hour: suspicions happen and are refuted, no healthy member dies', () => {
+  const r = lossyRun({ n: 24, loss: 0.05, duration: 3_600_000, seed: 3 });
+  assert.ok(r.suspicions > 0, 'the loss is real: some probes fail');
+  assert.ok(r.refutes > 0);
+  assert.equal(r.falseDeaths, 0, `false deaths: ${JSON.stringify(r)}`);
+});
+
+test('a member whose message handling stalls for 30s: Lifeguard causes >= 10x fewer false deaths', () => {
+  const common = { n: 16, trials: 5, stallMs: 30_000, recoverMs: 60_000 };
+  let without = 0;
+  let withLg = 0;
+  for (const seed of [1, 2]) {
+    without += stallRun({ ...common, seed, lifeguard: false }).falseDeaths;
+    withLg += stallRun({ ...common, seed, lifeguard: true }).falseDeaths;
+  }
+  assert.ok(without >= 20, `the experiment must produce false deaths without Lifeguard to compare (got ${without})`);
+  assert.ok(withLg * 10 <= without, `with Lifeguard ${withLg}, without ${without}`);
+});
