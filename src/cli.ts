@@ -5,6 +5,7 @@ import { demoCommand } from './cli/demo.ts';
 import { schemaCommand } from './cli/schema.ts';
 import { configCommand } from './cli/config.ts';
 import { tokenCommand } from './cli/token.ts';
+import { releaseCommand } from './cli/release.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -16,6 +17,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   schema: { run: schemaCommand, help: 'schema                                  print the config JSON Schema' },
   config: { run: configCommand, help: 'config export --config FILE [--state-dir DIR] [--output FILE]   print the effective config (GitOps)' },
   token: { run: (args) => tokenCommand(args), help: 'token [--sub S] [--aud A] [--scope S]   mint a development JWT for the demo (see --help)' },
+  release: { run: (args) => releaseCommand(args), help: 'release start|status|promote|abort|pause|resume   blue/green and canary releases over the admin API (see --help)' },
 };
 
 function usage(): string {
