@@ -102,6 +102,16 @@ export class JwtAuthenticator {
   authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome> {
     // A requirement compiled by an earlier authenticator (config reload, request in flight) is answered by it.
     if (requirement.owner !== this) return (requirement.owner as JwtAuthenticator).authenticate(requirement, headers, url);
+    try {
+      return this.#authenticate(requirement, headers, url);
+    } catch (err) {
+      // Never thrown at the caller's request handler: an internal error becomes a rejected
+      // Promise, which the proxy answers with 500 and logs (it is not the client's fault, so not 401).
+      return Promise.reject(err);
+    }
+  }
+
+  #authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome> {
     const entries = requirement.entries;
     if (entries.length === 0) return this.#anonymousOutcome(requirement);
     if (entries.length === 1) {
