@@ -1,6 +1,5 @@
 import { HEADER_SIZE, RRType } from './constants.ts';
 import { formatIp } from './ip.ts';
-import { nameToText } from './name.ts';
 import { DnsError } from '../errors.ts';
 
 /**
@@ -78,10 +77,21 @@ export function readName(msg: Buffer, start: number): { name: string; end: numbe
     if (off + 1 + len > msg.length) throw new DnsDecodeError('label runs past the end');
     total += len + 1;
     if (total > 255) throw new DnsDecodeError('name longer than 255 bytes');
-    labels.push(nameToText(Buffer.concat([msg.subarray(off, off + 1 + len), Buffer.from([0])])));
+    labels.push(labelText(msg, off + 1, off + 1 + len));
     off += len + 1;
   }
   return { name: labels.length ? labels.join('.') + '.' : '.', end };
+}
+
+function labelText(msg: Buffer, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = msg[i]!;
+    if (b === 0x2e || b === 0x5c) s += '\\' + String.fromCharCode(b);
+    else if (b > 0x20 && b < 0x7f) s += String.fromCharCode(b);
+    else s += '\\' + String(b).padStart(3, '0');
+  }
+  return s;
 }
 
 function u16(msg: Buffer, off: number): number {
