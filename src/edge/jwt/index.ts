@@ -124,7 +124,11 @@ export class JwtAuthenticator {
     for (const entry of entries) {
       const r = checkEntry(entry, headers, url);
       if (r instanceof Promise) pending = true;
-      else if (r.ok && requirement.mode === 'any') return this.#finishOne(requirement, r, headers, url);
+      else if (r.ok && requirement.mode === 'any') {
+        // Verifications still running for earlier providers are no longer awaited: keep their failures from going unhandled.
+        for (const other of results) if (other instanceof Promise) other.catch(() => {});
+        return this.#finishOne(requirement, r, headers, url);
+      }
       results.push(r);
     }
     if (!pending) return this.#finishMany(requirement, results as EntryResult[], headers, url);
