@@ -10,7 +10,7 @@ import { releaseMetrics } from './metrics.ts';
 import { assertTransition, isActive, type HistoryEntry, type ReleasePhase, type ReleaseRecord, type SplitWeight } from './model.ts';
 import { WebhookNotifier, type WebhookSender } from './notifier.ts';
 import { parseStartRequest } from './options.ts';
-import { ReleaseState } from './persistence.ts';
+import { KEEP_FINISHED, ReleaseState } from './persistence.ts';
 import { routeLock } from './route-lock.ts';
 import { sameSplit, splitAt, windowFor } from './strategy.ts';
 import { ejectionsSince, targetHealth, type HealthSource } from './target-health.ts';
@@ -485,6 +485,9 @@ export class ReleaseController {
     if (run) this.#o.clock.clearTimeout(run.timer);
     this.#runs.delete(rec.id);
     releaseMetrics.active.labels(rec.spec.route).set(0);
+    // Memory keeps what the document keeps: the running releases and the newest finished ones.
+    const finished = [...this.#records.values()].filter((r) => !isActive(r.phase));
+    for (const old of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.#records.delete(old.id);
     await this.#save();
   }
 

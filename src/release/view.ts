@@ -57,7 +57,7 @@ export function releaseView(rec: ReleaseRecord, config: Config | undefined): Rel
       interval: formatDuration(s.intervalMs),
       readinessTimeout: formatDuration(s.readinessTimeoutMs),
       onRestart: s.onRestart,
-      webhook: s.webhook,
+      webhook: s.webhook === null ? null : redactUrl(s.webhook),
     },
     author: rec.author,
     createdAt: rec.createdAt,
@@ -65,4 +65,11 @@ export function releaseView(rec: ReleaseRecord, config: Config | undefined): Rel
     versions: rec.versions,
     history: rec.history,
   };
+}
+
+/** Webhook URLs often carry a token (in the query or as user:password): status shows where events go, not the secret. */
+export function redactUrl(text: string): string {
+  const u = new URL(text);
+  const auth = u.username || u.password ? '[redacted]@' : '';
+  return `${u.protocol}//${auth}${u.host}${u.pathname}${u.search ? '?[redacted]' : ''}`;
 }

@@ -22,6 +22,7 @@ test('abort rolls back now to the exact previous split and says who', async () =
   assert.equal(last.from, 'rolling_back');
   assert.deepEqual(last.weights, ORIGINAL);
   assert.deepEqual(last.release, { id: 'rel-1', route: 'api', target: 'green', strategy: 'canary' });
+  assert.equal(h.ctl.get('rel-1').settings.webhook, 'http://127.0.0.1:1/hook');
   await assert.rejects(h.ctl.abort('rel-1', AUTHOR), (e: unknown) => e instanceof ReleaseStateError && e.statusCode === 409 && /it is aborted/.test(e.message));
   await assert.rejects(h.ctl.pause('rel-1', AUTHOR), ReleaseStateError);
   h.close();
@@ -115,6 +116,9 @@ test('while a release runs, any other change to its route split is refused with 
     h.store.update((d) => void d.routes.splice(0, 1), meta),
     (e: unknown) => e instanceof ReleaseConflictError && /cannot be removed/.test(e.message),
   );
+  const reloaded = structuredClone(h.store.current.config);
+  reloaded.routes[0]!.split = [{ cluster: 'blue', weight: 100 }, { cluster: 'green', weight: 0 }];
+  await assert.rejects(h.store.reloadFile(reloaded, 'SIGHUP'), isConflict, 'a SIGHUP reload that would move the split is refused too');
   assert.equal(h.store.current.version, before, 'nothing refused was recorded');
 
   // Another route's split, or anything else, is not the release's business.

@@ -5,6 +5,7 @@ import { evaluateGates, type WindowMeasure } from '../../../src/release/gates.ts
 import { RegistryTrafficSource, delta, quantile } from '../../../src/release/traffic-stats.ts';
 import { ejectionsSince } from '../../../src/release/target-health.ts';
 import { canTransition } from '../../../src/release/model.ts';
+import { redactUrl } from '../../../src/release/view.ts';
 import { edgeMetrics } from '../../../src/metrics/edge.ts';
 import { WeightedSplit } from '../../../src/edge/split.ts';
 
@@ -99,4 +100,9 @@ test('state machine: terminal phases are final, a rollback cannot turn into a su
   assert.equal(canTransition('rolled_back', 'rolling_back'), false);
   assert.equal(canTransition('waiting', 'promoting'), false, 'readiness is never skipped');
   assert.equal(canTransition('progressing', 'rolling_back'), true);
+});
+
+test('webhook URLs are shown without their secrets', () => {
+  assert.equal(redactUrl('https://u:p@hooks.example/x?token=abc'), 'https://[redacted]@hooks.example/x?[redacted]');
+  assert.equal(redactUrl('http://127.0.0.1:8080/hook'), 'http://127.0.0.1:8080/hook');
 });
