@@ -1,5 +1,5 @@
 import type { Rng } from '../util/rng.ts';
-import { CLASSIC_UDP_SIZE, Flags2, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
+import { CLASSIC_UDP_SIZE, EdnsOption, Flags2, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
 import { parseQuery, ParsedQuery, QueryStatus } from './wire/query.ts';
 import type { Answer, AnswerCache, GtmAnswer, StaticAnswer, ZoneAnswers } from './answer/cache.ts';
 import { encodeResolution } from './answer/encode.ts';
@@ -9,6 +9,8 @@ import { countDropped, countSlipped, ZoneQuerySlots } from './metrics.ts';
 import { RrlVerdict, type ResponseRateLimiter } from './rrl.ts';
 
 const TCP_MAX = 65535;
+/** RFC 8914 info-code: the server is not authoritative for the name (what knotd sends with REFUSED). */
+const EDE_NOT_AUTHORITATIVE = 20;
 const NO_ZONE = new ZoneQuerySlots('');
 
 /** Everything a config update replaces, swapped in one assignment. */
@@ -81,8 +83,8 @@ export class Responder {
     } else {
       const anc = cache.closestAncestor(q.qkey);
       if (anc === undefined) {
-        // not ours: REFUSED without AA (RFC 8906 3.1.3.1)
-        return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);
+        // not ours: REFUSED without AA (RFC 8906 3.1.3.1), with EDE 20 "Not Authoritative" (RFC 8914)
+        return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize, EDE_NOT_AUTHORITATIVE), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);
       }
       ans = perQueryAnswer(msg, q, anc.zone, anc.referral ?? anc.zone.nxdomain);
     }
@@ -224,9 +226,10 @@ function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: 
  * An error reply: header with the query's ID, opcode and RD; optionally the
  * question and an OPT (extended rcode for BADVERS). Never AA, no ECS.
  */
-function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number): Buffer {
+function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number, ede?: number): Buffer {
   const qlen = withQuestion ? q.questionEnd - HEADER_SIZE : 0;
-  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? 11 : 0));
+  const edeLen = withOpt && ede !== undefined ? 6 : 0;
+  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? 11 : 0) + edeLen);
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
@@ -235,6 +238,13 @@ function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: bo
   out[11] = withOpt ? 1 : 0;
   if (withQuestion) msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
   if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false);
+  if (edeLen) {
+    const at = HEADER_SIZE + qlen + 11;
+    out.writeUInt16BE(edeLen, at - 2); // OPT RDLENGTH
+    out.writeUInt16BE(EdnsOption.EDE, at);
+    out.writeUInt16BE(2, at + 2);
+    out.writeUInt16BE(ede!, at + 4);
+  }
   return out;
 }
 

@@ -56,7 +56,7 @@ export const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entr
 export const Flags2 = { QR: 0x80, OPCODE_MASK: 0x78, AA: 0x04, TC: 0x02, RD: 0x01 } as const;
 export const Flags3 = { RA: 0x80, Z: 0x40, AD: 0x20, CD: 0x10, RCODE_MASK: 0x0f } as const;
 
-export const EdnsOption = { ECS: 8 } as const;
+export const EdnsOption = { ECS: 8, EDE: 15 } as const;
 export const ECS_FAMILY_IPV4 = 1;
 export const ECS_FAMILY_IPV6 = 2;
 
