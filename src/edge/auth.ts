@@ -9,4 +9,6 @@ export type AuthOutcome =
 export interface RequestAuthenticator<R = unknown> {
   compile(auth: RouteConfig['auth']): R;
   authenticate(requirement: R, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome>;
+  /** Headers the authenticator derives from tokens; routes without `auth` strip client-sent copies so they can't be spoofed. */
+  protectedHeaders?(): readonly string[];
 }

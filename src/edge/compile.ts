@@ -103,11 +103,21 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     rewriteHost: r.rewrite?.host ?? null,
     rewritePrefix: r.rewrite?.prefix !== undefined && r.match.path && 'prefix' in r.match.path ? { from: r.match.path.prefix, to: r.rewrite.prefix } : null,
     setRequestHeaders: Object.entries(r.requestHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
-    removeRequestHeaders: new Set((r.requestHeaders?.remove ?? []).map((h) => h.toLowerCase())),
+    removeRequestHeaders: new Set([
+      ...(r.requestHeaders?.remove ?? []).map((h) => h.toLowerCase()),
+      // Claim headers are the gateway's to set: a client must not be able to send its own, on any route.
+      ...(!r.auth && auth?.protectedHeaders ? auth.protectedHeaders().map((h) => h.toLowerCase()) : []),
+    ]),
     setResponseHeaders: Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
     removeResponseHeaders: new Set((r.responseHeaders?.remove ?? []).map((h) => h.toLowerCase())),
-    auth: r.auth && auth ? auth.compile(r.auth) : null,
+    auth: r.auth ? compileAuth(r, auth) : null,
   };
+}
+
+function compileAuth(r: RouteConfig, auth: RequestAuthenticator | undefined): unknown {
+  // Fail closed: a route that asks for auth is never served open.
+  if (!auth) throw new Error(`route "${r.name}" requires authentication but no JWT providers are configured`);
+  return auth.compile(r.auth);
 }
 
 function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {

@@ -252,7 +252,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const out: string[] = [];
     let xff: string | undefined;
     let tokens: Set<string> | null = null;
-    const removeAuth = auth !== null && auth.ok && auth.removeHeaders.length > 0 ? new Set(auth.removeHeaders.map((h) => h.toLowerCase())) : null;
+    const removeAuth = auth !== null && auth.ok && auth.removeHeaders.length > 0 ? headerSet(auth.removeHeaders) : null;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers
@@ -598,6 +598,14 @@ class Exchange implements Dispatcher.DispatchHandler {
 
 class DownstreamClosedError extends Error {
   readonly code = 'EP_DOWNSTREAM_CLOSED';
+}
+
+/** Authenticators reuse their removeHeaders arrays across requests, so their lower-cased sets are cached. */
+const headerSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function headerSet(names: readonly string[]): ReadonlySet<string> {
+  let set = headerSets.get(names);
+  if (set === undefined) headerSets.set(names, (set = new Set(names.map((h) => h.toLowerCase()))));
+  return set;
 }
 
 function requestHasBody(req: DownstreamRequest): boolean {

@@ -87,6 +87,11 @@ export class JwtAuthenticator {
     this.#noAuth = new AuthRequirement(this, 'none', true, [], all);
   }
 
+  /** Header names the authenticator sets from claims: every route strips client-sent copies of them. */
+  protectedHeaders(): readonly string[] {
+    return this.#noAuth.antiSpoof;
+  }
+
   /** Compiles a route's `auth` once per snapshot; throws ConfigError for unknown providers. */
   compile(auth: RouteConfig['auth']): AuthRequirement {
     if (auth === undefined) return this.#noAuth;
