@@ -1,10 +1,9 @@
 import type { ConfigStore } from '../admin/config-store.ts';
 import type { StateDir } from '../admin/persistence.ts';
-import { AdminRejectedError } from '../admin/errors.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { formatDuration } from '../util/duration.ts';
-import { ReleaseConflictError, ReleaseNotFoundError, ReleaseSplitDriftError, ReleaseStateError } from './errors.ts';
+import { ReleaseConflictError, ReleaseNotFoundError, ReleaseStateError } from './errors.ts';
 import { evaluateGates } from './gates.ts';
 import { releaseMetrics } from './metrics.ts';
 import { assertTransition, isActive, type HistoryEntry, type ReleasePhase, type ReleaseRecord, type SplitWeight } from './model.ts';
@@ -12,7 +11,8 @@ import { WebhookNotifier, type WebhookSender } from './notifier.ts';
 import { parseStartRequest } from './options.ts';
 import { KEEP_FINISHED, ReleaseState } from './persistence.ts';
 import { routeLock } from './route-lock.ts';
-import { sameSplit, splitAt, windowFor } from './strategy.ts';
+import { splitAt, windowFor } from './strategy.ts';
+import { writeSplit } from './split-writer.ts';
 import { ejectionsSince, targetHealth, type HealthSource } from './target-health.ts';
 import { delta, type TrafficCounters, type TrafficSource } from './traffic-stats.ts';
 import { releaseView, type ReleaseView } from './view.ts';
@@ -26,7 +26,7 @@ export interface ReleaseControllerOptions {
   health: HealthSource;
   /** Replaces the webhook POST (tests). */
   webhook?: WebhookSender;
-  /** Before retrying a config write that could not be persisted; default 5s. */
+  /** Before retrying after a failure to persist (the release document or a config version); default 5s. */
   retryDelayMs?: number;
 }
 
@@ -85,7 +85,7 @@ export class ReleaseController {
     if (o.health.onChange) c.#unsubscribe.push(o.health.onChange((cluster) => c.#onHealthChange(cluster)));
     for (const rec of c.#running()) {
       releaseMetrics.active.labels(rec.spec.route).set(1);
-      void c.#enqueue(() => c.#resumeAfterRestart(rec)).catch((err: Error) => c.#log.error({ release: rec.id, err: err.message }, 'cannot resume release'));
+      void c.#enqueue(() => c.#drive(rec, () => c.#resumeAfterRestart(rec))).catch(() => {});
     }
     return c;
   }
@@ -128,7 +128,7 @@ export class ReleaseController {
       }
       releaseMetrics.active.labels(rec.spec.route).set(1);
       this.#emit(rec, null);
-      await this.#enterWaiting(rec, null);
+      await this.#drive(rec, () => this.#enterWaiting(rec, null));
       return this.#view(rec);
     });
   }
@@ -153,8 +153,8 @@ export class ReleaseController {
         throw new ReleaseStateError(id, 'promote', rec.phase, why);
       }
       const last = rec.step >= rec.plan.length - 1;
-      if (full || last) await this.#complete(rec, `promoted by ${author}${last ? '' : ' (all remaining steps skipped)'}`);
-      else await this.#shift(rec, rec.step + 1, `promoted by ${author}: the rest of step ${rec.step + 1}'s window skipped`);
+      if (full || last) await this.#drive(rec, () => this.#complete(rec, `promoted by ${author}${last ? '' : ' (all remaining steps skipped)'}`));
+      else await this.#drive(rec, () => this.#shift(rec, rec.step + 1, `promoted by ${author}: the rest of step ${rec.step + 1}'s window skipped`));
       return this.#view(rec);
     });
   }
@@ -164,7 +164,7 @@ export class ReleaseController {
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       if (!isActive(rec.phase) || rec.phase === 'rolling_back') throw new ReleaseStateError(id, 'abort', rec.phase);
-      await this.#rollback(rec, 'aborted', `aborted by ${author}`);
+      await this.#drive(rec, () => this.#rollback(rec, 'aborted', `aborted by ${author}`));
       return this.#view(rec);
     });
   }
@@ -174,7 +174,7 @@ export class ReleaseController {
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       if (rec.phase !== 'waiting' && rec.phase !== 'progressing') throw new ReleaseStateError(id, 'pause', rec.phase);
-      await this.#pause(rec, `paused by ${author}`);
+      await this.#drive(rec, () => this.#pause(rec, `paused by ${author}`));
       return this.#view(rec);
     });
   }
@@ -184,8 +184,8 @@ export class ReleaseController {
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       if (rec.phase !== 'paused') throw new ReleaseStateError(id, 'resume', rec.phase);
-      if (rec.pausedFrom === 'waiting' || rec.step < 0) await this.#enterWaiting(rec, `resumed by ${author}: waiting for cluster "${rec.spec.target}" to be ready`);
-      else await this.#shift(rec, rec.step, `resumed by ${author}: step ${rec.step + 1} re-applied, window restarted`);
+      if (rec.pausedFrom === 'waiting' || rec.step < 0) await this.#drive(rec, () => this.#enterWaiting(rec, `resumed by ${author}: waiting for cluster "${rec.spec.target}" to be ready`));
+      else await this.#drive(rec, () => this.#shift(rec, rec.step, `resumed by ${author}: step ${rec.step + 1} re-applied, window restarted`));
       return this.#view(rec);
     });
   }
@@ -264,7 +264,7 @@ export class ReleaseController {
     const entry = this.#enter(rec, 'progressing', `step ${index + 1}/${rec.plan.length}: ${rec.spec.target} ${percent}% (${reason})`, weights);
     releaseMetrics.targetPercent.labels(rec.spec.route).set(percent);
     await this.#save();
-    const ok = await this.#write(rec, weights, entry, `step ${index + 1}/${rec.plan.length}, ${rec.spec.target} ${percent}%`, () => this.#shift(rec, index, reason));
+    const ok = await this.#write(rec, weights, entry, `step ${index + 1}/${rec.plan.length}, ${rec.spec.target} ${percent}%`);
     if (!ok) return;
     const run = this.#run(rec);
     run.windowMs = windowFor(rec.spec, index, rec.plan.length);
@@ -316,7 +316,7 @@ export class ReleaseController {
     const weights = splitAt(rec.originalSplit, rec.spec.target, 100);
     const entry = rec.phase === 'promoting' ? rec.history[rec.history.length - 1]! : this.#enter(rec, 'promoting', reason, weights);
     await this.#save();
-    const ok = await this.#write(rec, weights, entry, `complete, ${rec.spec.target} 100%`, () => this.#complete(rec, reason));
+    const ok = await this.#write(rec, weights, entry, `complete, ${rec.spec.target} 100%`);
     if (!ok) return;
     rec.window = null;
     const retired = rec.originalSplit.filter((e) => e.cluster !== rec.spec.target).map((e) => e.cluster);
@@ -335,7 +335,7 @@ export class ReleaseController {
     } else {
       entry = rec.history[rec.history.length - 1]!;
     }
-    const ok = await this.#write(rec, rec.originalSplit, entry, 'roll back to the previous split', () => this.#rollback(rec, to, reason));
+    const ok = await this.#write(rec, rec.originalSplit, entry, 'roll back to the previous split');
     if (!ok) return;
     rec.window = null;
     this.#enter(rec, rec.rollbackTo ?? to, rec.reason);
@@ -377,61 +377,80 @@ export class ReleaseController {
   // ---- mechanics ---------------------------------------------------------
 
   /**
-   * Writes `weights` to the route through the config store. On a failure the
-   * release does what keeps traffic safe: a split that is no longer its own is
-   * left alone; a write that could not be persisted is retried; a write the
-   * store refuses for good rolls back (or, for a rollback, fails loudly).
+   * Runs one step of a release. When it throws (the release document or a
+   * config version could not be persisted), the in-memory phase may already
+   * be ahead of the disk: `#recover` re-drives the release from that phase
+   * after retryDelay, so a release never sits stuck half-way.
    */
-  async #write(rec: ReleaseRecord, weights: SplitWeight[], entry: HistoryEntry, what: string, retry: () => Promise<void>): Promise<boolean> {
-    const route = rec.spec.route;
+  async #drive(rec: ReleaseRecord, fn: () => Promise<void>): Promise<void> {
     try {
-      const result = await this.#o.store.update(
-        (draft) => {
-          const r = draft.routes.find((x) => x.name === route);
-          if (!r) throw new ReleaseSplitDriftError(`route "${route}" no longer exists`);
-          if (!this.#ownSplits(rec).some((s) => sameSplit(s, r.split))) {
-            throw new ReleaseSplitDriftError(`the split of route "${route}" (${fmtSplit(r.split)}) was changed outside the release`);
-          }
-          r.split = weights.map((e) => ({ ...e }));
-        },
-        { source: 'api', author: `release/${rec.id}`, change: `release ${rec.id}: ${what}`, release: rec.id },
-      );
-      if (result.changed) {
-        entry.version = result.version;
-        rec.versions.push(result.version);
-      }
-      return true;
+      await fn();
     } catch (err) {
-      const message = (err as Error).message;
-      if (err instanceof ReleaseSplitDriftError) {
-        const gone = message.includes('no longer exists');
-        if (rec.phase === 'rolling_back' || gone) {
-          this.#enter(rec, 'failed', `${rec.phase === 'rolling_back' ? `${rec.reason}; ` : ''}${message}: the split was left as it is`);
-          await this.#finish(rec);
-        } else {
-          await this.#pause(rec, `${message}: the release no longer touches it; abort to end the release (the split is left as it is)`);
-        }
-        return false;
+      if (isActive(rec.phase) && !this.#closed) {
+        this.#log.error({ release: rec.id, phase: rec.phase, err: (err as Error).message, retryInMs: this.#o.retryDelayMs }, 'release step failed; retrying');
+        this.#schedule(rec, this.#o.retryDelayMs, () => this.#recover(rec));
       }
-      if (err instanceof AdminRejectedError || err instanceof ReleaseConflictError) {
-        if (rec.phase === 'rolling_back') {
-          this.#enter(rec, 'failed', `${rec.reason}; cannot restore the previous split: ${message}`);
-          await this.#finish(rec);
-        } else {
-          await this.#rollback(rec, 'rolled_back', `cannot apply ${what}: ${message}`);
-        }
-        return false;
-      }
-      this.#log.error({ release: rec.id, err: message, retryInMs: this.#o.retryDelayMs }, `release config write failed (${what}); retrying`);
-      rec.reason = `${rec.reason.split(' [retrying')[0]} [retrying: ${message}]`;
-      this.#schedule(rec, this.#o.retryDelayMs, retry);
-      return false;
+      throw err;
     }
   }
 
-  /** The splits this release may overwrite: the one it started from and each of its steps. */
-  #ownSplits(rec: ReleaseRecord): SplitWeight[][] {
-    return [rec.originalSplit, ...rec.plan.map((p) => splitAt(rec.originalSplit, rec.spec.target, p)), splitAt(rec.originalSplit, rec.spec.target, 100)];
+  /** Carries on from whatever the release's phase says (after a failure): each of these steps is idempotent. */
+  async #recover(rec: ReleaseRecord): Promise<void> {
+    const run = this.#run(rec);
+    switch (rec.phase) {
+      case 'waiting':
+        return this.#awaitReady(rec, 0);
+      case 'progressing':
+        if (run.base) return this.#evaluate(rec);
+        if (run.awaitingStep !== null) return this.#checkReadiness(rec);
+        return this.#shift(rec, rec.step, 'step re-applied after a failure to persist, window restarted');
+      case 'promoting':
+        return this.#complete(rec, rec.reason);
+      case 'rolling_back':
+        return this.#rollback(rec, rec.rollbackTo ?? 'rolled_back', rec.reason);
+      case 'paused':
+        return this.#save();
+    }
+  }
+
+  /**
+   * Writes `weights` (see split-writer.ts) and does what keeps traffic safe
+   * when that fails: a split that is no longer the release's own is left
+   * alone (pause, or fail when rolling back or the route is gone); a write the
+   * store refuses for good rolls back (or, for a rollback, fails loudly); a
+   * write that could not be persisted is retried.
+   */
+  async #write(rec: ReleaseRecord, weights: SplitWeight[], entry: HistoryEntry, what: string): Promise<boolean> {
+    const outcome = await writeSplit(this.#o.store, rec, weights, what);
+    switch (outcome.kind) {
+      case 'written':
+        if (outcome.version !== null) {
+          entry.version = outcome.version;
+          rec.versions.push(outcome.version);
+        }
+        return true;
+      case 'drift':
+        if (rec.phase === 'rolling_back' || outcome.routeGone) {
+          this.#enter(rec, 'failed', `${rec.phase === 'rolling_back' ? `${rec.reason}; ` : ''}${outcome.message}: the split was left as it is`);
+          await this.#finish(rec);
+        } else {
+          await this.#pause(rec, `${outcome.message}: the release no longer touches it; abort to end the release (the split is left as it is)`);
+        }
+        return false;
+      case 'refused':
+        if (rec.phase === 'rolling_back') {
+          this.#enter(rec, 'failed', `${rec.reason}; cannot restore the previous split: ${outcome.message}`);
+          await this.#finish(rec);
+        } else {
+          await this.#rollback(rec, 'rolled_back', `cannot apply ${what}: ${outcome.message}`);
+        }
+        return false;
+      case 'transient':
+        this.#log.error({ release: rec.id, err: outcome.message, retryInMs: this.#o.retryDelayMs }, `release config write failed (${what}); retrying`);
+        rec.reason = `${rec.reason.split(' [retrying')[0]} [retrying: ${outcome.message}]`;
+        this.#schedule(rec, this.#o.retryDelayMs, () => this.#recover(rec));
+        return false;
+    }
   }
 
   /** Moves to `to`: checked against the state machine, recorded in history, logged, counted and sent to the webhook. */
@@ -495,8 +514,8 @@ export class ReleaseController {
     for (const rec of this.#running()) {
       if (rec.spec.target !== cluster) continue;
       const run = this.#runs.get(rec.id);
-      if (run?.awaitingStep !== null && run?.awaitingStep !== undefined) void this.#enqueue(() => this.#checkReadiness(rec)).catch((err: Error) => this.#log.error({ release: rec.id, err: err.message }, 'readiness check failed'));
-      else if (rec.phase === 'progressing' && run?.base) void this.#enqueue(() => this.#evaluate(rec)).catch((err: Error) => this.#log.error({ release: rec.id, err: err.message }, 'gate evaluation failed'));
+      if (run?.awaitingStep !== null && run?.awaitingStep !== undefined) void this.#enqueue(() => this.#drive(rec, () => this.#checkReadiness(rec))).catch(() => {});
+      else if (rec.phase === 'progressing' && run?.base) void this.#enqueue(() => this.#drive(rec, () => this.#evaluate(rec))).catch(() => {});
     }
   }
 
@@ -509,11 +528,8 @@ export class ReleaseController {
       run.timer = undefined;
       if (run.gen !== gen || this.#closed) return;
       void this.#enqueue(async () => {
-        if (run.gen === gen) await fn();
-      }).catch((err: Error) => {
-        this.#log.error({ release: rec.id, err: err.message }, 'release step failed; trying again');
-        if (run.gen === gen && isActive(rec.phase)) this.#schedule(rec, this.#o.retryDelayMs, fn);
-      });
+        if (run.gen === gen) await this.#drive(rec, fn);
+      }).catch(() => {});
     }, Math.max(0, ms));
   }
 
@@ -562,8 +578,4 @@ export class ReleaseController {
   #iso(): string {
     return new Date(this.#o.clock.wallNow()).toISOString();
   }
-}
-
-function fmtSplit(split: readonly SplitWeight[]): string {
-  return split.map((e) => `${e.cluster} ${e.weight}`).join(' / ');
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../../src/config/schema/index.ts';
 import { AUTHOR, body, harness, phases, releaseConfig } from './harness.ts';
@@ -180,5 +180,24 @@ test('an unusable release document is moved aside and the controller starts empt
   await h.restart();
   assert.deepEqual(h.ctl.list(), []);
   assert.ok(readdirSync(h.dir).some((f) => f.startsWith('releases.json.corrupt-')));
+  h.close();
+});
+
+test('a disk failure at a step boundary is retried until the state can be persisted; nothing is written to the config before', async () => {
+  const h = await harness();
+  await h.ctl.start(canary(), AUTHOR);
+  await h.advance(29_000, () => h.traffic.serve('api', 'green', 5));
+  renameSync(h.dir, `${h.dir}.away`); // every write in the state directory now fails
+  await h.advance(3000, () => h.traffic.serve('api', 'green', 5));
+  assert.deepEqual(h.split(), [{ cluster: 'blue', weight: 95 }, { cluster: 'green', weight: 5 }], 'no config change without its persisted intent');
+  assert.equal(h.ctl.get('rel-1').window, null);
+  renameSync(`${h.dir}.away`, h.dir);
+  await h.advance(1000);
+  const v = h.ctl.get('rel-1');
+  assert.equal(v.phase, 'progressing');
+  assert.equal(v.step.percent, 25);
+  assert.ok(v.window, 'the step is applied and its window open');
+  assert.deepEqual(h.split(), [{ cluster: 'blue', weight: 75 }, { cluster: 'green', weight: 25 }]);
+  assert.equal(doc(h.dir).releases[0].step, 1);
   h.close();
 });

@@ -1,0 +1,54 @@
+import type { ConfigStore } from '../admin/config-store.ts';
+import { AdminHttpError } from '../admin/errors.ts';
+import { ReleaseSplitDriftError } from './errors.ts';
+import type { ReleaseRecord, SplitWeight } from './model.ts';
+import { sameSplit, splitAt } from './strategy.ts';
+
+/** How a release's write of its route's split ended; the controller decides what each means for the release. */
+export type WriteOutcome =
+  /** Applied and persisted; `version` is null when the split was already that (no new version). */
+  | { kind: 'written'; version: number | null }
+  /** The route is gone, or its split is not one this release wrote or started from: left alone. */
+  | { kind: 'drift'; routeGone: boolean; message: string }
+  /** The store refused the change for good (validation, apply failure, another guard). */
+  | { kind: 'refused'; message: string }
+  /** Could not be persisted (disk): nothing changed, worth retrying. */
+  | { kind: 'transient'; message: string };
+
+/**
+ * Writes `weights` to the release's route through the config store, as a
+ * config version authored `release/<id>`. The check that the split in force
+ * is the release's own runs inside the store's edit, i.e. serialised with
+ * every other change, so nothing can slip in between the check and the write.
+ */
+export async function writeSplit(store: ConfigStore, rec: ReleaseRecord, weights: readonly SplitWeight[], what: string): Promise<WriteOutcome> {
+  const route = rec.spec.route;
+  try {
+    const result = await store.update(
+      (draft) => {
+        const r = draft.routes.find((x) => x.name === route);
+        if (!r) throw new ReleaseSplitDriftError(`route "${route}" no longer exists`);
+        if (!ownSplits(rec).some((s) => sameSplit(s, r.split))) {
+          throw new ReleaseSplitDriftError(`the split of route "${route}" (${formatSplit(r.split)}) was changed outside the release`);
+        }
+        r.split = weights.map((e) => ({ ...e }));
+      },
+      { source: 'api', author: `release/${rec.id}`, change: `release ${rec.id}: ${what}`, release: rec.id },
+    );
+    return { kind: 'written', version: result.changed ? result.version : null };
+  } catch (err) {
+    const message = (err as Error).message;
+    if (err instanceof ReleaseSplitDriftError) return { kind: 'drift', routeGone: message.includes('no longer exists'), message };
+    if (err instanceof AdminHttpError && err.statusCode < 500) return { kind: 'refused', message };
+    return { kind: 'transient', message };
+  }
+}
+
+/** The splits a release may overwrite: the one it started from and each of its steps. */
+export function ownSplits(rec: ReleaseRecord): SplitWeight[][] {
+  return [rec.originalSplit, ...rec.plan.map((p) => splitAt(rec.originalSplit, rec.spec.target, p)), splitAt(rec.originalSplit, rec.spec.target, 100)];
+}
+
+export function formatSplit(split: readonly SplitWeight[]): string {
+  return split.map((e) => `${e.cluster} ${e.weight}`).join(' / ');
+}
