@@ -18,6 +18,7 @@ import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
 import { StaticRegionView } from './dns/region-view.ts';
+import { DnsServer } from './dns/server.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -44,6 +45,8 @@ export interface GatewayAddresses {
   pid: number;
   listeners: BoundListener[];
   admin: { address: string; port: number } | null;
+  /** DNS UDP and TCP sockets, or null without a `dns` section. */
+  dns: ReturnType<DnsServer['addresses']> | null;
 }
 
 /**
@@ -70,6 +73,8 @@ export class Gateway {
   #store: ConfigStore | null = null;
   #audit: AuditLog | null = null;
   #releases: ReleaseController | null = null;
+  /** The authoritative DNS responder, while the config has a `dns` section. */
+  #dns: DnsServer | null = null;
   #started = false;
   /** JWT providers of the current snapshot; rebuilt only when the `jwt` section changes (caches and JWKS survive other changes). */
   #jwt: JwtAuthenticator | null = null;
@@ -135,7 +140,7 @@ export class Gateway {
   }
 
   addresses(): GatewayAddresses {
-    return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress };
+    return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null };
   }
 
   /**
@@ -188,6 +193,8 @@ export class Gateway {
     this.#draining = true;
     this.#listeners.stopAccepting();
     this.#listeners.destroyAll();
+    await this.#dns?.close();
+    this.#dns = null;
     await this.#admin?.close().catch(() => {});
     this.#admin = null;
     // Running releases stop here and resume from the persisted state on the next start.
@@ -230,19 +237,64 @@ export class Gateway {
     this.#started = true;
   }
 
+  /** The DNS server (GTM weights for /v1/fleet: `dns?.gtmWeights()`), or null without a `dns` section. */
+  get dns(): DnsServer | null {
+    return this.#dns;
+  }
+
+  /**
+   * DNS follows the config: a server starts (binds) when `dns` appears and is
+   * updated in place after that (new zones compile before they replace the
+   * old; listen addresses change only on restart). Returns the undo for when a
+   * later step of the same apply fails.
+   */
+  async #applyDns(config: Config): Promise<() => Promise<void>> {
+    const current = this.#dns;
+    if (!config.dns) return async () => {};
+    if (current) {
+      const previous = this.#snapshot.config.dns;
+      current.update(config.dns);
+      return async () => {
+        if (previous) current.update(previous);
+      };
+    }
+    const dns = new DnsServer({
+      config: config.dns,
+      regionView: this.regionView,
+      rng: this.rng,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'dns' }),
+      baseDir: this.baseDir,
+      nodeRegion: config.node.region,
+    });
+    await dns.start();
+    this.#dns = dns;
+    return async () => {
+      this.#dns = null;
+      await dns.close();
+    };
+  }
+
   /** Swaps every component to `config`; the store assigns `version` and records it. */
   async #apply(config: Config, version: number, source: string): Promise<AppliedSnapshot> {
     // Compile first: a config that can't compile changes nothing.
     const jwtKey = JSON.stringify(config.jwt ?? null);
     const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.baseDir, clock: this.clock, logger: this.logger.child({ component: 'jwt' }) });
     let table: ReturnType<typeof compileEdgeTable>;
+    let undoDns: (() => Promise<void>) | undefined;
     try {
       if (jwt !== this.#jwt) await jwt.start(); // first JWKS fetch before traffic; failures are retried in the background
       table = compileEdgeTable(config, version, this.rng, jwt);
+      undoDns = await this.#applyDns(config);
       await this.#listeners.apply(config.listeners);
     } catch (err) {
       if (jwt !== this.#jwt) jwt.close();
+      await undoDns?.();
       throw err;
+    }
+    if (!config.dns && this.#dns) {
+      await this.#dns.close();
+      this.#dns = null;
     }
     const removed = this.endpoints.update(config.clusters);
     this.#pools.configure(config.clusters);
