@@ -124,11 +124,13 @@ export class ReleaseController {
         await this.#save();
       } catch (err) {
         this.#records.delete(rec.id);
+        this.#nextId--;
         throw err;
       }
       releaseMetrics.active.labels(rec.spec.route).set(1);
       this.#emit(rec, null);
-      await this.#drive(rec, () => this.#enterWaiting(rec, null));
+      // The release exists from here on: a failure in its first step is retried (see #drive), not an error of the request.
+      await this.#drive(rec, () => this.#enterWaiting(rec, null)).catch(() => {});
       return this.#view(rec);
     });
   }
