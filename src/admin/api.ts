@@ -22,8 +22,9 @@ export interface AdminApiOptions extends AdminContext {
 }
 
 /**
- * The authenticated /v1 API, as a plugin for AdminServer. /v1/fleet and
- * /v1/releases belong to their own modules and are registered beside this.
+ * The authenticated /v1 API, as a plugin for AdminServer. /v1/fleet belongs
+ * to its own module and is registered beside this; /v1/releases (src/release)
+ * is registered here, behind the same auth and audit hooks.
  */
 export function adminApi(options: AdminApiOptions) {
   return async function registerAdminApi(app: FastifyInstance): Promise<void> {
