@@ -1,4 +1,4 @@
-import { parseHostPort } from '../util/address.ts';
+import { parseHostPort, isLoopback } from '../util/address.ts';
 import type { Config } from './schema/index.ts';
 import { checkJwtConfig } from './jwt-check.ts';
 import { checkHealthConfig } from './health-check.ts';
@@ -76,6 +76,16 @@ export function crossCheck(config: Config): RawIssue[] {
   // DNS: listen addresses, zone consistency (the zone compiler's own checks), geo and RRL: see src/dns/config-check.ts.
   if (config.dns) issues.push(...checkDnsConfig(config.dns, config.node.region));
   if (config.admin?.address) checkAddress(config.admin.address, ['admin', 'address'], issues);
+  // The admin API changes the config: off loopback it must have a token (the gateway refuses to start without one too).
+  if (config.admin?.address && !config.admin.token) {
+    try {
+      if (!isLoopback(parseHostPort(config.admin.address).host)) {
+        issues.push({ path: ['admin'], message: `admin.address ${config.admin.address} is not a loopback address: set admin.token` });
+      }
+    } catch {
+      // reported by checkAddress
+    }
+  }
   if (config.gossip) checkAddress(config.gossip.bind, ['gossip', 'bind'], issues);
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
   issues.push(...checkJwtConfig(config));
