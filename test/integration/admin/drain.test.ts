@@ -1,17 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
-import { startGateway } from '../../helpers/gateway-process.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startGateway, repoRoot } from '../../helpers/gateway-process.ts';
 import { startServer } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { call, gatewayConfig } from './support.ts';
 
 /**
- * SIGTERM: /readyz turns 503 first, then the listener stops accepting and the
- * idle keep-alive connection is closed, while a slow request started before
- * the signal is still in flight; that request then completes with 200 and
- * the process exits 0. Ordering is shown by polling, never by timing.
+ * SIGTERM: /readyz turns 503 first, then the listener stops accepting, the
+ * idle keep-alive connection is closed and the HTTP/2 session gets GOAWAY,
+ * while a slow request started before the signal is still in flight; that
+ * request then completes with 200 and the process exits 0. Ordering is shown
+ * by polling, never by timing.
  */
 test('graceful drain completes the request in flight and exits 0', async (t) => {
   let release!: () => void;
@@ -27,7 +31,10 @@ test('graceful drain completes the request in flight and exits 0', async (t) => 
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
   t.after(() => upstream.close());
-  const gw = await startGateway(gatewayConfig([upstream.address], [upstream.address], { drain: { delay: '1s', timeout: '60s' } }));
+  const certs = join(repoRoot, 'certs-dev');
+  const config = gatewayConfig([upstream.address], [upstream.address], { drain: { delay: '1s', timeout: '60s' } });
+  (config.listeners as unknown[]).push({ name: 'h2', address: '127.0.0.1:0', protocol: 'https', tls: { certificates: [{ cert: join(certs, 'server.crt'), key: join(certs, 'server.key') }], http2: true } });
+  const gw = await startGateway(config);
   t.after(() => gw.stop('SIGKILL'));
   const { port } = new URL(gw.url('http'));
 
@@ -39,6 +46,19 @@ test('graceful drain completes the request in flight and exits 0', async (t) => 
       res.on('end', () => undefined);
     });
     req.on('socket', (s) => s.once('close', () => resolve()));
+  });
+
+  // An HTTP/2 session with one finished request, that must get GOAWAY.
+  const h2Port = gw.ready.listeners.find((l) => l.name === 'h2')!.port;
+  const session = http2.connect(`https://localhost:${h2Port}`, { ca: readFileSync(join(certs, 'ca.crt')) });
+  t.after(() => session.destroy());
+  const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const s = session.request({ ':path': '/' });
+    s.on('response', (h) => (h[':status'] === 200 ? undefined : reject(new Error(`h2 status ${h[':status']}`))));
+    s.resume();
+    s.on('end', resolve);
+    s.on('error', reject);
   });
 
   // The slow request, started before the signal.
@@ -68,8 +88,9 @@ test('graceful drain completes the request in flight and exits 0', async (t) => 
       }),
     { timeoutMs: 15_000, what: 'the listener to stop accepting' },
   );
-  // ...and closes the idle keep-alive connection, while the slow request is still held upstream.
+  // ...closes the idle keep-alive connection and sends GOAWAY, while the slow request is still held upstream.
   await idleSocketClosed;
+  await goaway;
   release();
   const done = await slow;
   assert.deepEqual(done, { status: 200, body: '{"finished":true}' });
