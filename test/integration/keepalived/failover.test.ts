@@ -156,12 +156,18 @@ class Lab {
       }
     }
     for (const ns of this.#namespaces) {
-      for (const pid of run(['ip', 'netns', 'pids', ns], true).stdout.split(/\s+/).filter(Boolean)) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
+      // Until the namespace is empty: a process forked while we were killing must not escape.
+      for (let round = 0; round < 5; round++) {
+        const pids = run(['ip', 'netns', 'pids', ns], true).stdout.split(/\s+/).filter(Boolean);
+        if (pids.length === 0) break;
+        for (const pid of pids) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // already gone
+          }
         }
+        await new Promise((r) => setTimeout(r, 200));
       }
       run(['ip', 'netns', 'del', ns], true);
     }
