@@ -16,7 +16,7 @@ import * as m from './metrics.ts';
 import { OutlierDetector, type EjectionReason } from './outlier-detector.ts';
 import { resolveActiveCheck, resolveBreaker, resolveOutlier, resolvePanicThreshold, type ActiveCheckOptions, type BreakerLimits, type OutlierOptions } from './options.ts';
 import { tcpProbe } from './tcp-probe.ts';
-import type { ClusterHealthReport, ClusterTarget, EndpointHealthReport, UpstreamOutcome } from './types.ts';
+import type { ClusterHealthReport, EndpointHealthReport, UpstreamOutcome } from './types.ts';
 
 export type ProbeFactory = (options: ActiveCheckOptions, tls: HttpProbeOptions['tls']) => { probe: Probe; close(): Promise<void> };
 
@@ -481,9 +481,4 @@ export class ClusterHealth implements OutcomeSink {
       ejectionMultiplier: ep.ejectionMultiplier,
     };
   }
-}
-
-/** Exposed for the table: the edge-facing view of a cluster. */
-export function asTarget(h: ClusterHealth): ClusterTarget {
-  return h.target;
 }
