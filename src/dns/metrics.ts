@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import { counter, gauge, histogram } from '../metrics/registry.ts';
+import { counter, gauge, registry } from '../metrics/registry.ts';
 
 /**
  * DNS metrics. Per-query counters are tallied in plain arrays and pushed into
@@ -64,10 +64,86 @@ const gtmFailOpen = new Tally(counter('edgeplane_dns_gtm_fail_open_total', 'GTM 
 const dropped = new Tally(counter('edgeplane_dns_dropped_total', 'DNS messages not answered: malformed beyond a reply, responses, or limited by RRL', ['reason'] as const));
 const rrlSlipped = new Tally(counter('edgeplane_dns_rrl_slipped_total', 'answers replaced by an empty TC=1 reply by response rate limiting', [] as const));
 
-export const answerDuration = histogram(
+/** One label set of a FastHistogram: observe() is a bucket search and three adds. */
+export interface HistogramChild {
+  observe(seconds: number): void;
+}
+
+/**
+ * A histogram with prom-client's exposition format but a per-observation cost
+ * of a few nanoseconds: prom-client's own observe() hashes its labels and
+ * allocates each call, a quarter of the responder's CPU in a profile. It is
+ * registered on the shared registry like any other metric.
+ */
+class FastHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #bounds: readonly number[];
+  readonly #series = new Map<string, { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }>();
+
+  constructor(name: string, help: string, bounds: readonly number[]) {
+    this.name = name;
+    this.help = help;
+    this.#bounds = bounds;
+  }
+
+  child(labels: Record<string, string>): HistogramChild {
+    const key = JSON.stringify(labels);
+    let s = this.#series.get(key);
+    if (!s) {
+      s = { labels, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
+      this.#series.set(key, s);
+    }
+    const series = s;
+    const bounds = this.#bounds;
+    return {
+      observe(v: number): void {
+        let i = 0;
+        while (i < bounds.length && v > bounds[i]!) i++;
+        series.counts[i]! += 1;
+        series.sum += v;
+        series.count += 1;
+      },
+    };
+  }
+
+  async get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of this.#series.values()) {
+      let acc = 0;
+      this.#bounds.forEach((b, i) => {
+        acc += s.counts[i]!;
+        values.push({ labels: { le: b, ...s.labels }, value: acc, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    for (const s of this.#series.values()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+}
+
+function fastHistogram(name: string, help: string, bounds: readonly number[]): FastHistogram {
+  const existing = registry.getSingleMetric(name) as unknown as FastHistogram | undefined;
+  if (existing) return existing;
+  const h = new FastHistogram(name, help, bounds);
+  registry.registerMetric(h as never);
+  return h;
+}
+
+export const answerDuration = fastHistogram(
   'edgeplane_dns_answer_duration_seconds',
   'time from receiving a DNS query to handing its answer to the socket',
-  ['transport'],
   [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05],
 );
 export const tcpConnections = gauge('edgeplane_dns_tcp_connections', 'open DNS TCP connections', []);

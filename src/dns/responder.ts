@@ -98,7 +98,7 @@ export class Responder {
     const total = tpl.length + optLen;
     if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns);
     const out = Buffer.allocUnsafe(total);
-    tpl.copy(out, 0, 0, tpl.length);
+    out.set(tpl, 0);
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
       putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0);
@@ -129,12 +129,11 @@ export class Responder {
     n = selectAnswers(plan, n, this.#rng, this.#picked, this.#scratch);
     const picked = this.#picked;
     const out = Buffer.allocUnsafe(tpl.length + n * bs + optLen);
-    tpl.copy(out, 0, 0, tpl.length);
+    out.set(tpl, 0);
     let off = tpl.length;
     const blocks = ans.blocks;
     for (let i = 0; i < n; i++) {
-      const c = picked[i]!;
-      blocks.copy(out, off, c * bs, c * bs + bs);
+      copyBytes(blocks, picked[i]! * bs, out, off, bs);
       off += bs;
     }
     const an = ans.fixedAnswers + n;
@@ -176,12 +175,17 @@ function optSize(q: ParsedQuery): number {
   return 11 + (q.ecs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0);
 }
 
+/** Small copies: a loop beats Buffer#copy's argument checks below ~100 bytes. */
+function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, len: number): void {
+  for (let i = 0; i < len; i++) dst[to + i] = src[from + i]!;
+}
+
 /** ID, RD and the question bytes (letter case, class) from the query. */
 function patch(out: Buffer, msg: Buffer, q: ParsedQuery, flags2: number): void {
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = flags2 | (msg[2]! & Flags2.RD);
-  msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  copyBytes(msg, HEADER_SIZE, out, HEADER_SIZE, q.questionEnd - HEADER_SIZE);
 }
 
 function bumpArcount(out: Buffer): void {

@@ -41,7 +41,7 @@ export class TcpListener {
     tcpConnections.inc();
     const { idleTimeoutMs, maxMessage } = this.#settings;
     const peer = socket.remoteAddress ?? '';
-    const observe = answerDuration.labels('tcp');
+    const observe = answerDuration.child({ transport: 'tcp' });
     let pending: Buffer | undefined;
     let blocked = false;
 

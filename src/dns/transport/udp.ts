@@ -30,7 +30,7 @@ export class UdpListener {
     const type = isIP(host) === 6 ? 'udp6' : 'udp4';
     this.#socket = dgram.createSocket({ type, ipv6Only, lookup: literalLookup as never });
     const socket = this.#socket;
-    const observe = answerDuration.labels('udp');
+    const observe = answerDuration.child({ transport: 'udp' });
     socket.on('message', (msg, rinfo) => {
       const t0 = performance.now();
       let out: Buffer | undefined;
