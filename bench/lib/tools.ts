@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 
 const installed = new Map<string, string | null>();
 
@@ -30,5 +31,12 @@ export function which(binary: string): string | null {
 
 /** CPU pinning prefix: server on core 1, load generator and upstream on core 0 (when taskset and 2+ cores exist). */
 export function pin(core: number): string[] {
-  return which('taskset') ? ['taskset', '-c', String(core)] : [];
+  return canPin() ? ['taskset', '-c', String(core)] : [];
+}
+
+let pinnable: boolean | undefined;
+/** taskset exists and there are at least two cores to keep server and load apart. */
+export function canPin(): boolean {
+  pinnable ??= which('taskset') !== null && os.cpus().length >= 2;
+  return pinnable;
 }

@@ -6,6 +6,7 @@ import { ensureTool, pin, which } from '../lib/tools.ts';
 import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
 import { nginxUpstream, nginxProxy } from '../lib/nginx.ts';
 import { startEdgeplane, repoRoot } from '../lib/edgeplane.ts';
+import { treeCpuMicros } from '../lib/cpu.ts';
 
 /**
  * Plain proxying through one route with a 90/10 split and metrics on, over
@@ -33,9 +34,15 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
     } else {
       cleanup.push(await nginxUpstream(upstreamPort, CLIENT_CORE));
     }
-    const measure = async (url: string, extraHeaders: Record<string, string> = {}): Promise<LoadResult> => {
+    // CPU time per request of the server process (and its children: nginx's worker) during the
+    // measured window. Unlike req/s it hardly moves when other processes compete for the core.
+    const cpuPerRequest = new Map<string, number>();
+    const measure = async (url: string, extraHeaders: Record<string, string> = {}, cpu?: { key: string; pid: number }): Promise<LoadResult> => {
       await runLoad({ url, headers: { Host: HOST, ...extraHeaders }, durationSec: warmupSec, core: CLIENT_CORE });
-      return runLoad({ url, headers: { Host: HOST, ...extraHeaders }, durationSec, core: CLIENT_CORE });
+      const before = cpu ? treeCpuMicros(cpu.pid) : 0;
+      const r = await runLoad({ url, headers: { Host: HOST, ...extraHeaders }, durationSec, core: CLIENT_CORE });
+      if (cpu && r.total > 0) cpuPerRequest.set(cpu.key, (treeCpuMicros(cpu.pid) - before) / r.total);
+      return r;
     };
     const row = (scenario: string, subject: string, r: LoadResult, note?: string): BenchResult => ({
       scenario,
@@ -57,22 +64,28 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
     else {
       const port = await freePort();
       const p = await nginxProxy({ port, upstreamPort, core: SERVER_CORE });
-      nginx = row('proxy', 'nginx', await measure(`http://127.0.0.1:${port}/hello`), '1 worker, proxy_pass, upstream keepalive');
+      nginx = row('proxy', 'nginx', await measure(`http://127.0.0.1:${port}/hello`, {}, { key: 'nginx', pid: p.proc.pid! }), '1 worker, proxy_pass, upstream keepalive');
       await p.stop();
     }
     const fastifyPort = await freePort();
     const fastify = start([...pin(SERVER_CORE), process.execPath, '--import', 'tsx', join(repoRoot, 'bench/servers/fastify-proxy.ts'), String(fastifyPort), String(upstreamPort)], { cwd: repoRoot });
     await waitForPort(fastifyPort, '127.0.0.1', 20_000, fastify);
-    const stock = row('proxy', '@fastify/http-proxy', await measure(`http://127.0.0.1:${fastifyPort}/hello`), 'stock options');
+    const stock = row('proxy', '@fastify/http-proxy', await measure(`http://127.0.0.1:${fastifyPort}/hello`, {}, { key: '@fastify/http-proxy', pid: fastify.proc.pid! }), 'stock options');
     await fastify.stop();
+    // The floor for any Node proxy: node:http + undici Pool.dispatch, headers copied, nothing else.
+    const barePort = await freePort();
+    const bare = start([...pin(SERVER_CORE), process.execPath, '--import', 'tsx', join(repoRoot, 'bench/servers/bare-proxy.ts'), String(barePort), String(upstreamPort)], { cwd: repoRoot });
+    await waitForPort(barePort, '127.0.0.1', 20_000, bare);
+    const bareRow = row('proxy', 'bare node:http + undici', await measure(`http://127.0.0.1:${barePort}/hello`, {}, { key: 'bare node:http + undici', pid: bare.proc.pid! }), 'floor: no routing, no metrics, no header policy');
+    await bare.stop();
 
     const gw = await startEdgeplane(gatewayConfig(upstreamPort), SERVER_CORE);
     cleanup.push(gw);
     const listeners = gw.ready.listeners as { name: string; port: number }[];
     const httpPort = listeners.find((l) => l.name === 'http')!.port;
     const httpsPort = listeners.find((l) => l.name === 'https')!.port;
-    const edge = row('proxy', 'edgeplane', await measure(`http://127.0.0.1:${httpPort}/hello`), 'one route, 90/10 split, metrics on');
-    results.push(direct, nginx, stock, compare(edge, nginx, 0.5), compare({ ...edge, subject: 'edgeplane vs stock' }, stock, 3));
+    const edge = row('proxy', 'edgeplane', await measure(`http://127.0.0.1:${httpPort}/hello`, {}, { key: 'edgeplane', pid: gw.proc.pid! }), 'one route, 90/10 split, metrics on');
+    results.push(direct, nginx, stock, bareRow, compare(edge, nginx, 0.5), compare({ ...edge, subject: 'edgeplane vs stock' }, stock, 3));
     if (!nginx.skipped && !edge.skipped) {
       results.push({
         scenario: 'proxy',
@@ -84,6 +97,24 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
         ratio: Math.round((edge.p99Ms! / nginx.p99Ms!) * 100) / 100,
         goal: { description: '<= 2x nginx p99', met: edge.p99Ms! <= 2 * nginx.p99Ms! },
       });
+    }
+
+    // CPU per request: the capacity ratio that contention on this machine moves least.
+    const cpuRow = (subject: string): BenchResult | undefined => {
+      const us = cpuPerRequest.get(subject);
+      return us === undefined ? undefined : { scenario: 'proxy-cpu', subject, metric: 'us CPU/req', value: Math.round(us * 10) / 10, errors: 0, note: 'server utime+stime (+children) / requests, measured window only' };
+    };
+    const edgeCpu = cpuRow('edgeplane');
+    for (const subject of ['nginx', '@fastify/http-proxy', 'bare node:http + undici']) {
+      const r = cpuRow(subject);
+      if (r) results.push(r);
+    }
+    if (edgeCpu) {
+      results.push(edgeCpu);
+      for (const anchor of ['bare node:http + undici', 'nginx']) {
+        const a = cpuRow(anchor);
+        if (a) results.push({ ...edgeCpu, subject: `edgeplane CPU/req vs ${anchor}`, anchor, ratio: Math.round((edgeCpu.value / a.value) * 100) / 100, note: 'ratio of CPU per request (lower is cheaper)' });
+      }
     }
 
     // --- TLS (HTTP/1.1 keep-alive) ---
@@ -120,7 +151,7 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
   return results;
 }
 
-function gatewayConfig(upstreamPort: number) {
+export function gatewayConfig(upstreamPort: number) {
   const upstream = `127.0.0.1:${upstreamPort}`;
   return {
     node: { id: 'bench-gw', region: 'bench' },

@@ -1,0 +1,84 @@
+/**
+ * The proxy hot path against its floor, for profiling work: a bare node:http +
+ * undici Pool.dispatch pass-through and edgeplane (the proxy scenario's config:
+ * one route, 90/10 split, metrics on), both on core 1, the nginx upstream and
+ * wrk on core 0, interleaved rounds. Reports req/s and, the number that
+ * matters on a shared machine, each server's CPU time per request.
+ *
+ *   npm run build && npx tsx bench/tools/hotpath.ts [--rounds 5] [--seconds 4] [--prof DIR]
+ *
+ * --prof DIR runs both servers with --cpu-prof (CPU.<date>.<pid>.0.*.cpuprofile in DIR on exit; thread 0 is the
+ * main thread), summarise with bench/tools/profile-summary.ts --requests N;
+ * open it in Chrome DevTools or speedscope.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { runLoad } from '../lib/load.ts';
+import { pin } from '../lib/tools.ts';
+import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
+import { nginxUpstream } from '../lib/nginx.ts';
+import { repoRoot } from '../lib/edgeplane.ts';
+import { cpuMicros, median } from '../lib/cpu.ts';
+import { gatewayConfig } from '../scenarios/proxy.ts';
+import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' } } });
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const cleanup: Running[] = [];
+try {
+  const upstreamPort = await freePort();
+  cleanup.push(await nginxUpstream(upstreamPort, 0));
+  const barePort = await freePort();
+  const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
+  if (values.prof) mkdirSync(values.prof, { recursive: true });
+  const bare = start([...pin(1), process.execPath, ...prof, '--import', 'tsx', join(repoRoot, 'bench/servers/bare-proxy.ts'), String(barePort), String(upstreamPort)], { cwd: repoRoot });
+  cleanup.push(bare);
+  await waitForPort(barePort, '127.0.0.1', 15_000, bare);
+
+  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-hotpath-'));
+  const file = join(dir, 'edgeplane.json');
+  const readyFile = join(dir, 'ready.json');
+  // No drain delay: the profile is written when the process exits, before proc.ts's kill deadline.
+  writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
+  const gw = start([...pin(1), process.execPath, ...prof, join(repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+  cleanup.push(gw);
+  while (!existsSync(readyFile)) {
+    if (gw.proc.exitCode !== null) throw new Error(gw.output());
+    await delay(50);
+  }
+  const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] };
+  const gwPort = ready.listeners.find((l) => l.name === 'http')!.port;
+
+  const subjects = [
+    { name: 'bare node+undici', port: barePort, pid: bare.proc.pid! },
+    { name: 'edgeplane', port: gwPort, pid: gw.proc.pid! },
+  ];
+  const connections = Number(values.connections);
+  for (const s of subjects) await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: 2, core: 0, connections });
+  const cpu = subjects.map(() => [] as number[]);
+  const served = subjects.map(() => 0);
+  const rps = subjects.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < subjects.length; i++) {
+      const s = subjects[i]!;
+      const before = cpuMicros(s.pid);
+      const res = await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: seconds, core: 0, connections });
+      const used = cpuMicros(s.pid) - before;
+      if (res.errors > 0) console.error(`${s.name}: ${res.errors} errors`);
+      cpu[i]!.push(used / Math.max(1, res.total));
+      rps[i]!.push(res.rps);
+      served[i]! += res.total;
+    }
+  }
+  const base = median(cpu[0]!);
+  for (let i = 0; i < subjects.length; i++) {
+    const c = median(cpu[i]!);
+    console.log(`${subjects[i]!.name.padEnd(18)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / base).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  pid ${subjects[i]!.pid}`);
+  }
+} finally {
+  for (const p of cleanup.reverse()) await p.stop();
+}
