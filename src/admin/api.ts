@@ -10,7 +10,11 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { versionRoutes } from './routes/versions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { releaseRoutes } from './routes/releases.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { uiRoutes } from './routes/ui.ts';
 import type { ReleaseController } from '../release/controller.ts';
+import type { FleetView } from '../gtm/fleet.ts';
+import type { GtmWeightsView } from '../dns/server.ts';
 
 export interface AdminApiOptions extends AdminContext {
   /** The bearer token in force, read per request (a SIGHUP may rotate it); undefined = no token (loopback only). */
@@ -19,6 +23,10 @@ export interface AdminApiOptions extends AdminContext {
   clock: { wallNow(): number };
   /** /v1/releases, when the gateway runs a release controller. */
   releases?: ReleaseController;
+  /** For the dashboard: effective DNS weights per GTM name (null without `dns`). */
+  gtmWeights?: () => GtmWeightsView | null;
+  /** For the dashboard: gossip members and region states (null without `gossip`). */
+  fleet?: () => FleetView | null;
 }
 
 /**
@@ -28,6 +36,8 @@ export interface AdminApiOptions extends AdminContext {
  */
 export function adminApi(options: AdminApiOptions) {
   return async function registerAdminApi(app: FastifyInstance): Promise<void> {
+    // The dashboard's static files hold no data: served without the token (the page asks for it).
+    uiRoutes(app);
     await app.register(
       async (v1) => {
         v1.addHook('onRequest', bearerAuth(options.token));
@@ -58,6 +68,7 @@ export function adminApi(options: AdminApiOptions) {
         versionRoutes(v1, ctx);
         healthRoutes(v1, ctx);
         if (options.releases) releaseRoutes(v1, options.releases);
+        dashboardRoutes(v1, { ...ctx, releases: options.releases, gtmWeights: options.gtmWeights, fleet: options.fleet, token: options.token });
       },
       { prefix: '/v1' },
     );
