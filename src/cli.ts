@@ -6,6 +6,7 @@ import { schemaCommand } from './cli/schema.ts';
 import { configCommand } from './cli/config.ts';
 import { tokenCommand } from './cli/token.ts';
 import { releaseCommand } from './cli/release.ts';
+import { fleetCommand } from './cli/fleet.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -18,6 +19,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   config: { run: configCommand, help: 'config export --config FILE [--state-dir DIR] [--output FILE]   print the effective config (GitOps)' },
   token: { run: (args) => tokenCommand(args), help: 'token [--sub S] [--aud A] [--scope S]   mint a development JWT for the demo (see --help)' },
   release: { run: (args) => releaseCommand(args), help: 'release start|status|promote|abort|pause|resume   blue/green and canary releases over the admin API (see --help)' },
+  fleet: { run: (args) => fleetCommand(args), help: 'fleet [--admin URL] [--token T] [--json]   gossip members, region states and DNS weights (GET /v1/fleet)' },
 };
 
 function usage(): string {

@@ -19,6 +19,8 @@ import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { DnsServer } from './dns/server.ts';
+import { Fleet } from './gtm/fleet-service.ts';
+import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -47,6 +49,8 @@ export interface GatewayAddresses {
   admin: { address: string; port: number } | null;
   /** DNS UDP and TCP sockets, or null without a `dns` section. */
   dns: ReturnType<DnsServer['addresses']> | null;
+  /** The gossip address (UDP and TCP), or null without a `gossip` section. */
+  gossip: string | null;
 }
 
 /**
@@ -75,6 +79,8 @@ export class Gateway {
   #releases: ReleaseController | null = null;
   /** The authoritative DNS responder, while the config has a `dns` section. */
   #dns: DnsServer | null = null;
+  /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
+  #fleet: Fleet | null = null;
   #started = false;
   /** JWT providers of the current snapshot; rebuilt only when the `jwt` section changes (caches and JWKS survive other changes). */
   #jwt: JwtAuthenticator | null = null;
@@ -140,7 +146,7 @@ export class Gateway {
   }
 
   addresses(): GatewayAddresses {
-    return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null };
+    return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null, gossip: this.#fleet?.agent.address ?? null };
   }
 
   /**
@@ -193,6 +199,9 @@ export class Gateway {
     this.#draining = true;
     this.#listeners.stopAccepting();
     this.#listeners.destroyAll();
+    // Leave the fleet first: peers mark this gateway left (not dead) and re-plan DNS at once.
+    await this.#fleet?.close().catch(() => {});
+    this.#fleet = null;
     await this.#dns?.close();
     this.#dns = null;
     await this.#admin?.close().catch(() => {});
@@ -207,6 +216,10 @@ export class Gateway {
 
   async #startComponents(config: Config): Promise<void> {
     collectProcessMetrics();
+    // Gossip starts before the first apply, so the DNS server reads the fleet's region view from its first answer.
+    if (config.gossip) {
+      this.#fleet = await Fleet.start({ config, table: this.endpoints, currentConfig: () => this.#snapshot.config, clock: this.clock, rng: this.rng, logger: this.logger });
+    }
     // The store decides between the file and the persisted state (the GitOps rule) and applies the winner.
     const stateDir = await StateDir.open(resolve(this.baseDir, config.admin?.stateDir ?? 'state'));
     this.#stateDir = stateDir;
@@ -232,9 +245,14 @@ export class Gateway {
       clock: this.clock,
       releases: this.#releases,
     });
-    this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api] });
+    this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
     this.#adminAddress = await this.#admin.start();
     this.#started = true;
+  }
+
+  /** Gossip membership and region states, or null without a `gossip` section. */
+  get fleet(): Fleet | null {
+    return this.#fleet;
   }
 
   /** The DNS server (GTM weights for /v1/fleet: `dns?.gtmWeights()`), or null without a `dns` section. */
@@ -260,7 +278,7 @@ export class Gateway {
     }
     const dns = new DnsServer({
       config: config.dns,
-      regionView: this.regionView,
+      regionView: this.#fleet?.aggregator ?? this.regionView,
       rng: this.rng,
       clock: this.clock,
       logger: this.logger.child({ component: 'dns' }),

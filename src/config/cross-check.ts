@@ -3,6 +3,7 @@ import type { Config } from './schema/index.ts';
 import { checkJwtConfig } from './jwt-check.ts';
 import { checkHealthConfig } from './health-check.ts';
 import { checkDnsConfig } from '../dns/config-check.ts';
+import { checkGossipConfig } from '../gtm/config-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -86,7 +87,8 @@ export function crossCheck(config: Config): RawIssue[] {
       // reported by checkAddress
     }
   }
-  if (config.gossip) checkAddress(config.gossip.bind, ['gossip', 'bind'], issues);
+  // Gossip: addresses, AES keys, no gossip off loopback without a key: see src/gtm/config-check.ts.
+  if (config.gossip) issues.push(...checkGossipConfig(config.gossip));
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
   issues.push(...checkJwtConfig(config));
   issues.push(...checkHealthConfig(config));

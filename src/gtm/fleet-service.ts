@@ -1,0 +1,124 @@
+import type { Config } from '../config/schema/index.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { systemClock } from '../util/clock.ts';
+import type { Rng } from '../util/rng.ts';
+import type { Logger } from '../util/logger.ts';
+import { silentLogger } from '../util/logger.ts';
+import { RegionHealthMonitor } from '../health/region-health-monitor.ts';
+import type { ClusterCounts, RegionHealthConfig } from '../health/region-health.ts';
+import { GossipAgent } from './agent.ts';
+import { RegionAggregator } from './aggregator.ts';
+import { fleetView, type FleetView } from './fleet.ts';
+
+export interface FleetOptions {
+  /** The config at start: node id and region, `gossip`, and the GTM regions of `dns`. */
+  config: Config;
+  /** The endpoint table, whose health becomes this gateway's region self-health. */
+  table: ClusterCounts & { onChange(listener: (cluster: string) => void): () => void };
+  /** The config in force (routes and GTM names change with reloads). */
+  currentConfig: () => RegionHealthConfig;
+  clock?: Clock;
+  rng?: Rng;
+  logger?: Logger;
+}
+
+/** Longest pause between join attempts while no seed answers. */
+const MAX_JOIN_BACKOFF = 30_000;
+/** Region self-health is recomputed at least this often (route or GTM changes without endpoint changes). */
+const HEALTH_REFRESH = 5000;
+
+/**
+ * What a gateway runs when `gossip:` is configured: the agent, this gateway's
+ * region self-health fed into it, joining the seeds (retried with backoff
+ * until one answers), and the region aggregator the DNS server reads.
+ * Gossip settings take effect at start; changing them needs a restart.
+ */
+export class Fleet {
+  readonly agent: GossipAgent;
+  readonly aggregator: RegionAggregator;
+  readonly #monitor: RegionHealthMonitor;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #seeds: string[];
+  #joinTimer: TimerHandle | undefined;
+  #refreshTimer: TimerHandle | undefined;
+  #joined = false;
+  #closed = false;
+
+  private constructor(opts: FleetOptions) {
+    const gossip = opts.config.gossip;
+    if (!gossip) throw new Error('Fleet needs a gossip section');
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = (opts.logger ?? silentLogger).child({ component: 'fleet' });
+    this.#seeds = gossip.seeds ?? [];
+    this.agent = new GossipAgent({
+      config: gossip,
+      nodeId: opts.config.node.id,
+      region: opts.config.node.region,
+      clock: this.#clock,
+      ...(opts.rng ? { rng: opts.rng } : {}),
+      logger: opts.logger ?? silentLogger,
+    });
+    const regions = new Set<string>();
+    for (const z of opts.config.dns?.zones ?? []) for (const g of z.gtm ?? []) for (const r of g.regions) regions.add(r.region);
+    this.aggregator = new RegionAggregator(this.agent, { regions: [...regions] });
+    this.#monitor = new RegionHealthMonitor({ table: opts.table, config: opts.currentConfig, clock: this.#clock, onChange: (h) => this.agent.setLocalHealth(h) });
+  }
+
+  /** Binds, publishes this gateway's health and starts joining the seeds in the background. */
+  static async start(opts: FleetOptions): Promise<Fleet> {
+    const fleet = new Fleet(opts);
+    await fleet.agent.start();
+    fleet.#monitor.start();
+    fleet.#scheduleRefresh();
+    fleet.#log.info({ address: fleet.agent.address, seeds: fleet.#seeds.length, profile: opts.config.gossip?.profile ?? 'lan', encrypted: (opts.config.gossip?.keys ?? []).length > 0 }, 'gossip started');
+    fleet.#join(1000);
+    return fleet;
+  }
+
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  view(): FleetView {
+    return fleetView(this.agent, this.aggregator);
+  }
+
+  #join(backoff: number): void {
+    if (this.#closed || this.#seeds.length === 0) return;
+    this.agent.join(this.#seeds).then(
+      (contacted) => {
+        this.#joined = true;
+        this.#log.info({ contacted }, 'joined the fleet');
+      },
+      (err: Error) => {
+        if (this.#closed) return;
+        this.#log.warn({ err: err.message, retryInMs: backoff }, 'could not join the fleet yet');
+        this.#joinTimer = this.#clock.setTimeout(() => this.#join(Math.min(MAX_JOIN_BACKOFF, backoff * 2)), backoff);
+      },
+    );
+  }
+
+  #scheduleRefresh(): void {
+    this.#refreshTimer = this.#clock.setTimeout(() => {
+      if (this.#closed) return;
+      this.#monitor.refresh();
+      this.#scheduleRefresh();
+    }, HEALTH_REFRESH);
+  }
+
+  /** Leaves gracefully (others see `left`, not `dead`), then stops. */
+  async close(leaveTimeoutMs = 2000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clock.clearTimeout(this.#joinTimer);
+    this.#clock.clearTimeout(this.#refreshTimer);
+    this.#monitor.stop();
+    try {
+      await this.agent.leave(leaveTimeoutMs);
+    } finally {
+      this.aggregator.close();
+      await this.agent.close();
+    }
+  }
+}
