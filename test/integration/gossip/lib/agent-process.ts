@@ -29,9 +29,11 @@ export class AgentProcess {
   #exited: number | null | undefined;
   readonly exit: Promise<number | null>;
 
-  constructor(opts: Record<string, unknown> & { nodeId: string }) {
+  /** @param prefix runs the agent through this command, e.g. ['ip', 'netns', 'exec', 'ns1'] */
+  constructor(opts: Record<string, unknown> & { nodeId: string }, prefix: string[] = []) {
     this.nodeId = opts.nodeId;
-    this.proc = spawn(process.execPath, ['--import', 'tsx', standalonePath, JSON.stringify(opts)], {
+    const argv = [...prefix, process.execPath, '--import', 'tsx', standalonePath, JSON.stringify(opts)];
+    this.proc = spawn(argv[0]!, argv.slice(1), {
       cwd: repoRoot,
       env: { ...process.env, EDGEPLANE_LOG_LEVEL: process.env.EDGEPLANE_TEST_LOG_LEVEL ?? 'warn' },
       stdio: ['pipe', 'pipe', 'pipe'],
