@@ -244,6 +244,9 @@ export class Gateway {
       audit: this.#audit,
       clock: this.clock,
       releases: this.#releases,
+      // The dashboard (/v1/dashboard) reads the same fleet and DNS weights as /v1/fleet.
+      fleet: () => this.#fleet?.view() ?? null,
+      gtmWeights: () => this.#dns?.gtmWeights() ?? null,
     });
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
     this.#adminAddress = await this.#admin.start();
