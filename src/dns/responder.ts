@@ -76,12 +76,12 @@ export class Responder {
 
     const limit = tcp ? TCP_MAX : q.edns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_SIZE), state.udpSize) : CLASSIC_UDP_SIZE;
     const cache = state.cache;
-    const entry = cache.names.get(q.qkey);
+    const entry = cache.names.get(msg, HEADER_SIZE, q.qnameEnd);
     let ans: Answer;
     if (entry !== undefined) {
       ans = entry.types.get(q.qtype) ?? entry.other;
     } else {
-      const anc = cache.closestAncestor(q.qkey);
+      const anc = cache.closestAncestor(msg, HEADER_SIZE, q.qnameEnd);
       if (anc === undefined) {
         // not ours: REFUSED without AA (RFC 8906 3.1.3.1), with EDE 20 "Not Authoritative" (RFC 8914)
         return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize, EDE_NOT_AUTHORITATIVE), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);

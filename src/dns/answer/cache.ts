@@ -7,6 +7,7 @@ import { GtmSlots, ZoneQuerySlots } from '../metrics.ts';
 import { nxdomain, resolve, type Resolution } from '../zone/resolve.ts';
 import type { CompiledZone, GtmSpec, ZoneNode } from '../zone/types.ts';
 import { encodeResolution } from './encode.ts';
+import { NameTable } from './name-table.ts';
 
 export interface ZoneAnswers {
   zone: CompiledZone;
@@ -83,7 +84,7 @@ const ABSENT_TYPE = 65280;
  * region-view change.
  */
 export class AnswerCache {
-  readonly names = new Map<string, NameAnswers>();
+  readonly names: NameTable<NameAnswers>;
   readonly zones: ZoneAnswers[];
   readonly gtm: GtmRuntime[] = [];
   readonly locator: GeoLocator;
@@ -102,14 +103,16 @@ export class AnswerCache {
       }
       return rt;
     };
+    const entries: [Buffer, NameAnswers][] = [];
     for (const za of this.zones) {
       const deeper = this.zones.filter((o) => o !== za && isAtOrBelow(o.zone.origin, za.zone.origin)).map((o) => o.zone.origin);
       for (const node of za.zone.nodes.values()) {
         // a name inside a child zone served here is the child's
         if (deeper.some((o) => isAtOrBelow(node.name, o))) continue;
-        this.names.set(node.key, this.#nameAnswers(za, node, runtimeOf));
+        entries.push([node.name, this.#nameAnswers(za, node, runtimeOf)]);
       }
     }
+    this.names = new NameTable(entries);
   }
 
   refreshGtm(view: RegionView): void {
@@ -153,18 +156,18 @@ export class AnswerCache {
   }
 
   /**
-   * For a name with no entry: the closest existing ancestor decides between a
-   * referral (below a cut), NXDOMAIN (inside a zone) and REFUSED (undefined).
+   * For a name with no entry (the wire name in `msg[start, end)`): the
+   * closest existing ancestor decides between a referral (below a cut),
+   * NXDOMAIN (inside a zone) and REFUSED (undefined).
    */
-  closestAncestor(qkey: string): NameAnswers | undefined {
-    let i = 0;
+  closestAncestor(msg: Buffer, start: number, end: number): NameAnswers | undefined {
+    let i = start;
     for (;;) {
-      const len = qkey.charCodeAt(i);
-      if (len === 0 || Number.isNaN(len)) return undefined;
+      const len = msg[i]!;
+      if (len === 0 || i >= end) return undefined;
       i += len + 1;
-      const hit = this.names.get(qkey.slice(i));
+      const hit = this.names.get(msg, i, end);
       if (hit) return hit;
     }
   }
 }
-

@@ -10,12 +10,18 @@ const RECV_BUFFER = 4 * 1024 * 1024;
 /**
  * dgram resolves the destination of every send through dns.lookup, which for
  * an IP literal still defers a tick. Peers are always IP literals here, so
- * answer synchronously and only fall back for names (bind addresses).
+ * answer synchronously and only fall back for names (bind addresses). Only
+ * digits and dots is IPv4 (no hostname is all-numeric); a colon is IPv6.
  */
 function literalLookup(address: string, family: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const f = isIP(address);
-  if (f) cb(null, address, f);
-  else dnsLookup(address, { family: family === 6 ? 6 : 4 }, (err, a, fam) => cb(err, a, fam));
+  let v4 = address.length > 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x3a) return cb(null, address, 6);
+    if (!((c >= 0x30 && c <= 0x39) || c === 0x2e)) v4 = false;
+  }
+  if (v4) return cb(null, address, 4);
+  dnsLookup(address, { family: family === 6 ? 6 : 4 }, (err, a, fam) => cb(err, a, fam));
 }
 
 /** One UDP socket answering through the shared responder. */

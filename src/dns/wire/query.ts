@@ -1,5 +1,4 @@
 import { ECS_FAMILY_IPV4, ECS_FAMILY_IPV6, EdnsOption, Flags2, HEADER_SIZE, MAX_NAME_WIRE, RRType } from './constants.ts';
-import { lowerKeyOf } from './name.ts';
 
 /** What parseQuery decided about a message. */
 export const QueryStatus = {
@@ -17,7 +16,7 @@ export type QueryStatus = (typeof QueryStatus)[keyof typeof QueryStatus];
 
 /**
  * The parts of a query the responder needs. One instance is reused for every
- * query on a socket: the fast path allocates nothing but the key string.
+ * query on a socket: the fast path allocates nothing.
  */
 export class ParsedQuery {
   id = 0;
@@ -26,8 +25,6 @@ export class ParsedQuery {
   opcode = 0;
   /** Offset just past the question's name: the name is msg[12, qnameEnd). */
   qnameEnd = 0;
-  /** Lowercased wire name as a latin1 string: the lookup key. */
-  qkey = '';
   qtype = 0;
   qclass = 0;
   /** Offset just past the question. */
@@ -73,7 +70,6 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): QueryStatus {
   q.opcode = (f2 >> 3) & 0x0f;
   q.edns = false;
   q.ecs = false;
-  q.qkey = '';
   q.qnameEnd = HEADER_SIZE;
   q.questionEnd = HEADER_SIZE;
   const qd = (msg[4]! << 8) | msg[5]!;
@@ -97,7 +93,6 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): QueryStatus {
   }
   if (off + 4 > len) return QueryStatus.FORMERR_HEADER;
   q.qnameEnd = off;
-  q.qkey = lowerKeyOf(msg, HEADER_SIZE, off);
   q.qtype = (msg[off]! << 8) | msg[off + 1]!;
   q.qclass = (msg[off + 2]! << 8) | msg[off + 3]!;
   off += 4;
