@@ -772,7 +772,9 @@ export class GossipAgent implements MetricsSource {
     }
     let updatesNode = false;
     if (state.addr !== a.addr) {
-      const canReclaim = this.config.DeadNodeReclaimTime > 0 && now - state.stateChange > this.config.DeadNodeReclaimTime;
+      // A tombstone (dead past GossipToTheDeadTime) may be reclaimed by a new
+      // address at once: memberlist would have forgotten it by then.
+      const canReclaim = !state.listed || (this.config.DeadNodeReclaimTime > 0 && now - state.stateChange > this.config.DeadNodeReclaimTime);
       if (state.state === 'left' || (state.state === 'dead' && canReclaim)) {
         updatesNode = true;
       } else {

@@ -145,3 +145,32 @@ test('incarnations from the future: refuted when plausible, dropped when absurd,
   assert.ok(c.agents[0]!.incarnation < 1000, 'n0 did not follow an absurd incarnation');
   for (const a of c.agents) void a.close();
 });
+
+test('a member that died may come back from a new address once it is a tombstone, not before', () => {
+  const c = cluster();
+  c.run(5000);
+  c.crash(2);
+  c.run(15_000); // dead, still within GossipToTheDeadTime: its name is not up for grabs
+  assert.equal(c.viewsOf(2, (j) => j !== 2).dead, c.agents.length - 1);
+  const moved = (addr: string) => {
+    const a = new GossipAgent({ config: { bind: '127.0.0.1:7946', keys: [KEY], label: 'sim' }, nodeId: 'n2', region: 'r0', clock: c.clock, rng: seededRng(7), transport: c.net.transport(addr) });
+    simStart(a);
+    a.join([c.addrs[0]!]).catch(() => {});
+    return a;
+  };
+  const early = moved('n2-new:7946');
+  c.run(5000);
+  assert.equal(c.agents[0]!.member('n2')?.addr, 'n2:7946');
+  assert.equal(c.agents[0]!.member('n2')?.state, 'dead');
+  void early.close();
+  c.run(60_000); // past GossipToTheDeadTime: a tombstone now
+  const late = moved('n2-new2:7946');
+  c.run(10_000);
+  for (let j = 0; j < c.agents.length; j++) {
+    if (j === 2) continue;
+    assert.equal(c.agents[j]!.member('n2')?.addr, 'n2-new2:7946');
+    assert.equal(c.agents[j]!.member('n2')?.state, 'alive');
+  }
+  void late.close();
+  for (const a of c.agents) void a.close();
+});
