@@ -6,6 +6,11 @@
 export const PALETTE = ['#4c9aff', '#36b37e', '#ffab00', '#c377e0', '#ff5630', '#00b8d9', '#8993a4'];
 const DASHES = [[], [8, 4], [2, 3], [12, 3, 3, 3], [4, 4], [1, 2], [16, 4]];
 
+/** 24-hour wall-clock time of a uPlot x value (seconds). */
+function clock(t) {
+  return new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
 export function clusterStyle(i) {
   return { stroke: PALETTE[i % PALETTE.length], dash: DASHES[i % DASHES.length] };
 }
@@ -28,11 +33,11 @@ export function lineChart(container, { clusters, unit, max, floor, label }) {
       y: { range: (_u, _min, dataMax) => [0, max ?? Math.max(floor ?? 1, Math.ceil((dataMax ?? 0) * 1.15))] },
     },
     axes: [
-      { ...AXIS, space: 60 },
+      { ...AXIS, space: 70, values: (_u, ticks) => ticks.map((t) => clock(t)) },
       { ...AXIS, size: 46, values: (_u, ticks) => ticks.map((v) => `${+v.toFixed(1)}${unit}`), label, labelFont: AXIS.font, labelSize: 14 },
     ],
     series: [
-      { value: (_u, v) => (v == null ? '—' : new Date(v * 1000).toLocaleTimeString()) },
+      { value: (_u, v) => (v == null ? '—' : clock(v)) },
       ...clusters.map((c, i) => ({
         label: c,
         ...clusterStyle(i),

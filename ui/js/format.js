@@ -20,6 +20,7 @@ export function ms(x) {
 /** "4 s", "3 min", "2 h", "5 d" for a duration in ms. */
 export function duration(d) {
   if (d === null || d === undefined || !Number.isFinite(d)) return '—';
+  if (d < 1000) return '<1 s';
   const s = Math.max(0, Math.round(d / 1000));
   if (s < 90) return `${s} s`;
   const m = Math.round(s / 60);

@@ -89,7 +89,7 @@ function diffBody(pair) {
     h('p', { class: 'diff-status' }, badge('ok', `${added} added`, '+'), ' ', badge('bad', `${removed} removed`, '−'), h('span', { class: 'dim' }, ` lines, v${pair.from} → v${pair.to}`)),
     h('pre', { class: 'diff', tabindex: '0', 'aria-label': `config diff v${pair.from} to v${pair.to}` },
       withContext(lines).map((l) =>
-        l.op === '…' ? h('span', { class: 'skip' }, `   … ${l.count} unchanged line${l.count === 1 ? '' : 's'}\n`) : h('span', { class: l.op === '+' ? 'add' : l.op === '-' ? 'del' : 'same' }, `${l.op} ${l.text}\n`),
+        l.op === '…' ? h('span', { class: 'gap' }, `   … ${l.count} unchanged line${l.count === 1 ? '' : 's'}\n`) : h('span', { class: l.op === '+' ? 'add' : l.op === '-' ? 'del' : 'same' }, `${l.op} ${l.text}\n`),
       ),
     ),
   ];

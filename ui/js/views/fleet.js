@@ -17,7 +17,7 @@ export function renderFleet(el, s) {
   const dns = s.dns;
   replace(
     el,
-    h('div', { class: 'view-head' }, h('h2', {}, 'Fleet'), h('p', { class: 'sub' }, fleet ? `gossip: ${fleet.self.members} members seen by ${fleet.self.name} (${fleet.self.region}); health score ${fleet.self.healthScore}` : 'gossip is not configured on this gateway (no `gossip:` section)')),
+    h('div', { class: 'view-head' }, h('h2', {}, 'Fleet'), h('p', { class: 'sub' }, fleet ? `gossip: ${fleet.self.members} members seen by ${fleet.self.name} (${fleet.self.region}); Lifeguard awareness ${fleet.self.healthScore} (0 is healthy)` : 'gossip is not configured on this gateway (no `gossip:` section)')),
     regionsCard(s),
     dnsCard(dns),
     membersCard(fleet),

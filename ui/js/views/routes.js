@@ -123,7 +123,7 @@ function updateCard(c, route, clusters, traffic, health, s, goRelease) {
       h('td', { class: 'num share' }, pct(r.share)),
       h('td', { class: 'num' }, num(r.rps, 1)),
       h('td', { class: 'num errors' }, r.errorRate === null ? '—' : r.errorRate > 0 ? badge(r.errorRate >= 5 ? 'bad' : 'warn', pct(r.errorRate, 2)) : pct(0, 2)),
-      h('td', { class: 'num' }, num(r.requests)),
+      h('td', { class: 'num requests' }, num(r.requests)),
       h('td', {}, hc ? `${hc.healthy}/${hc.total} healthy` : '—'),
     );
   });

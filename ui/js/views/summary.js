@@ -23,7 +23,8 @@ function regions(s) {
     href: '#fleet',
     label: 'Regions',
     value: `${up}/${list.length} up`,
-    detail: [list.map((r) => `${r.region} ${r.state}`).join(' · '), ` · ${alive}/${s.fleet.members.length} gateways alive`].join(''),
+    // Regions that are not up first: that is what the tile is for.
+    detail: [...list.filter((r) => r.state !== 'up').map((r) => `${r.region} ${r.state}`), `${alive}/${s.fleet.members.length} gateways alive`].join(' · '),
     kind: down ? 'bad' : degraded || alive < s.fleet.members.length ? 'warn' : 'ok',
   };
 }
