@@ -13,7 +13,7 @@ async function allGoTo(gw: GatewayProcess, color: string, n = 12): Promise<void>
       if (r.status !== 200 || r.body.color !== color) return false;
     }
     return true;
-  }, { timeoutMs: 5000, what: `all traffic on ${color}` });
+  }, { timeoutMs: 20_000, what: `all traffic on ${color}` });
 }
 
 test('admin API', async (t) => {
@@ -136,7 +136,7 @@ test('admin API', async (t) => {
     await call(gw, 'PUT', '/v1/routes/api/split', { body: { split: [{ cluster: 'blue', weight: 100 }, { cluster: 'green', weight: 0 }] } });
     const add = await call(gw, 'POST', '/v1/clusters/blue/endpoints', { body: { address: blue2.address } });
     assert.deepEqual([add.status, add.body.changed], [200, true]);
-    await waitFor(async () => (await request(gw, '/')).body.color === 'blue-2', { what: 'traffic on the added endpoint' });
+    await waitFor(async () => (await request(gw, '/')).body.color === 'blue-2', { timeoutMs: 20_000, what: 'traffic on the added endpoint' });
     const del = await call(gw, 'DELETE', `/v1/clusters/blue/endpoints?address=${encodeURIComponent(blue1.address)}`);
     assert.deepEqual([del.status, del.body.changed], [200, true]);
     await allGoTo(gw, 'blue-2');
@@ -164,7 +164,7 @@ test('admin API', async (t) => {
     assert.deepEqual(config.clusters[0].endpoints, [blue1.address]);
     const v = (await call(gw, 'GET', `/v1/versions/${r.body.version}`)).body;
     assert.deepEqual([v.source, v.rolledBackTo], ['rollback', 1]);
-    await waitFor(async () => (await request(gw, '/')).body.color === 'blue', { what: 'blue after rollback' });
+    await waitFor(async () => (await request(gw, '/')).body.color === 'blue', { timeoutMs: 20_000, what: 'blue after rollback' });
   });
 
   await t.test('GET /v1/health lists clusters and endpoints', async () => {
