@@ -10,6 +10,9 @@
  * --prof DIR runs both servers with --cpu-prof (CPU.<date>.<pid>.0.*.cpuprofile in DIR on exit; thread 0 is the
  * main thread), summarise with bench/tools/profile-summary.ts --requests N;
  * open it in Chrome DevTools or speedscope.
+ * --baseline DIR adds a second edgeplane built from another checkout (DIR/dist/cli.js), e.g.
+ * `git archive HEAD | tar -x -C /tmp/base && (cd /tmp/base && ln -s $PWD/node_modules && npx tsc -p tsconfig.build.json)`,
+ * so a hot-path change is measured before/after in the same interleaved rounds.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,7 +28,7 @@ import { gatewayConfig } from '../scenarios/proxy.ts';
 import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const cleanup: Running[] = [];
@@ -39,23 +42,28 @@ try {
   cleanup.push(bare);
   await waitForPort(barePort, '127.0.0.1', 15_000, bare);
 
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-hotpath-'));
-  const file = join(dir, 'edgeplane.json');
-  const readyFile = join(dir, 'ready.json');
-  // No drain delay: the profile is written when the process exits, before proc.ts's kill deadline.
-  writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
-  const gw = start([...pin(1), process.execPath, ...prof, join(repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
-  cleanup.push(gw);
-  while (!existsSync(readyFile)) {
-    if (gw.proc.exitCode !== null) throw new Error(gw.output());
-    await delay(50);
-  }
-  const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] };
-  const gwPort = ready.listeners.find((l) => l.name === 'http')!.port;
+  const startGateway = async (cli: string): Promise<{ port: number; pid: number }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeplane-hotpath-'));
+    const file = join(dir, 'edgeplane.json');
+    const readyFile = join(dir, 'ready.json');
+    // No drain delay: the profile is written when the process exits, before proc.ts's kill deadline.
+    writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
+    const gw = start([...pin(1), process.execPath, ...prof, cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+    cleanup.push(gw);
+    while (!existsSync(readyFile)) {
+      if (gw.proc.exitCode !== null) throw new Error(gw.output());
+      await delay(50);
+    }
+    const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] };
+    return { port: ready.listeners.find((l) => l.name === 'http')!.port, pid: gw.proc.pid! };
+  };
+  const gw = await startGateway(join(repoRoot, 'dist/cli.js'));
+  const base = values.baseline ? await startGateway(join(values.baseline, 'dist/cli.js')) : null;
 
   const subjects = [
     { name: 'bare node+undici', port: barePort, pid: bare.proc.pid! },
-    { name: 'edgeplane', port: gwPort, pid: gw.proc.pid! },
+    { name: 'edgeplane', port: gw.port, pid: gw.pid },
+    ...(base ? [{ name: 'edgeplane baseline', port: base.port, pid: base.pid }] : []),
   ];
   const connections = Number(values.connections);
   for (const s of subjects) await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: 2, core: 0, connections });
@@ -74,10 +82,15 @@ try {
       served[i]! += res.total;
     }
   }
-  const base = median(cpu[0]!);
+  const floor = median(cpu[0]!);
   for (let i = 0; i < subjects.length; i++) {
     const c = median(cpu[i]!);
-    console.log(`${subjects[i]!.name.padEnd(18)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / base).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  pid ${subjects[i]!.pid}`);
+    console.log(`${subjects[i]!.name.padEnd(20)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / floor).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  pid ${subjects[i]!.pid}`);
+  }
+  if (base) {
+    // Paired per round: both ran within seconds of each other, so the ratio cancels most of the drift.
+    const ratios = cpu[1]!.map((c, r) => c / cpu[2]![r]!);
+    console.log(`edgeplane / baseline CPU per request, per round: ${ratios.map((x) => x.toFixed(3)).join(' ')}; median ${median(ratios).toFixed(3)}`);
   }
 } finally {
   for (const p of cleanup.reverse()) await p.stop();

@@ -16,6 +16,18 @@ export const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/** Lengths of names in `sets`: a header name of another length is in none of them, so it needs no lower-casing to check. */
+export function nameLengths(...sets: ReadonlySet<string>[]): Uint8Array {
+  const table = new Uint8Array(64);
+  for (const set of sets) for (const name of set) if (name.length < table.length) table[name.length] = 1;
+  return table;
+}
+
+/** Whether a header name of this length may be in a set summarised by nameLengths(). */
+export function mayBeIn(lengths: Uint8Array, name: string): boolean {
+  return name.length < lengths.length && lengths[name.length] === 1;
+}
+
 /**
  * Header names listed in a Connection header are hop-by-hop too. Returns `into`
  * unchanged (often null) for the common `keep-alive` / `close` values, so the

@@ -8,7 +8,7 @@ import type { UpstreamPools } from './upstreams.ts';
 import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
 import { edgeMetrics, setActiveRequestsSource } from '../metrics/edge.ts';
-import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, hostWithoutPort, readCookie } from './http-util.ts';
+import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, hostWithoutPort, readCookie, nameLengths, mayBeIn } from './http-util.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -29,6 +29,9 @@ const HELD_PENDING = 2;
 const HELD_RETRY = 4;
 /** Request headers the gateway sets itself; client-sent values are replaced (XFF is appended to). */
 const MANAGED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+/** Most header names (Content-Type, Date, User-Agent...) have a length no special name has: they skip toLowerCase(). */
+const REQUEST_SPECIAL_LENGTHS = nameLengths(HOP_BY_HOP, MANAGED);
+const RESPONSE_SPECIAL_LENGTHS = nameLengths(HOP_BY_HOP);
 
 /**
  * The request path: route match, auth, split, endpoint pick, undici dispatch,
@@ -40,6 +43,7 @@ export class Proxy {
   readonly #options: ProxyOptions;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
+  #availabilityByRoute = new WeakMap<CompiledRoute, (i: number) => boolean>();
 
   constructor(options: ProxyOptions) {
     this.#options = options;
@@ -91,6 +95,21 @@ export class Proxy {
       if (!res.headersSent) sendError(res, 500, 'internal_error', 'unexpected gateway error');
       else res.destroy();
     }
+  }
+
+  /** The split's availability test for a route, built once per compiled route rather than per request. */
+  availability(route: CompiledRoute): (i: number) => boolean {
+    let fn = this.#availabilityByRoute.get(route);
+    if (fn === undefined) {
+      const directory = this.#options.directory;
+      const targets = route.split.targets;
+      fn = (i: number): boolean => {
+        const target = directory.cluster(targets[i]!.name);
+        return target !== undefined && target.available;
+      };
+      this.#availabilityByRoute.set(route, fn);
+    }
+    return fn;
   }
 
   /** Called by an Exchange exactly once when it is done. */
@@ -160,14 +179,15 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   start(): void {
     const res = this.#res;
-    res.on('close', this.#onDownstreamClose);
+    (res as ExchangeCarrier)[kExchange] = this;
+    res.on('close', onDownstreamClose);
     const incomingId = this.#req.headers['x-request-id'];
     this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
     const route = this.#route;
     if (route.auth !== null && this.#opts.auth) {
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
       if (outcome instanceof Promise) {
-        outcome.then(this.#afterAuth, (err: unknown) => {
+        outcome.then((o) => this.#afterAuth(o), (err: unknown) => {
           this.#opts.logger.error({ err, route: route.name }, 'authenticator failed');
           this.#fail(500, 'internal_error', 'authentication failed unexpectedly', null);
         });
@@ -179,7 +199,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#afterAuth(null);
   }
 
-  #afterAuth = (outcome: AuthOutcome | null): void => {
+  #afterAuth(outcome: AuthOutcome | null): void {
     if (this.#done) return;
     if (outcome !== null && !outcome.ok) {
       this.#finishLocal(outcome.status, outcome.headers, outcome.body);
@@ -207,10 +227,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#held = HELD_REQUEST;
     }
     if (this.#route.timeoutMs > 0) {
-      this.#timer = setTimeout(this.#onRequestTimeout, this.#route.timeoutMs);
+      this.#timer = setTimeout(onRequestTimeout, this.#route.timeoutMs, this);
     }
     this.#dispatch();
-  };
+  }
 
   #chooseCluster(): number {
     const route = this.#route;
@@ -223,7 +243,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         if (i >= 0) return i;
       }
     }
-    const available = this.#availability;
+    const available = this.#proxy.availability(route);
     if (route.sticky !== null) {
       let key: string | undefined;
       if (route.sticky.header !== null) {
@@ -241,11 +261,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     return split.next(available);
   }
 
-  #availability = (i: number): boolean => {
-    const target = this.#opts.directory.cluster(this.#route.split.targets[i]!.name);
-    return target !== undefined && target.available;
-  };
-
   #buildUpstreamHeaders(auth: AuthOutcome | null): string[] {
     const route = this.#route;
     const raw = this.#req.rawHeaders;
@@ -253,9 +268,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     let xff: string | undefined;
     let tokens: Set<string> | null = null;
     const removeAuth = auth !== null && auth.ok && auth.removeHeaders.length > 0 ? headerSet(auth.removeHeaders) : null;
+    // Per-route removals (claim headers, config) and host rewrites need every name lower-cased; without them only names of a special length do.
+    const checkAll = route.removeRequestHeaders.size > 0 || removeAuth !== null || route.rewriteHost !== null;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers
+      if (!checkAll && !mayBeIn(REQUEST_SPECIAL_LENGTHS, name)) {
+        out.push(name, raw[i + 1]!);
+        continue;
+      }
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower)) {
         if (lower === 'connection') tokens = connectionTokens(raw[i + 1]!, tokens);
@@ -378,14 +399,19 @@ class Exchange implements Dispatcher.DispatchHandler {
     const route = this.#route;
     const out: string[] = [];
     let tokens: Set<string> | null = null;
+    const checkAll = route.removeResponseHeaders.size > 0;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toString('latin1');
+      if (!checkAll && !mayBeIn(RESPONSE_SPECIAL_LENGTHS, name)) {
+        out.push(name, rawHeaders[i + 1]!.toString('latin1'));
+        continue;
+      }
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower)) {
         if (lower === 'connection') tokens = connectionTokens(rawHeaders[i + 1]!.toString('latin1'), tokens);
         continue;
       }
-      if (route.removeResponseHeaders.size > 0 && route.removeResponseHeaders.has(lower)) continue;
+      if (checkAll && route.removeResponseHeaders.has(lower)) continue;
       out.push(name, rawHeaders[i + 1]!.toString('latin1'));
     }
     if (tokens !== null) stripTokens(out, tokens);
@@ -511,21 +537,23 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#abort = null;
   }
 
-  #onRequestTimeout = (): void => {
+  /** Called through the module-level onRequestTimeout (no closure per request). */
+  requestTimedOut(): void {
     this.#timer = null;
     if (this.#done) return;
     if (this.#abort !== null) this.#abort(new UpstreamTimeoutError(this.#route.timeoutMs));
     else this.#fail(504, 'upstream_timeout', `no response within ${this.#route.timeoutMs}ms`, null);
-  };
+  }
 
-  #onDownstreamClose = (): void => {
+  /** Called through the module-level onDownstreamClose (no closure per request). */
+  downstreamClosed(): void {
     if (this.#done) return;
     // The client went away before the response finished: stop the upstream work too.
     const abort = this.#abort;
     this.#releaseEndpoint();
     abort?.(new DownstreamClosedError());
     this.#complete(this.#status || 499, 'client_closed');
-  };
+  }
 
   #fail(status: number, reason: string, message: string, endpoint: Endpoint | null, headers?: string[]): void {
     if (this.#done) return;
@@ -557,7 +585,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#done = true;
     if (this.#held !== 0) this.#release(this.#held);
     if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#res.off('close', this.#onDownstreamClose);
+    // The 'close' listener stays: it returns at once once #done is set, and removing it
+    // cost a measurable share of the request path (EventEmitter.removeListener).
     const stats = this.#stats;
     const routeName = this.#route.name;
     if (stats !== null) {
@@ -594,6 +623,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#proxy.finished();
   }
+}
+
+/** The exchange a downstream response belongs to, so one shared 'close' listener can find it. */
+const kExchange = Symbol('edgeplane.exchange');
+type ExchangeCarrier = DownstreamResponse & { [kExchange]?: Exchange };
+
+function onDownstreamClose(this: DownstreamResponse): void {
+  (this as ExchangeCarrier)[kExchange]?.downstreamClosed();
+}
+
+function onRequestTimeout(exchange: Exchange): void {
+  exchange.requestTimedOut();
 }
 
 class DownstreamClosedError extends Error {

@@ -8,6 +8,8 @@ import { parseDuration } from '../util/duration.ts';
 interface PoolEntry {
   pool: Pool;
   fingerprint: string;
+  /** Set when the pool is replaced or drained, so the per-endpoint cache below misses. */
+  retired: boolean;
 }
 
 /**
@@ -18,6 +20,8 @@ interface PoolEntry {
  */
 export class UpstreamPools {
   #pools = new Map<string, PoolEntry>();
+  /** get() is on the request path: an identity lookup on the endpoint object instead of a key string built per request. */
+  #byEndpoint = new WeakMap<Endpoint, PoolEntry>();
   #clusters = new Map<string, { fingerprint: string; options: Pool.Options; origin: (ep: Endpoint) => string }>();
   readonly #baseDir: string;
 
@@ -34,6 +38,7 @@ export class UpstreamPools {
       const cluster = key.slice(0, key.indexOf('|'));
       const settings = next.get(cluster);
       if (!settings || settings.fingerprint !== entry.fingerprint) {
+        entry.retired = true;
         this.#pools.delete(key);
         void entry.pool.close().catch(() => entry.pool.destroy());
       }
@@ -41,14 +46,18 @@ export class UpstreamPools {
   }
 
   get(endpoint: Endpoint): Pool {
+    const cached = this.#byEndpoint.get(endpoint);
+    if (cached !== undefined && !cached.retired) return cached.pool;
     const key = endpoint.cluster + '|' + endpoint.address;
-    const entry = this.#pools.get(key);
-    if (entry) return entry.pool;
-    const settings = this.#clusters.get(endpoint.cluster);
-    if (!settings) throw new Error(`no settings for cluster ${endpoint.cluster}`);
-    const pool = new Pool(settings.origin(endpoint), settings.options);
-    this.#pools.set(key, { pool, fingerprint: settings.fingerprint });
-    return pool;
+    let entry = this.#pools.get(key);
+    if (!entry) {
+      const settings = this.#clusters.get(endpoint.cluster);
+      if (!settings) throw new Error(`no settings for cluster ${endpoint.cluster}`);
+      entry = { pool: new Pool(settings.origin(endpoint), settings.options), fingerprint: settings.fingerprint, retired: false };
+      this.#pools.set(key, entry);
+    }
+    this.#byEndpoint.set(endpoint, entry);
+    return entry.pool;
   }
 
   /** Drains the pools of endpoints that left their cluster. */
@@ -57,6 +66,7 @@ export class UpstreamPools {
       const key = ep.cluster + '|' + ep.address;
       const entry = this.#pools.get(key);
       if (!entry) continue;
+      entry.retired = true;
       this.#pools.delete(key);
       void entry.pool.close().catch(() => entry.pool.destroy());
     }
@@ -64,12 +74,14 @@ export class UpstreamPools {
 
   async close(): Promise<void> {
     const all = [...this.#pools.values()];
+    for (const e of all) e.retired = true;
     this.#pools.clear();
     await Promise.all(all.map((e) => e.pool.close().catch(() => e.pool.destroy())));
   }
 
   async destroy(): Promise<void> {
     const all = [...this.#pools.values()];
+    for (const e of all) e.retired = true;
     this.#pools.clear();
     await Promise.all(all.map((e) => e.pool.destroy().catch(() => {})));
   }
