@@ -6,6 +6,13 @@
 export const PALETTE = ['#4c9aff', '#36b37e', '#ffab00', '#c377e0', '#ff5630', '#00b8d9', '#8993a4'];
 const DASHES = [[], [8, 4], [2, 3], [12, 3, 3, 3], [4, 4], [1, 2], [16, 4]];
 
+/** Indices of values whose neighbours are both missing. */
+function isolated(values) {
+  const out = [];
+  for (let i = 0; i < values.length; i++) if (values[i] != null && values[i - 1] == null && values[i + 1] == null) out.push(i);
+  return out;
+}
+
 /** 24-hour wall-clock time of a uPlot x value (seconds). */
 function clock(t) {
   return new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -43,7 +50,8 @@ export function lineChart(container, { clusters, unit, max, floor, label }) {
         ...clusterStyle(i),
         width: 2,
         spanGaps: false,
-        points: { show: false },
+        // Lines join neighbouring samples; a sample with no neighbour (a burst of traffic) would draw nothing, so it gets a dot.
+        points: { show: true, size: 6, filter: (u, si) => isolated(u.data[si]) },
         value: (_u, v) => (v == null ? '—' : `${v.toFixed(1)}${unit}`),
       })),
     ],

@@ -28,7 +28,8 @@ const shotsDir = process.env.EDGEPLANE_SCREENSHOTS_DIR ? resolve(repoRoot, proce
 
 const text = (page: Page, selector: string) => page.locator(selector).first().innerText();
 const count = (page: Page, selector: string) => page.locator(selector).count();
-const show = (page: Page, view: string) => page.evaluate((v) => (location.hash = `#${v}`), view);
+// Expressions run in the page are strings: this project's TypeScript has no DOM types.
+const show = (page: Page, view: string) => page.evaluate(`location.hash = '#${view}'`);
 
 /** Polls the page (and the API, when the expectation comes from it) until they agree. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -83,7 +84,7 @@ test('operator dashboard in chromium: fleet, routes, endpoints, releases, config
     await page.fill('#token', TOKEN);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#conn[data-state=live]');
-    const storage = await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length, cookies: document.cookie }));
+    const storage = await page.evaluate('({ session: sessionStorage.length, local: localStorage.length, cookies: document.cookie })');
     assert.deepEqual(storage, { session: 1, local: 0, cookies: '' });
   });
 
@@ -163,6 +164,10 @@ test('operator dashboard in chromium: fleet, routes, endpoints, releases, config
 
   await t.test('screenshots at 1280 px and at phone width', async () => {
     mkdirSync(shotsDir, { recursive: true });
+    if (process.env.EDGEPLANE_SCREENSHOTS_DIR) {
+      // Refreshing the README's images: let a minute of samples build up so the charts have some history.
+      await waitFor(async () => (await admin(fleet, 'GET', '/v1/dashboard')).body.traffic.samples.length >= 30, { timeoutMs: 120_000, intervalMs: 1000, what: 'a minute of traffic samples' });
+    }
     const saved: string[] = [];
     for (const view of ['fleet', 'routes', 'endpoints', 'releases', 'config']) {
       await show(page, view);
@@ -175,7 +180,7 @@ test('operator dashboard in chromium: fleet, routes, endpoints, releases, config
     await page.setViewportSize({ width: 390, height: 844 });
     await show(page, 'releases');
     // Nothing wider than the phone's screen except inside the scrollable table wrappers.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.equal(overflow, 0, 'no sideways scrolling at phone width');
     const phone = join(shotsDir, 'dashboard-phone.png');
     await page.screenshot({ path: phone, fullPage: true });

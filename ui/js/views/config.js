@@ -36,7 +36,7 @@ function historyTable(history, current, ctx) {
     h(
       'tr',
       { 'data-version': String(v.version) },
-      h('td', { class: 'num' }, h('strong', {}, `v${v.version}`)),
+      h('td', {}, h('strong', {}, `v${v.version}`)),
       h('td', {}, timeAgo(h, v.at)),
       h('td', {}, v.source, v.rolledBackTo ? h('span', { class: 'dim' }, ` of v${v.rolledBackTo}`) : null),
       h('td', {}, v.author),

@@ -64,12 +64,20 @@ function releaseCard(r, refresh, notify) {
         h('h4', {}, 'Weights'),
         weightsLine('now', r.weights),
         weightsLine('rollback restores', r.previousSplit),
-        r.window ? h('p', { class: 'dim' }, `window of ${r.window.duration}, ends `, timeAgo(h, r.window.endsAt)) : null,
+        r.window ? windowProgress(r.window) : null,
       ),
     ),
     actions(r, refresh, notify),
     history(r),
   );
+}
+
+function windowProgress(w) {
+  const done = Math.min(100, Math.max(0, (100 * (Date.now() - Date.parse(w.startedAt))) / w.durationMs));
+  return [
+    h('div', { class: 'meter window', role: 'meter', 'aria-label': 'window elapsed', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(done)) }, h('span', { style: { width: `${done}%` } })),
+    h('p', { class: 'dim' }, `window of ${w.duration}, ends `, timeAgo(h, w.endsAt)),
+  ];
 }
 
 function steps(r) {
