@@ -50,6 +50,7 @@ Try:
   dig @127.0.0.1 -p 5353 api.svc.plus A
   curl -s http://127.0.0.1:9901/metrics | grep edgeplane_requests_total
   curl -s -H 'Authorization: Bearer ${token ?? '<admin token>'}' http://127.0.0.1:9901/v1/config
+  open http://127.0.0.1:9901/ui                                          # the dashboard (asks for the admin token once)
 
 Ctrl-C drains and stops.
 `;
