@@ -18,3 +18,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: { timeout
     await delay(options.intervalMs ?? 25);
   }
 }
+
+/** Awaits `promise` but fails with a named reason after `timeoutMs` instead of hanging the test file. */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGateway, repoRoot } from '../../helpers/gateway-process.ts';
 import { startServer } from '../../helpers/upstreams.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { waitFor, within } from '../../helpers/wait.ts';
 import { call, gatewayConfig } from './support.ts';
 
 /**
@@ -53,13 +53,14 @@ test('graceful drain completes the request in flight and exits 0', async (t) => 
   const session = http2.connect(`https://localhost:${h2Port}`, { ca: readFileSync(join(certs, 'ca.crt')) });
   t.after(() => session.destroy());
   const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
+  session.on('error', () => undefined); // surfaces through the request below
+  await within(new Promise<void>((resolve, reject) => {
     const s = session.request({ ':path': '/' });
     s.on('response', (h) => (h[':status'] === 200 ? undefined : reject(new Error(`h2 status ${h[':status']}`))));
     s.resume();
     s.on('end', resolve);
     s.on('error', reject);
-  });
+  }), 'the HTTP/2 request before the drain');
 
   // The slow request, started before the signal.
   const slow = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -70,7 +71,7 @@ test('graceful drain completes the request in flight and exits 0', async (t) => 
     });
     req.on('error', reject);
   });
-  await arrival;
+  await within(arrival, 'the slow request to reach the upstream');
   assert.equal((await call(gw, 'GET', '/readyz', { token: null })).status, 200);
 
   gw.proc.kill('SIGTERM');
@@ -89,10 +90,10 @@ test('graceful drain completes the request in flight and exits 0', async (t) => 
     { timeoutMs: 15_000, what: 'the listener to stop accepting' },
   );
   // ...closes the idle keep-alive connection and sends GOAWAY, while the slow request is still held upstream.
-  await idleSocketClosed;
-  await goaway;
+  await within(idleSocketClosed, 'the idle keep-alive connection to be closed');
+  await within(goaway, 'GOAWAY on the HTTP/2 session');
   release();
-  const done = await slow;
+  const done = await within(slow, 'the slow request to complete');
   assert.deepEqual(done, { status: 200, body: '{"finished":true}' });
   assert.equal(await gw.stop('SIGTERM'), 0);
   agent.destroy();
