@@ -52,10 +52,16 @@ export async function startGateway(config: unknown, options: { env?: NodeJS.Proc
   proc.stderr!.on('data', (d) => (out += d));
   let exited: number | null | undefined;
   const exitPromise = new Promise<number | null>((res) => proc.once('exit', (code) => res((exited = code))));
-  await waitFor(() => {
-    if (exited !== undefined) throw new Error(`gateway exited with ${exited} before it was ready:\n${out}`);
-    return existsSync(readyFile);
-  }, { timeoutMs: options.timeoutMs ?? 20_000, what: 'gateway ready file' });
+  try {
+    await waitFor(() => {
+      if (exited !== undefined) throw new Error(`gateway exited with ${exited} before it was ready:\n${out}`);
+      return existsSync(readyFile);
+    }, { timeoutMs: options.timeoutMs ?? 60_000, what: 'gateway ready file' });
+  } catch (err) {
+    // A child left running would keep the test file alive forever.
+    proc.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n--- gateway output ---\n${out}`);
+  }
   const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as ReadyInfo;
   return {
     proc,

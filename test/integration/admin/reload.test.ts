@@ -43,7 +43,8 @@ test('SIGHUP reloads the config file through the versioned store', async (t) => 
     hup();
     await waitFor(async () => (await call(gw, 'GET', '/v1/versions', { token: 'rotated-token-9d2e' })).status === 200, { what: 'the new token to work' });
     assert.equal((await call(gw, 'GET', '/v1/versions')).status, 401, 'the old token no longer works');
-    assert.equal(await current('rotated-token-9d2e'), 2);
+    // The new snapshot serves (and its token works) a moment before the store records the version.
+    await waitFor(async () => (await current('rotated-token-9d2e')) === 2, { what: 'version 2 recorded' });
     await waitFor(async () => (await request(gw, '/')).body.color === 'green', { what: 'traffic on green' });
     const v = (await call(gw, 'GET', '/v1/versions/2', { token: 'rotated-token-9d2e' })).body;
     assert.deepEqual([v.source, v.author], ['file', 'file']);
