@@ -99,7 +99,8 @@ export class TcpListener {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once('error', onError);
-      this.#server.listen({ host: this.#host, port, exclusive: true, ipv6Only: this.#ipv6Only }, () => {
+      // not exclusive: cluster workers share the listening socket, as the HTTP listeners do
+      this.#server.listen({ host: this.#host, port, exclusive: false, ipv6Only: this.#ipv6Only }, () => {
         this.#server.off('error', onError);
         resolve((this.#server.address() as net.AddressInfo).port);
       });

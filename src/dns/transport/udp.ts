@@ -58,7 +58,8 @@ export class UdpListener {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#socket.once('error', onError);
-      this.#socket.bind({ address: this.#host, port, exclusive: true }, () => {
+      // not exclusive: in cluster workers every worker then reads the one shared socket
+      this.#socket.bind({ address: this.#host, port, exclusive: false }, () => {
         this.#socket.off('error', onError);
         try {
           this.#socket.setRecvBufferSize(RECV_BUFFER);

@@ -145,6 +145,12 @@ test('EDNS: OPT in the reply with our 1232 payload size; DO echoed; unknown opti
   assert.deepEqual(r.opt!.options, []);
   const plain = await udpQuery(s.port, q('static.svc.plus'));
   assert.equal(plain.opt, undefined);
+  // unknown EDNS flag bits (everything but DO) are not echoed
+  const zbits = q('static.svc.plus', RRType.A, { edns: {} });
+  zbits.writeUInt16BE(0x7fff, zbits.length - 4);
+  const zr = await udpQuery(s.port, zbits);
+  assert.equal(zr.rcode, Rcode.NOERROR);
+  assert.equal(zr.opt!.flags, 0);
   // Z and AD/CD in the query header are not reflected
   const z = await udpQuery(s.port, q('static.svc.plus', RRType.A, { flags3: 0x70 }));
   assert.ok(!z.z && !z.ad && !z.cd);
