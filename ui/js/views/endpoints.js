@@ -23,7 +23,7 @@ export function renderEndpoints(el, s) {
 
 function clusterCard(c) {
   const flags = [
-    c.available ? badge('ok', `${c.healthy}/${c.total} healthy`) : badge('bad', `no healthy endpoint (${c.healthy}/${c.total})`),
+    c.available ? badge(c.healthy === c.total ? 'ok' : 'warn', `${c.healthy}/${c.total} healthy`) : badge('bad', `no healthy endpoint (${c.healthy}/${c.total})`),
     c.panic ? badge('warn', `panic mode: below ${c.panicThreshold}% healthy, balancing over all`) : null,
     c.discovery.ok ? null : badge('bad', `discovery (${c.discovery.source}) failing${c.discovery.stale ? ', endpoints may be stale' : ''}: ${c.discovery.error ?? ''}`),
   ];
