@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { AgentProcess, stateOf, type MemberInfo } from './lib/agent-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { LOCAL } from '../../../src/gtm/config.ts';
@@ -108,7 +109,7 @@ test('join, agreement, SIGSTOP/SIGCONT refutation, SIGKILL death, graceful leave
   });
 });
 
-test('a member with the wrong key never joins; bad datagrams are counted and harmless', async () => {
+test('a member with the wrong key never joins; bad datagrams and streams are counted and harmless', async (t) => {
   const base = 10;
   const a = await start(base, []).ready();
   const b = await start(base + 1, [a.address]).ready();
@@ -122,6 +123,7 @@ test('a member with the wrong key never joins; bad datagrams are counted and har
   // Garbage, truncated and oversized datagrams straight at a's UDP port.
   const { host, port } = parseHostPort(a.address);
   const sock = createSocket('udp4');
+  t.after(() => sock.close());
   for (let i = 0; i < 300; i++) {
     const len = i % 3 === 0 ? 1500 + i : 1 + (i % 200);
     const buf = Buffer.alloc(len);
@@ -134,7 +136,16 @@ test('a member with the wrong key never joins; bad datagrams are counted and har
     const s = await a.stats();
     return s.droppedOversized! >= 50 && s.droppedAuth! + s.droppedMalformed! >= 100;
   }, { timeoutMs: 10_000, what: 'drops counted' });
-  sock.close();
+
+  // A push-pull stream whose length prefix lies, and one of garbage: refused, nothing else happens.
+  for (const payload of [Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.concat([Buffer.from([0, 0, 0, 8]), Buffer.alloc(8, 7)])]) {
+    await new Promise<void>((resolve) => {
+      const c = connect({ host, port }, () => c.write(payload));
+      c.on('error', () => resolve());
+      c.on('close', () => resolve());
+      c.setTimeout(5000, () => c.destroy());
+    });
+  }
 
   const view = await a.members();
   assert.equal(view.find((m) => m.name === 'intruder'), undefined, 'the intruder is unknown');
