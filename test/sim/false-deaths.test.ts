@@ -10,6 +10,9 @@ test('5% packet loss on every link for an hour: suspicions happen and are refute
   assert.equal(r.falseDeaths, 0, `false deaths: ${JSON.stringify(r)}`);
 });
 
+// A false death: a healthy member declared dead in any member's view, counted
+// once per (member, incarnation). In this experiment they all happen in the
+// stalled member's own view (its DNS answers from it); see docs/gossip.md.
 test('a member whose message handling stalls for 30s: Lifeguard causes >= 10x fewer false deaths', (t) => {
   const common = { n: 16, trials: 5, stallMs: 30_000, recoverMs: 60_000 };
   let without = 0;
