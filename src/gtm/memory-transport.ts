@@ -41,6 +41,8 @@ export class MemoryNetwork {
   readonly totals: TrafficStats = { packets: 0, bytes: 0, streams: 0, streamBytes: 0 };
   /** Datagrams dropped by loss, partition or isolation. */
   dropped = 0;
+  /** The largest datagram sent so far. */
+  maxPacket = 0;
 
   constructor(opts: { clock: Clock; rng: Rng } & LinkConditions) {
     this.#clock = opts.clock;
@@ -147,6 +149,7 @@ export class MemoryNetwork {
     s.bytes += data.length;
     this.totals.packets++;
     this.totals.bytes += data.length;
+    if (data.length > this.maxPacket) this.maxPacket = data.length;
     if (!this.#reachable(from, to)) {
       this.dropped++;
       return;

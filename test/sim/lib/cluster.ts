@@ -12,6 +12,8 @@ export interface SimOptions extends LinkConditions {
   /** Regions assigned round-robin; default one region "r0". */
   regions?: string[];
   keys?: string[];
+  /** Per-member keyrings (overrides `keys`), for rotation experiments. */
+  keyring?: (i: number) => string[];
 }
 
 /**
@@ -58,7 +60,7 @@ export class SimCluster {
 
   makeAgent(i: number, region: string): GossipAgent {
     return new GossipAgent({
-      config: { bind: '127.0.0.1:7946', profile: this.opts.profile ?? 'lan', label: 'sim', ...(this.opts.keys ? { keys: this.opts.keys } : {}) },
+      config: { bind: '127.0.0.1:7946', profile: this.opts.profile ?? 'lan', label: 'sim', ...(this.opts.keyring ? { keys: this.opts.keyring(i) } : this.opts.keys ? { keys: this.opts.keys } : {}) },
       nodeId: this.names[i]!,
       region,
       clock: this.clock,
