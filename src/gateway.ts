@@ -23,6 +23,8 @@ import { Fleet } from './gtm/fleet-service.ts';
 import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
+import { ClusterDataPlane } from './cluster/control-plane.ts';
+import { resolveWorkers } from './cluster/workers.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface GatewayOptions {
@@ -51,6 +53,8 @@ export interface GatewayAddresses {
   dns: ReturnType<DnsServer['addresses']> | null;
   /** The gossip address (UDP and TCP), or null without a `gossip` section. */
   gossip: string | null;
+  /** With `workers` > 1: the data-plane worker processes (they serve the listeners and DNS above). */
+  workers?: { id: number; pid: number; state: string; version: number }[];
 }
 
 /**
@@ -86,6 +90,8 @@ export class Gateway {
   #jwt: JwtAuthenticator | null = null;
   #jwtKey = '';
   #draining = false;
+  /** With `workers` > 1, the data plane runs in worker processes and this one is the control process (src/cluster). */
+  #cluster: ClusterDataPlane | null = null;
 
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
@@ -146,6 +152,10 @@ export class Gateway {
   }
 
   addresses(): GatewayAddresses {
+    if (this.#cluster) {
+      const { listeners, dns, workers } = this.#cluster.addresses();
+      return { pid: process.pid, listeners, admin: this.#adminAddress, dns, gossip: this.#fleet?.agent.address ?? null, workers };
+    }
     return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null, gossip: this.#fleet?.agent.address ?? null };
   }
 
@@ -187,6 +197,12 @@ export class Gateway {
     const timeoutMs = parseDuration(drain?.timeout ?? '30s');
     this.logger.info({ delayMs, timeoutMs }, 'draining: readiness is now failing');
     await sleep(delayMs);
+    if (this.#cluster) {
+      const { unfinished } = await this.#cluster.drain(timeoutMs);
+      if (unfinished > 0) this.logger.warn({ unfinished }, 'drain timeout: workers closed remaining requests');
+      await this.close();
+      return { unfinished };
+    }
     this.#listeners.stopAccepting();
     const finished = await Promise.race([this.#proxy.whenIdle().then(() => true), sleep(timeoutMs).then(() => false)]);
     const unfinished = finished ? 0 : this.#proxy.inflight;
@@ -199,6 +215,7 @@ export class Gateway {
     this.#draining = true;
     this.#listeners.stopAccepting();
     this.#listeners.destroyAll();
+    await this.#cluster?.close();
     // Leave the fleet first: peers mark this gateway left (not dead) and re-plan DNS at once.
     await this.#fleet?.close().catch(() => {});
     this.#fleet = null;
@@ -219,6 +236,10 @@ export class Gateway {
     // Gossip starts before the first apply, so the DNS server reads the fleet's region view from its first answer.
     if (config.gossip) {
       this.#fleet = await Fleet.start({ config, table: this.endpoints, currentConfig: () => this.#snapshot.config, clock: this.clock, rng: this.rng, logger: this.logger });
+    }
+    const workers = resolveWorkers(config.workers);
+    if (workers > 1) {
+      this.#cluster = new ClusterDataPlane({ workers, logger: this.logger, baseDir: this.baseDir, endpoints: this.endpoints, regionView: this.#fleet?.aggregator ?? this.regionView, rng: this.rng, clock: this.clock });
     }
     // The store decides between the file and the persisted state (the GitOps rule) and applies the winner.
     const stateDir = await StateDir.open(resolve(this.baseDir, config.admin?.stateDir ?? 'state'));
@@ -246,9 +267,9 @@ export class Gateway {
       releases: this.#releases,
       // The dashboard (/v1/dashboard) reads the same fleet and DNS weights as /v1/fleet.
       fleet: () => this.#fleet?.view() ?? null,
-      gtmWeights: () => this.#dns?.gtmWeights() ?? null,
+      gtmWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null,
     });
-    this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
+    this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
     this.#adminAddress = await this.#admin.start();
     this.#started = true;
   }
@@ -298,6 +319,12 @@ export class Gateway {
 
   /** Swaps every component to `config`; the store assigns `version` and records it. */
   async #apply(config: Config, version: number, source: string): Promise<AppliedSnapshot> {
+    if (this.#cluster) {
+      // Workers compile and bind; a refusal from any of them changes nothing anywhere.
+      await this.#cluster.apply(config, version, this.#snapshot.version > 0 ? this.#snapshot.config : null);
+      this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
+      return this.#snapshot;
+    }
     // Compile first: a config that can't compile changes nothing.
     const jwtKey = JSON.stringify(config.jwt ?? null);
     const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.baseDir, clock: this.clock, logger: this.logger.child({ component: 'jwt' }) });

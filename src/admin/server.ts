@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AdminConfig } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseHostPort, isLoopback } from '../util/address.ts';
-import { registry } from '../metrics/registry.ts';
+import { metricsView } from '../metrics/registry.ts';
 import { EdgeplaneError } from '../util/errors.ts';
 import { AdminHttpError, BodyTooLargeError, MalformedBodyError } from './errors.ts';
 
@@ -73,8 +73,10 @@ export class AdminServer {
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
     });
     this.app.get('/metrics', async (_req, reply) => {
-      const text = await registry.metrics();
-      return reply.type(registry.contentType).send(text);
+      // This process's registry, or in a multi-worker gateway the sum over its workers.
+      const source = await metricsView();
+      const text = await source.metrics();
+      return reply.type(source.contentType).send(text);
     });
     for (const plugin of options.plugins ?? []) void this.app.register(async (instance) => plugin(instance));
   }

@@ -8,6 +8,22 @@ import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom
 export const registry = new Registry();
 let defaultsCollected = false;
 
+/**
+ * The registry that readers of request metrics (admin /metrics, release
+ * gates, the dashboard) should look at: this process's own, or, in the control
+ * process of a multi-worker gateway, the sum over its workers and itself
+ * (src/cluster/control-plane.ts installs that view).
+ */
+let view: (() => Promise<Registry>) | null = null;
+
+export function setMetricsView(fn: (() => Promise<Registry>) | null): void {
+  view = fn;
+}
+
+export function metricsView(): Promise<Registry> {
+  return view ? view() : Promise.resolve(registry);
+}
+
 export function collectProcessMetrics(): void {
   if (defaultsCollected) return;
   defaultsCollected = true;

@@ -1,4 +1,4 @@
-import { registry } from '../metrics/registry.ts';
+import { metricsView } from '../metrics/registry.ts';
 
 /**
  * Where the gates get the target's traffic numbers from, without importing the
@@ -75,7 +75,8 @@ export class RegistryTrafficSource implements TrafficSource {
 }
 
 async function samples(name: string): Promise<Sample[]> {
-  const metric = registry.getSingleMetric(name);
+  // In a multi-worker gateway this is the sum over the workers (see metricsView).
+  const metric = (await metricsView()).getSingleMetric(name);
   if (!metric) return [];
   return ((await metric.get()).values ?? []) as Sample[];
 }

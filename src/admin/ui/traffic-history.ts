@@ -1,4 +1,4 @@
-import { edgeMetrics } from '../../metrics/edge.ts';
+import { metricsView } from '../../metrics/registry.ts';
 
 /** Requests and 5xx answers of one route and cluster during one sample interval. */
 export type Counts = [requests: number, errors: number];
@@ -32,7 +32,9 @@ export interface CumulativeCounts {
 export const registryCounts: CumulativeCounts = {
   async read() {
     const out = new Map<string, Counts>();
-    const values = (await edgeMetrics.requests.get()).values;
+    // In a multi-worker gateway the view is the sum over the workers.
+    const metric = (await metricsView()).getSingleMetric('edgeplane_requests_total');
+    const values = metric ? ((await metric.get()).values as { labels: Record<string, string | number>; value: number }[]) : [];
     for (const s of values) {
       const route = String(s.labels.route ?? '');
       const cluster = String(s.labels.cluster ?? '');
