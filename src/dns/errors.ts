@@ -8,6 +8,8 @@ import { EdgeplaneError } from '../util/errors.ts';
  * - EP_DNS_GEO: the geo section (CIDR, MMDB file) cannot be used
  * - EP_DNS_BIND: a listen address could not be bound
  * - EP_DNS_STATE: the server was used in the wrong state (start twice, update after close)
+ * - EP_DNS_DECODE: a message does not decode (the full decoder used by tests and tools)
+ * - EP_DNS_INTERNAL: an invariant of the answer encoder broke (a bug, never input)
  */
 export class DnsError extends EdgeplaneError {}
 

@@ -4,6 +4,7 @@ import { writeRData } from '../wire/rdata.ts';
 import { MessageWriter } from '../wire/writer.ts';
 import type { OwnedRRset, Resolution } from '../zone/resolve.ts';
 import type { Candidate } from '../gtm/policy.ts';
+import { DnsError } from '../errors.ts';
 
 /**
  * A response without ID, RD, question case and OPT: those are patched in per
@@ -57,13 +58,13 @@ export function encodeResolution(qname: WireName, qtype: number, res: Resolution
   const an = count(res.answer);
   writeHeader(w, res, an, count(res.authority), count(res.additional));
   w.name(qname).u16(qtype).u16(qclass);
-  if (w.length !== HEADER_SIZE + qname.length + 4) throw new Error('question must be written uncompressed');
+  if (w.length !== HEADER_SIZE + qname.length + 4) throw new DnsError('EP_DNS_INTERNAL', 'question must be written uncompressed');
   writeSets(w, res.answer);
   writeSets(w, res.authority);
   writeSets(w, res.additional);
   const answer = { bytes: w.finish(), ancount: an };
   if (!res.gtm || !candidates) return { answer };
-  if (res.authority.length || res.additional.length) throw new Error('a GTM answer cannot carry authority or additional records');
+  if (res.authority.length || res.additional.length) throw new DnsError('EP_DNS_INTERNAL', 'a GTM answer cannot carry authority or additional records');
   const type = res.gtm.family === 4 ? RRType.A : RRType.AAAA;
   const start = w.length;
   let blockSize = -1;
@@ -71,7 +72,7 @@ export function encodeResolution(qname: WireName, qtype: number, res: Resolution
     const before = w.length;
     w.name(res.gtm.owner).u16(type).u16(RRClass.IN).u32(res.gtm.spec.ttl).u16(c.address.length).bytes(c.address);
     const size = w.length - before;
-    if (blockSize >= 0 && size !== blockSize) throw new Error('GTM address records differ in size');
+    if (blockSize >= 0 && size !== blockSize) throw new DnsError('EP_DNS_INTERNAL', 'GTM address records differ in size');
     blockSize = size;
   }
   const all = w.finish();

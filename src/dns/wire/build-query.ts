@@ -1,6 +1,7 @@
 import { ECS_FAMILY_IPV4, ECS_FAMILY_IPV6, EdnsOption, RRClass, RRType } from './constants.ts';
 import { parseIPv4, parseIPv6 } from './ip.ts';
 import { MessageWriter } from './writer.ts';
+import { DnsError } from '../errors.ts';
 
 export interface QueryOptions {
   id?: number;
@@ -61,7 +62,7 @@ export function encodeEcs(subnet: string): Buffer {
   const [addr, bitsText] = subnet.split('/');
   const v4 = parseIPv4(addr!);
   const bytes = v4 ?? parseIPv6(addr!);
-  if (!bytes) throw new Error(`bad ECS subnet ${subnet}`);
+  if (!bytes) throw new DnsError('EP_DNS_GEO', `bad ECS subnet ${subnet}`);
   const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
   const n = (bits + 7) >> 3;
   const addrBytes = Buffer.from(bytes.subarray(0, n));

@@ -23,10 +23,8 @@ export function nameFromText(text: string, origin?: WireName): WireName {
     if (!origin) throw new DnsError('EP_DNS_NAME', '"@" is only valid for record names');
     return origin;
   }
-  if (raw === '.' || raw === '') {
-    if (raw === '' ) throw new DnsError('EP_DNS_NAME', 'empty name');
-    return ROOT;
-  }
+  if (raw === '') throw new DnsError('EP_DNS_NAME', 'empty name');
+  if (raw === '.') return ROOT;
   const absolute = raw.endsWith('.') || origin === undefined;
   const body = raw.endsWith('.') ? raw.slice(0, -1) : raw;
   const labels = body.split('.');
