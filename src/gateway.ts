@@ -322,6 +322,7 @@ export class Gateway {
     if (this.#cluster) {
       // Workers compile and bind; a refusal from any of them changes nothing anywhere.
       await this.#cluster.apply(config, version, this.#snapshot.version > 0 ? this.#snapshot.config : null);
+      this.#fleet?.reconfigure(config); // new gossip keys apply at once (rotation); never throws
       this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
       return this.#snapshot;
     }
@@ -354,6 +355,7 @@ export class Gateway {
       this.#jwtKey = jwtKey;
     }
     this.#pools.release(removed);
+    this.#fleet?.reconfigure(config); // new gossip keys apply at once (rotation); never throws
     this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
     return this.#snapshot;
   }

@@ -110,6 +110,7 @@ export class GossipAgent implements MetricsSource {
   readonly #gossipConfig: GossipConfig;
   readonly #lifeguard: boolean;
   readonly #envelope: Envelope;
+  readonly #keyring: Keyring | undefined;
   readonly #table: MemberTable;
   readonly #awareness: Awareness;
   readonly #memberQueue: BroadcastQueue;
@@ -161,6 +162,7 @@ export class GossipAgent implements MetricsSource {
     }
     const label = config.label ?? DEFAULT_LABEL;
     if (Buffer.byteLength(label) > 255) throw new GossipConfigError('gossip.label must be at most 255 bytes');
+    this.#keyring = keyring;
     this.#envelope = new Envelope(label, keyring);
     this.#transport = opts.transport;
 
@@ -255,6 +257,15 @@ export class GossipAgent implements MetricsSource {
     this.#health.apply(record);
     if (this.#started) this.#healthQueue.queue({ key: this.name, message: encodeMessage({ type: 'health', record }) });
     this.#emit({ kind: 'health', node: this.name, region: this.region, version, health: record.health });
+  }
+
+  /**
+   * Installs a new key list (config reload during a key rotation): the first
+   * encrypts, all decrypt. Encryption can't be switched on or off while running.
+   */
+  setKeys(keys: readonly string[]): void {
+    if (!this.#keyring) throw new GossipStateError('gossip runs without encryption: adding keys needs a restart');
+    this.#keyring.setKeys(keys);
   }
 
   /**

@@ -40,6 +40,7 @@ export class Fleet {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #seeds: string[];
+  #config: Config;
   #joinTimer: TimerHandle | undefined;
   #refreshTimer: TimerHandle | undefined;
   #joined = false;
@@ -51,6 +52,7 @@ export class Fleet {
     this.#clock = opts.clock ?? systemClock;
     this.#log = (opts.logger ?? silentLogger).child({ component: 'fleet' });
     this.#seeds = gossip.seeds ?? [];
+    this.#config = opts.config;
     this.agent = new GossipAgent({
       config: gossip,
       nodeId: opts.config.node.id,
@@ -82,6 +84,37 @@ export class Fleet {
 
   view(): FleetView {
     return fleetView(this.agent, this.aggregator);
+  }
+
+  /**
+   * A reloaded config: new keys apply at once (key rotation without a
+   * restart); other gossip changes are reported and wait for a restart.
+   * Never throws.
+   */
+  reconfigure(config: Config): void {
+    const next = config.gossip;
+    const cur = this.#config.gossip!;
+    if (!next) {
+      this.#log.warn('gossip was removed from the config: it keeps running until restart');
+      return;
+    }
+    const keys = next.keys ?? [];
+    if (JSON.stringify(keys) !== JSON.stringify(cur.keys ?? [])) {
+      if (keys.length > 0 && (cur.keys ?? []).length > 0) {
+        try {
+          this.agent.setKeys(keys);
+          this.#log.info({ keys: keys.length }, 'gossip keyring replaced');
+        } catch (err) {
+          // Validated by the config checks already; never fail a reload over it.
+          this.#log.error({ err: (err as Error).message }, 'gossip keyring not replaced');
+          return;
+        }
+      } else this.#log.warn('turning gossip encryption on or off needs a restart');
+    }
+    const { keys: _a, seeds: _b, ...restNext } = next;
+    const { keys: _c, seeds: _d, ...restCur } = cur;
+    if (JSON.stringify(restNext) !== JSON.stringify(restCur)) this.#log.warn('gossip bind, advertise, profile and label changes need a restart');
+    this.#config = { ...config, gossip: { ...cur, keys } };
   }
 
   #join(backoff: number): void {

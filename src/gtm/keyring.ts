@@ -35,6 +35,12 @@ export class Keyring {
     return this.#keys.length;
   }
 
+  /** Replaces every key at once (a config reload); the first encrypts. Validated before anything changes. */
+  setKeys(keys: readonly (string | Uint8Array)[]): void {
+    if (keys.length === 0) throw new GossipConfigError('a keyring needs at least one key');
+    this.#keys = keys.map((k, i) => Keyring.#parse(k, i));
+  }
+
   /** Adds a key for decryption only (step 1 of a rotation). */
   addKey(key: string | Uint8Array): void {
     const buf = Keyring.#parse(key, this.#keys.length);
