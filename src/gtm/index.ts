@@ -1,6 +1,9 @@
 export { GossipAgent, DEFAULT_GOSSIP_PORT, DEFAULT_LABEL, type GossipAgentOptions, type GossipEvent, type MemberView } from './agent.ts';
 export { RegionAggregator, type RegionAggregatorOptions, type RegionSummary } from './aggregator.ts';
 export { fleetView, type FleetView, type FleetMember } from './fleet.ts';
+export { Fleet, type FleetOptions } from './fleet-service.ts';
+export { fleetApi, type FleetApiOptions } from './admin-route.ts';
+export { checkGossipConfig } from './config-check.ts';
 export { LAN, WAN, LOCAL, PROFILES, protocolConfig, type ProfileName, type ProtocolConfig } from './config.ts';
 export type { MemberState, HealthRecord } from './codec.ts';
 export type { Transport, PacketHandler, StreamHandler, ExchangeCallback } from './transport.ts';
