@@ -88,6 +88,14 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
-    await this.app.close();
+    // fastify closes only idle connections; one that turns idle later (a stream ended by a
+    // preClose hook, a keep-alive client) would hold shutdown for the keep-alive timeout.
+    const force = setTimeout(() => this.app.server.closeAllConnections(), 1000);
+    force.unref();
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(force);
+    }
   }
 }
