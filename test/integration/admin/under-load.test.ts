@@ -87,12 +87,13 @@ test('config changes under load lose no request', async (t) => {
 
   instance.stop();
   const result = await done;
-  t.diagnostic(`requests answered under load: ${result['2xx']}, versions applied: ${(await call(gw, 'GET', '/v1/versions')).body.current}`);
+  t.diagnostic(`requests answered under load: ${responses} (autocannon 2xx: ${result['2xx']}), versions applied: ${(await call(gw, 'GET', '/v1/versions')).body.current}`);
   assert.deepEqual(failures, []);
   assert.equal(result.errors, 0, 'connection errors');
   assert.equal(result.timeouts, 0, 'timeouts');
   assert.equal(result.non2xx, 0, 'non-2xx answers');
-  assert.ok(result['2xx'] >= 3000, 'the load actually ran through every change');
+  // Our own count of responses (autocannon's summary may miss the last partial second of a stopped run).
+  assert.ok(responses >= 3000, `the load actually ran through every change (${responses} responses)`);
   // Seven changes went in: 3 splits, remove, add, SIGHUP, replace.
   assert.equal((await call(gw, 'GET', '/v1/versions')).body.current, 8);
 });
