@@ -100,7 +100,11 @@ export class Gateway {
     this.baseDir = options.baseDir;
     this.configPath = options.configPath;
     this.endpoints = new EndpointTable({ clock: this.clock, rng: this.rng, logger: this.logger.child({ component: 'health' }), baseDir: this.baseDir });
-    this.#pools = new UpstreamPools(this.baseDir);
+    this.#pools = new UpstreamPools(this.baseDir, (cluster) => {
+      // circuitBreaker.maxConnections, shared out over the cluster's endpoints (requests beyond wait as pending).
+      const max = this.#snapshot.config.clusters.find((c) => c.name === cluster)?.circuitBreaker?.maxConnections ?? 1024;
+      return Math.ceil(max / Math.max(1, this.endpoints.cluster(cluster)?.endpoints.length ?? 1));
+    });
     // Endpoints that discovery removes between config changes drain too (a double release is a no-op).
     this.endpoints.onRemoved((eps) => this.#pools.release(eps));
     const accessLog = options.config.logging?.accessLog ?? false;

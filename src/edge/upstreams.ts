@@ -24,9 +24,16 @@ export class UpstreamPools {
   #byEndpoint = new WeakMap<Endpoint, PoolEntry>();
   #clusters = new Map<string, { fingerprint: string; options: Pool.Options; origin: (ep: Endpoint) => string }>();
   readonly #baseDir: string;
+  readonly #connectionCap: ((cluster: string) => number | undefined) | undefined;
 
-  constructor(baseDir: string) {
+  /**
+   * `connectionCap(cluster)` bounds the connections of one endpoint's pool when
+   * it is created: the gateway passes the cluster's `circuitBreaker.maxConnections`
+   * divided by its endpoint count, so the cluster as a whole stays within it.
+   */
+  constructor(baseDir: string, connectionCap?: (cluster: string) => number | undefined) {
     this.#baseDir = baseDir;
+    this.#connectionCap = connectionCap;
   }
 
   /** Applies new cluster settings; pools whose settings changed are replaced (the old ones drain). */
@@ -53,7 +60,9 @@ export class UpstreamPools {
     if (!entry) {
       const settings = this.#clusters.get(endpoint.cluster);
       if (!settings) throw new Error(`no settings for cluster ${endpoint.cluster}`);
-      entry = { pool: new Pool(settings.origin(endpoint), settings.options), fingerprint: settings.fingerprint, retired: false };
+      const cap = this.#connectionCap?.(endpoint.cluster);
+      const options = cap === undefined ? settings.options : { ...settings.options, connections: Math.max(1, Math.min(settings.options.connections ?? cap, cap)) };
+      entry = { pool: new Pool(settings.origin(endpoint), options), fingerprint: settings.fingerprint, retired: false };
       this.#pools.set(key, entry);
     }
     this.#byEndpoint.set(endpoint, entry);
