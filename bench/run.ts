@@ -80,11 +80,12 @@ function goalSummary(rows: BenchResult[]): { goal: string; status: 'met' | 'NOT 
   const out: { goal: string; status: 'met' | 'NOT met' | 'not measured'; detail: string }[] = [];
   const used = new Set<BenchResult>();
   for (const w of wanted) {
+    if (!names.includes(w.scenario)) continue; // not selected with --only
     const inScenario = rows.filter((r) => r.scenario === w.scenario);
     const matches = inScenario.filter((r) => r.goal && (typeof w.subject === 'string' ? r.subject === w.subject : w.subject.test(r.subject)));
     matches.forEach((r) => used.add(r));
     if (matches.length === 0) {
-      const why = inScenario.find((r) => r.skipped)?.skipped ?? (inScenario.length === 0 ? (names.includes(w.scenario) ? 'scenario produced no rows' : 'scenario not run') : 'anchor not measured');
+      const why = inScenario.find((r) => r.skipped)?.skipped ?? (inScenario.length === 0 ? 'scenario produced no rows (crashed?)' : 'anchor not measured');
       out.push({ goal: w.goal, status: 'not measured', detail: why });
       continue;
     }

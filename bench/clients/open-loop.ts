@@ -8,10 +8,10 @@
  *
  *   node --import tsx bench/clients/open-loop.ts URL --rate 5000 --seconds 10 [--warmup 2] [--host H] [--connections 64]
  *
- * Prints one JSON line: {sent, completed, errors, rate, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, statuses}.
+ * Prints one JSON line: {sent, completed, errors, rate, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, statuses, clientCpu}.
  */
 import { parseArgs } from 'node:util';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,24 +40,47 @@ let completed = 0;
 let errors = 0;
 const statuses: Record<string, number> = {};
 const start = performance.now();
+const cpuStart = process.cpuUsage();
+
+/**
+ * One request as a bare undici dispatch handler: no promise, no body stream.
+ * The client shares its core with the upstream, so its own cost per request
+ * decides how high a rate it can drive without becoming the bottleneck.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly index: number;
+  readonly due: number;
+  status = 0;
+  constructor(index: number) {
+    this.index = index;
+    this.due = start + (index * 1000) / rate;
+  }
+  onConnect(): void {}
+  onHeaders(status: number): boolean {
+    this.status = status;
+    return true;
+  }
+  onData(): boolean {
+    return true;
+  }
+  onComplete(): void {
+    statuses[this.status] = (statuses[this.status] ?? 0) + 1;
+    if (this.status < 200 || this.status >= 300) errors++;
+    this.done();
+  }
+  onError(): void {
+    errors++;
+    statuses.error = (statuses.error ?? 0) + 1;
+    this.done();
+  }
+  done(): void {
+    completed++;
+    if (this.index >= recordFrom) latencies[recorded++] = performance.now() - this.due;
+  }
+}
 
 function fire(index: number): void {
-  const due = start + (index * 1000) / rate;
-  pool
-    .request({ path, method: 'GET', headers })
-    .then(async (res) => {
-      await res.body.dump();
-      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-      if (res.statusCode < 200 || res.statusCode >= 300) errors++;
-    })
-    .catch(() => {
-      errors++;
-      statuses.error = (statuses.error ?? 0) + 1;
-    })
-    .finally(() => {
-      completed++;
-      if (index >= recordFrom) latencies[recorded++] = performance.now() - due;
-    });
+  pool.dispatch({ path, method: 'GET', headers }, new Exchange(index));
 }
 
 await new Promise<void>((resolve) => {
@@ -88,6 +111,11 @@ process.stdout.write(
     p999Ms: round(q(0.999)),
     maxMs: round(recorded ? sorted[recorded - 1]! : 0),
     statuses,
+    // The client's own CPU share of the run: near 1 means it, not the server, set the latency.
+    clientCpu: round((() => {
+      const u = process.cpuUsage(cpuStart);
+      return (u.user + u.system) / 1e6 / elapsed;
+    })()),
   }) + '\n',
 );
 await pool.close();

@@ -20,8 +20,10 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections?: number;
   durationSec: number;
-  /** Core the load generator runs on. */
-  core?: number;
+  /** Core(s) the load generator runs on. */
+  core?: number | number[];
+  /** wrk threads (default 1). */
+  threads?: number;
 }
 
 const WRK_SCRIPT = `
@@ -49,7 +51,7 @@ async function runWrk(o: LoadOptions): Promise<LoadResult> {
     writeFileSync(p, WRK_SCRIPT);
     return p;
   })();
-  const args = [...pin(o.core ?? 0), 'wrk', '-t1', `-c${o.connections ?? 50}`, `-d${o.durationSec}s`, '--timeout', '5s', '-s', scriptPath];
+  const args = [...pin(o.core ?? 0), 'wrk', `-t${o.threads ?? 1}`, `-c${o.connections ?? 50}`, `-d${o.durationSec}s`, '--timeout', '5s', '-s', scriptPath];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}: ${v}`);
   args.push(o.url);
   const out = await new Promise<string>((resolve, reject) => {

@@ -15,6 +15,8 @@ export interface OpenLoopResult {
   p999Ms: number;
   maxMs: number;
   statuses: Record<string, number>;
+  /** The client process's CPU use over the run (1 = a whole core): near 1, the client was the bottleneck. */
+  clientCpu: number;
 }
 
 /** Runs bench/clients/open-loop.ts (fixed-rate load, latency from each request's due time) pinned to `core`. */

@@ -30,8 +30,8 @@ export function which(binary: string): string | null {
 }
 
 /** CPU pinning prefix: server on core 1, load generator and upstream on core 0 (when taskset and 2+ cores exist). */
-export function pin(core: number): string[] {
-  return canPin() ? ['taskset', '-c', String(core)] : [];
+export function pin(core: number | readonly number[]): string[] {
+  return canPin() ? ['taskset', '-c', typeof core === 'number' ? String(core) : core.join(',')] : [];
 }
 
 let pinnable: boolean | undefined;

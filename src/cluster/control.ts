@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../util/logger.ts';
 import type { RegionStatus } from '../dns/region-view.ts';
 import type { MetricJson } from '../metrics/fast.ts';
@@ -61,6 +62,8 @@ export class WorkerPool {
   /** Counters and histograms of workers that died, so sums over workers never go backwards. */
   #retired: MetricJson[][] = [];
   #readyWaiters: (() => void)[] = [];
+  /** Generated once per gateway run, kept in memory only, handed to every worker (restarted ones too). */
+  readonly #ticketKeys = randomBytes(48).toString('base64');
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
@@ -216,6 +219,7 @@ export class WorkerPool {
           worker: index,
           workers: this.#o.count,
           baseDir: this.#o.baseDir,
+          ticketKeys: this.#ticketKeys,
           snapshot,
           targets: this.#o.currentTargets(),
           regions: this.#o.currentRegions(),

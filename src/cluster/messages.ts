@@ -39,6 +39,8 @@ export interface InitMessage {
   worker: number;
   workers: number;
   baseDir: string;
+  /** 48 bytes, base64: TLS session ticket keys shared by all workers, so a session resumes on any of them. */
+  ticketKeys: string;
   snapshot: Snapshot;
   targets: TargetState[];
   regions: [string, RegionStatus][];

@@ -89,6 +89,7 @@ async function init(m: InitMessage): Promise<void> {
     baseDir: m.baseDir,
     workers: m.workers,
     accessLog: config.logging?.accessLog ?? false,
+    ticketKeys: Buffer.from(m.ticketKeys, 'base64'),
     sendOutcomes: (batch) => send({ ep: 'outcomes', batch }),
   });
   registerWorkerMetrics(m.worker, () => plane?.version ?? 0);

@@ -19,6 +19,8 @@ export interface WorkerPlaneOptions {
   baseDir: string;
   workers: number;
   accessLog: boolean;
+  /** Shared TLS session ticket keys (see Listeners). */
+  ticketKeys?: Buffer;
   sendOutcomes(batch: [string, string, OutcomeRuns][]): void;
 }
 
@@ -58,7 +60,7 @@ export class WorkerDataPlane {
     };
     this.#proxy = new Proxy({ directory: this.directory, pools: this.#pools, logger: this.#logger, accessLog: options.accessLog, auth });
     this.#upgrade = new UpgradeProxy({ directory: this.directory, pools: this.#pools, logger: this.#logger });
-    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.#logger, baseDir: this.#baseDir });
+    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.#logger, baseDir: this.#baseDir, ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}) });
   }
 
   get version(): number {

@@ -51,9 +51,12 @@ export class Listeners {
   readonly #upgrade: UpgradeProxy | null;
   readonly #logger: Logger;
   readonly #baseDir: string;
+  /** TLS session ticket keys shared by every worker of a multi-worker gateway, so a session resumes on any of them. */
+  readonly #ticketKeys: Buffer | null;
   #draining = false;
 
-  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string }) {
+  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer }) {
+    this.#ticketKeys = options.ticketKeys ?? null;
     this.#proxy = options.proxy;
     this.#upgrade = options.upgrade ?? null;
     this.#logger = options.logger;
@@ -151,6 +154,7 @@ export class Listeners {
       server.keepAliveTimeout = h1Options.keepAliveTimeout;
     }
     running = { config, key, server, tls, sockets: new Set(), sessions: new Set(), address: { address: host, port } };
+    if (tls) this.#applyTicketKeys(server);
     const gaugeChild = edgeMetrics.activeConnections.labels(config.name);
     server.on('connection', (socket: Socket) => {
       running.sockets.add(socket);
@@ -183,7 +187,10 @@ export class Listeners {
     const bound = server.address();
     if (bound && typeof bound === 'object') running.address = { address: bound.address, port: bound.port };
     if (tls) {
-      tls.watch((defaults) => (server as https.Server).setSecureContext({ ...defaults, minVersion: tls!.minVersion }));
+      tls.watch((defaults) => {
+        (server as https.Server).setSecureContext({ ...defaults, minVersion: tls!.minVersion });
+        this.#applyTicketKeys(server);
+      });
     }
     this.#logger.info(
       { listener: config.name, protocol: scheme, address: formatHostPort({ host: running.address.address, port: running.address.port }), ...(tls ? { certificates: tls.names() } : {}) },
@@ -198,7 +205,16 @@ export class Listeners {
     l.tls?.close();
     l.tls = tls;
     (l.server as https.Server).setSecureContext({ ...tls.defaultCert, minVersion: tls.minVersion });
-    tls.watch((defaults) => (l.server as https.Server).setSecureContext({ ...defaults, minVersion: tls.minVersion }));
+    this.#applyTicketKeys(l.server);
+    tls.watch((defaults) => {
+      (l.server as https.Server).setSecureContext({ ...defaults, minVersion: tls.minVersion });
+      this.#applyTicketKeys(l.server);
+    });
+  }
+
+  /** setSecureContext() replaces the ticket keys with random ones: shared keys are put back after every call. */
+  #applyTicketKeys(server: AnyServer): void {
+    if (this.#ticketKeys !== null && 'setTicketKeys' in server) (server as https.Server).setTicketKeys(this.#ticketKeys);
   }
 
   async #stop(l: RunningListener, graceMs: number): Promise<void> {

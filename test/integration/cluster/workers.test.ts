@@ -2,6 +2,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import dgram from 'node:dgram';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../helpers/gateway-process.ts';
 import { buildQuery } from '../../../src/dns/wire/build-query.ts';
 import { startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
 import { startServer, type TestUpstream } from '../../helpers/upstreams.ts';
@@ -18,7 +22,15 @@ function config() {
   return {
     node: { id: 'gw-workers', region: 'jp' },
     workers: 2,
-    listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }],
+    listeners: [
+      { name: 'http', address: '127.0.0.1:0', protocol: 'http' },
+      {
+        name: 'https',
+        address: '127.0.0.1:0',
+        protocol: 'https',
+        tls: { certificates: [{ cert: join(repoRoot, 'certs-dev/server.crt'), key: join(repoRoot, 'certs-dev/server.key') }] },
+      },
+    ],
     admin: { address: '127.0.0.1:0', token: TOKEN },
     drain: { delay: '0s', timeout: '2s' },
     clusters: [
@@ -153,6 +165,40 @@ test('the workers answer DNS on the shared UDP socket', async () => {
     assert.equal(answer[3]! & 0x0f, 0, 'NOERROR');
     assert.ok(answer.includes(Buffer.from([192, 0, 2, 1])), 'the A record is in the answer');
   }
+});
+
+test('a TLS session resumes on any worker, also after the TLS settings changed (shared ticket keys)', async () => {
+  // node:cluster shares the first worker's ticket keys at listen(); a certificate reload or a TLS settings
+  // change (setSecureContext) would give each worker random ones again, unless they are put back.
+  const current = await admin('GET', '/v1/config');
+  const next = structuredClone(current.json.config);
+  next.listeners.find((l: { name: string }) => l.name === 'https').tls.minVersion = 'TLSv1.2';
+  assert.equal((await admin('PUT', '/v1/config', next)).status, 200);
+  const ca = readFileSync(join(repoRoot, 'certs-dev/ca.crt'));
+  const port = Number(new URL(gw.url('https')).port);
+  const connect = (session?: Buffer) =>
+    new Promise<{ reused: boolean; session: Buffer }>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: 'api.svc.plus', ca, ALPNProtocols: ['http/1.1'], ...(session ? { session } : {}) });
+      let ticket: Buffer | undefined;
+      s.once('session', (t: Buffer) => (ticket = t));
+      s.once('secureConnect', () => {
+        // TLS 1.3 tickets arrive after the handshake: a request and its answer make sure one did.
+        s.write('GET / HTTP/1.1\r\nhost: ok.test\r\nconnection: close\r\n\r\n');
+      });
+      s.on('data', () => {});
+      s.once('end', () => resolve({ reused: s.isSessionReused(), session: ticket ?? session! }));
+      s.once('error', reject);
+    });
+  const first = await connect();
+  assert.equal(first.reused, false);
+  const before = perWorker(await metrics(), 'edgeplane_worker_requests_total');
+  // Connections go round-robin over the workers: six resumptions land on both.
+  const reused: boolean[] = [];
+  for (let i = 0; i < 6; i++) reused.push((await connect(first.session)).reused);
+  const after = perWorker(await metrics(), 'edgeplane_worker_requests_total');
+  const served = ['1', '2'].map((w) => (after.get(w) ?? 0) - (before.get(w) ?? 0));
+  assert.ok(served[0]! > 0 && served[1]! > 0, `both workers took resumptions: ${served}`);
+  assert.deepEqual(reused, [true, true, true, true, true, true]);
 });
 
 test('requests are served by both workers, and /metrics sums them', async () => {
