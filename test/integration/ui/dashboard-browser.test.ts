@@ -201,7 +201,9 @@ test('operator dashboard in chromium: fleet, routes, endpoints, releases, config
         if (expected !== null && shown !== expected) return false;
       }
       return r.readings.requests > 0;
-    });
+      // Background traffic keeps the readings moving: page and API agree only between two updates,
+      // which takes longer to catch on a loaded machine.
+    }, 90_000);
   });
 
   await t.test('abort: cancel changes nothing; confirm rolls the route back', async () => {
