@@ -259,11 +259,11 @@ export class Gateway {
       clock: this.clock,
       logger: this.logger,
       traffic: new RegistryTrafficSource(),
-      health: { report: () => this.endpoints.healthReport(), onChange: (l) => this.endpoints.onChange(l) },
+      health: { report: () => this.#healthReport(), onChange: (l) => this.endpoints.onChange(l) },
     });
     const api = adminApi({
       store: this.#store,
-      healthReport: () => this.endpoints.healthReport(),
+      healthReport: () => this.#healthReport(),
       // Read per request: a SIGHUP reload can rotate the token.
       token: () => this.#snapshot.config.admin?.token,
       audit: this.#audit,
@@ -276,6 +276,12 @@ export class Gateway {
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
     this.#adminAddress = await this.#admin.start();
     this.#started = true;
+  }
+
+  /** The health table's report; with workers, their breaker counters and in-flight requests are added in. */
+  #healthReport(): ReturnType<EndpointTable['healthReport']> {
+    const report = this.endpoints.healthReport();
+    return this.#cluster ? this.#cluster.healthReport(report) : report;
   }
 
   /** Gossip membership and region states, or null without a `gossip` section. */

@@ -2,7 +2,7 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import type { EndpointTable } from '../health/endpoint-table.ts';
-import type { Endpoint } from '../health/types.ts';
+import type { Endpoint, HealthReport } from '../health/types.ts';
 import type { RegionStatus, RegionView } from '../dns/region-view.ts';
 import { DnsServer } from '../dns/server.ts';
 import type { Clock } from '../util/clock.ts';
@@ -108,6 +108,40 @@ export class ClusterDataPlane {
       throw err;
     }
     for (const n of [...this.#index.keys()]) if (!names.includes(n)) this.#index.delete(n);
+  }
+
+  /**
+   * The health table's report with what only the workers know: circuit-breaker
+   * counters and overflows, and requests in flight per endpoint, summed over
+   * workers (as of their last stats, sent every second while they change).
+   * Limits stay the configured, gateway-wide ones.
+   */
+  healthReport(report: HealthReport): HealthReport {
+    const all = this.pool.stats();
+    const breakers = new Map<string, Map<string, { current: number; overflows: number }>>();
+    const inFlight = new Map<string, number>();
+    for (const st of all) {
+      for (const [cluster, snap] of st.breakers) {
+        const byLimit = breakers.get(cluster) ?? new Map();
+        breakers.set(cluster, byLimit);
+        for (const [limit, v] of Object.entries(snap)) {
+          const sum = byLimit.get(limit) ?? { current: 0, overflows: 0 };
+          sum.current += v.current;
+          sum.overflows += v.overflows;
+          byLimit.set(limit, sum);
+        }
+      }
+      for (const [cluster, address, n] of st.inFlight) inFlight.set(`${cluster}|${address}`, (inFlight.get(`${cluster}|${address}`) ?? 0) + n);
+    }
+    for (const c of report.clusters) {
+      const sums = breakers.get(c.name);
+      for (const limit of Object.keys(c.circuitBreaker) as (keyof typeof c.circuitBreaker)[]) {
+        const sum = sums?.get(limit);
+        c.circuitBreaker[limit] = { ...c.circuitBreaker[limit], current: sum?.current ?? 0, overflows: sum?.overflows ?? 0 };
+      }
+      for (const ep of c.endpoints) ep.inFlight = inFlight.get(`${c.name}|${ep.address}`) ?? 0;
+    }
+    return report;
   }
 
   /** GTM weights as the workers' DNS responders compute them, or null without `dns`. */

@@ -5,7 +5,7 @@ import type { Logger } from '../util/logger.ts';
 import type { RegionStatus } from '../dns/region-view.ts';
 import type { MetricJson } from '../metrics/fast.ts';
 import { WorkerApplyError, WorkerStartError, WorkerTimeoutError } from './errors.ts';
-import { isEdgeplaneMessage, type FromWorker, type OutcomeRuns, type Snapshot, type TargetState, type ToWorker, type WorkerAddresses } from './messages.ts';
+import { isEdgeplaneMessage, type FromWorker, type OutcomeRuns, type Snapshot, type TargetState, type ToWorker, type WorkerAddresses, type WorkerStats } from './messages.ts';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -34,6 +34,8 @@ interface Slot {
   quickDeaths: number;
   /** The last metrics this worker sent, kept for a while after it dies (see #retired). */
   lastMetrics: MetricJson[] | null;
+  /** Its latest breaker counters and in-flight requests. */
+  stats: WorkerStats | null;
 }
 
 interface Waiter {
@@ -157,6 +159,11 @@ export class WorkerPool {
     };
   }
 
+  /** The latest stats of every live worker. */
+  stats(): WorkerStats[] {
+    return [...this.#slots.values()].filter((s) => s.state === 'ready' && s.stats !== null).map((s) => s.stats!);
+  }
+
   /** Resolves once every worker serves again (tests, after a restart). */
   whenAllReady(): Promise<void> {
     if (this.#allReady()) return Promise.resolve();
@@ -203,7 +210,7 @@ export class WorkerPool {
 
   #fork(index: number, quickDeaths: number): Promise<void> {
     const worker = cluster.fork({ EDGEPLANE_WORKER_ID: String(index) });
-    const slot: Slot = { index, worker, state: 'starting', version: 0, addresses: null, startedAt: Date.now(), quickDeaths, lastMetrics: null };
+    const slot: Slot = { index, worker, state: 'starting', version: 0, addresses: null, startedAt: Date.now(), quickDeaths, lastMetrics: null, stats: null };
     this.#slots.set(index, slot);
     worker.on('message', (m: unknown) => this.#onMessage(slot, m));
     worker.on('error', (err) => this.#log.warn({ err, worker: index }, 'worker IPC error'));
@@ -261,6 +268,9 @@ export class WorkerPool {
         return;
       case 'outcomes':
         this.#o.onOutcomes(m.batch);
+        return;
+      case 'stats':
+        slot.stats = m.stats;
         return;
       case 'metrics':
         this.#settle(`${id}:metrics:${m.seq}`, null, m.metrics);

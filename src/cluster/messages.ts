@@ -114,6 +114,19 @@ export interface OutcomesMessage {
   batch: [string, string, OutcomeRuns][];
 }
 
+/** What /v1/health shows per worker, sent every second while it changes: breaker counters and in-flight requests. */
+export interface WorkerStats {
+  /** cluster -> breaker snapshot of this worker (its share as limits). */
+  breakers: [string, Record<'maxConnections' | 'maxPendingRequests' | 'maxRequests' | 'maxRetries', { current: number; overflows: number }>][];
+  /** [cluster, address, requests in flight] for endpoints with any. */
+  inFlight: [string, string, number][];
+}
+
+export interface StatsMessage {
+  ep: 'stats';
+  stats: WorkerStats;
+}
+
 export interface MetricsReply {
   ep: 'metrics';
   seq: number;
@@ -125,7 +138,7 @@ export interface DrainedMessage {
   unfinished: number;
 }
 
-export type FromWorker = HelloMessage | ReadyMessage | InitFailedMessage | AppliedMessage | OutcomesMessage | MetricsReply | DrainedMessage;
+export type FromWorker = HelloMessage | StatsMessage | ReadyMessage | InitFailedMessage | AppliedMessage | OutcomesMessage | MetricsReply | DrainedMessage;
 
 /** An error crossing the IPC channel: message, code and config issues survive, the class does not. */
 export interface WireError {

@@ -3,7 +3,7 @@ import type { ClusterBreaker, ClusterTarget, Endpoint, EndpointDirectory, Upstre
 import { CircuitBreaker } from '../health/circuit-breaker.ts';
 import { resolveBreaker, type BreakerLimits } from '../health/options.ts';
 import { parseHostPort } from '../util/address.ts';
-import type { OutcomeRuns, TargetState } from './messages.ts';
+import type { OutcomeRuns, TargetState, WorkerStats } from './messages.ts';
 import { appendOutcome, outcomeCode } from './outcomes.ts';
 
 /** A worker's view of one endpoint: identity kept across target updates so in-flight counts and pool lookups survive. */
@@ -144,6 +144,25 @@ export class RemoteDirectory implements EndpointDirectory {
       out.push(ep);
     }
     return out;
+  }
+
+  /** Breaker counters and in-flight requests of this worker, for the control process's /v1/health. */
+  stats(): WorkerStats {
+    const breakers: WorkerStats['breakers'] = [];
+    const inFlight: WorkerStats['inFlight'] = [];
+    for (const [name, entry] of this.#clusters) {
+      if (entry.breaker) {
+        const snap = entry.breaker.snapshot();
+        breakers.push([name, {
+          maxConnections: { current: snap.maxConnections.current, overflows: snap.maxConnections.overflows },
+          maxPendingRequests: { current: snap.maxPendingRequests.current, overflows: snap.maxPendingRequests.overflows },
+          maxRequests: { current: snap.maxRequests.current, overflows: snap.maxRequests.overflows },
+          maxRetries: { current: snap.maxRetries.current, overflows: snap.maxRetries.overflows },
+        }]);
+      }
+      for (const ep of entry.byAddress.values()) if (ep.active > 0) inFlight.push([name, ep.address, ep.active]);
+    }
+    return { breakers, inFlight };
   }
 
   /** Sends the outcomes gathered since the last flush (called by the timer, and before the worker exits). */

@@ -103,6 +103,16 @@ async function init(m: InitMessage): Promise<void> {
     setTimeout(() => process.exit(1), 50).unref();
     return;
   }
+  // /v1/health in the control process shows breaker counters and in-flight requests summed over workers.
+  let lastStats = '';
+  setInterval(() => {
+    if (!plane) return;
+    const stats = plane.directory.stats();
+    const text = JSON.stringify(stats);
+    if (text === lastStats) return;
+    lastStats = text;
+    send({ ep: 'stats', stats });
+  }, 1000).unref();
   logger.info({ version: m.snapshot.version, pid: process.pid }, 'worker serving');
   send({ ep: 'ready', version: m.snapshot.version, addresses: plane.addresses() });
 }

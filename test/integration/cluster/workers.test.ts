@@ -15,6 +15,8 @@ import { waitFor } from '../../helpers/wait.ts';
 // data-plane workers sharing the listener through node:cluster.
 let ok: TestUpstream;
 let bad: TestUpstream;
+let slow: TestUpstream;
+const held: http.ServerResponse[] = [];
 let gw: GatewayProcess;
 const TOKEN = 'workers-test-token';
 
@@ -35,6 +37,7 @@ function config() {
     drain: { delay: '0s', timeout: '2s' },
     clusters: [
       { name: 'ok', endpoints: [ok.address] },
+      { name: 'slow', endpoints: [slow.address], circuitBreaker: { maxRequests: 10 } },
       // One endpoint that always answers 503: ejected after 4 in a row, counted over both workers.
       {
         name: 'bad',
@@ -45,6 +48,7 @@ function config() {
     routes: [
       { name: 'ok', match: { hosts: ['ok.test'] }, split: [{ cluster: 'ok', weight: 1 }] },
       { name: 'bad', match: { hosts: ['bad.test'] }, split: [{ cluster: 'bad', weight: 1 }] },
+      { name: 'slow', match: { hosts: ['slow.test'] }, split: [{ cluster: 'slow', weight: 1 }] },
     ],
     dns: {
       listen: ['127.0.0.1:0'],
@@ -72,13 +76,19 @@ before(async () => {
     req.resume();
     res.writeHead(503).end('down');
   });
+  slow = await startServer((req, res) => {
+    req.resume();
+    held.push(res);
+  });
   gw = await startGateway(config(), { timeoutMs: 40_000 });
 });
 
 after(async () => {
+  for (const r of held.splice(0)) r.end();
   await gw?.stop();
   await ok?.close();
   await bad?.close();
+  await slow?.close();
 });
 
 /** One request on a new connection, so node:cluster hands it to the next worker. */
@@ -286,6 +296,22 @@ test('outlier ejection counts failures across workers (per cluster, not per work
     { timeoutMs: 5_000, what: 'the bad endpoint ejected' },
   );
   assert.match(ejected.reason, /consecutive/);
+});
+
+test('/v1/health shows circuit-breaker counters and in-flight requests summed over the workers', async () => {
+  const pending = [get('slow.test'), get('slow.test')];
+  await waitFor(() => held.length === 2, { what: 'both requests at the upstream' });
+  const cluster = await waitFor(
+    async () => {
+      const c = (await admin('GET', '/v1/health')).json.clusters.find((x: { name: string }) => x.name === 'slow');
+      return c.circuitBreaker.maxRequests.current === 2 ? c : undefined;
+    },
+    { timeoutMs: 5_000, what: 'maxRequests.current = 2 in /v1/health' },
+  );
+  assert.equal(cluster.circuitBreaker.maxRequests.limit, 10, 'the configured, gateway-wide limit');
+  assert.equal(cluster.endpoints[0].inFlight, 2);
+  for (const r of held.splice(0)) r.end('done');
+  for (const p of pending) assert.equal((await p).status, 200);
 });
 
 test('SIGTERM drains the workers and the control process exits 0', async () => {
