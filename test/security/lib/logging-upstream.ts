@@ -1,0 +1,79 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** One request as the upstream saw it: exactly what the gateway forwarded. */
+export interface Reached {
+  method: string;
+  url: string;
+  /** Flat [name, value, ...] as received, in order. */
+  rawHeaders: string[];
+  /** Lower-case name -> values. */
+  headers: Map<string, string[]>;
+  upgrade: boolean;
+}
+
+export interface LoggingUpstream {
+  readonly port: number;
+  /** host:port for a cluster's `endpoints`. */
+  readonly address: string;
+  /** Every request that reached the upstream, oldest first. */
+  readonly log: Reached[];
+  /** Requests whose url passes `match` (a string = exact url, or a predicate). */
+  find(match: string | ((r: Reached) => boolean)): Reached[];
+  clear(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * An upstream that records everything that reaches it and answers 200 with
+ * the request echoed as JSON. Upgrade requests are recorded and answered 101,
+ * then the socket echoes bytes back. Security tests assert on `log`: what (if
+ * anything) got through the gateway.
+ */
+export async function startLoggingUpstream(options: { maxHeaderSize?: number } = {}): Promise<LoggingUpstream> {
+  const log: Reached[] = [];
+  const sockets = new Set<Socket>();
+  const record = (req: http.IncomingMessage, upgrade: boolean): Reached => {
+    const headers = new Map<string, string[]>();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const k = req.rawHeaders[i]!.toLowerCase();
+      headers.set(k, [...(headers.get(k) ?? []), req.rawHeaders[i + 1]!]);
+    }
+    const r: Reached = { method: req.method ?? '', url: req.url ?? '', rawHeaders: [...req.rawHeaders], headers, upgrade };
+    log.push(r);
+    return r;
+  };
+  const server = http.createServer({ maxHeaderSize: options.maxHeaderSize ?? 16384 }, (req, res) => {
+    const r = record(req, false);
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({ method: r.method, url: r.url, headers: Object.fromEntries(r.headers) });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
+    record(req, true);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
+    socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    log,
+    find: (match) => log.filter(typeof match === 'string' ? (r) => r.url === match : match),
+    clear: () => void log.splice(0, log.length),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
