@@ -255,12 +255,71 @@ export function resolveAuthority(fromTarget: string | null, hosts: readonly stri
   return target;
 }
 
+/** The listener-level request policy: how a request is canonicalised before routing. */
+export interface RequestPolicy {
+  readonly paths: PathPolicy;
+  /** More header fields than this is 431 (nginx and Envoy both cap the count; node:http would silently truncate). */
+  readonly maxHeaderCount: number;
+}
+
+export const DEFAULT_MAX_HEADER_COUNT = 100;
+export const DEFAULT_REQUEST_POLICY: RequestPolicy = Object.freeze({ paths: DEFAULT_PATH_POLICY, maxHeaderCount: DEFAULT_MAX_HEADER_COUNT });
+
+export interface PreparedRequest {
+  readonly ok: true;
+  /** Canonical host (no port): the route table's key. */
+  readonly host: string;
+  /** Canonical host[:port]: the upstream Host and X-Forwarded-Host. */
+  readonly authority: string;
+  /** Normalised path: what routing and auth use and the upstream receives. */
+  readonly path: string;
+  /** path + query: the upstream request target. */
+  readonly url: string;
+  /** The path kept an encoded slash: the route's escapedSlashes policy decides after matching. */
+  readonly escapedSlash: boolean;
+}
+
+export interface HeaderCountRejection {
+  readonly ok: false;
+  readonly status: 431;
+  readonly reason: 'too_many_headers';
+  readonly message: string;
+}
+
 /**
- * What the route's policy makes of a path that kept an escaped slash (listener
- * `keep`/`reject`): the route decides after matching, on the path where `%2F`
- * was data. `unescape` never reaches here (it is decoded before routing).
+ * The one normalisation step before routing, for every protocol: request
+ * target, authority (h2 `:authority` or h1 absolute-form, reconciled with Host)
+ * and path. `pseudoAuthority` is h2's `:authority` (null for HTTP/1.x).
  */
-export function escapedSlashAllowed(result: NormalizedPath, routeAction: 'keep' | 'reject' | null, listenerAction: EscapedSlashesAction): boolean {
-  if (!result.escapedSlash) return true;
-  return (routeAction ?? listenerAction) === 'keep';
+export function prepareRequest(target: string, pseudoAuthority: string | null, rawHeaders: readonly string[], policy: RequestPolicy = DEFAULT_REQUEST_POLICY): PreparedRequest | Rejection | HeaderCountRejection {
+  if (rawHeaders.length / 2 > policy.maxHeaderCount) {
+    return { ok: false, status: 431, reason: 'too_many_headers', message: `more than ${policy.maxHeaderCount} header fields` };
+  }
+  const t = splitTarget(target);
+  if (!t.ok) return t;
+  const hosts: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const n = rawHeaders[i]!;
+    if (n.length === 4 && n.toLowerCase() === 'host') hosts.push(rawHeaders[i + 1]!);
+  }
+  if (pseudoAuthority !== null && t.authority !== null) return reject('invalid_target', 'an h2 :path must not be an absolute URI');
+  const auth = resolveAuthority(pseudoAuthority ?? t.authority, hosts);
+  if (!auth.ok) return auth;
+  // A listener that rejects encoded slashes still matches with them kept: a route may allow them (escapedSlashes: keep).
+  const routing = policy.paths.escapedSlashes === 'reject' ? routingPolicyOf(policy.paths) : policy.paths;
+  const p = normalizePath(t.path, routing);
+  if (!p.ok) return p;
+  return { ok: true, host: auth.host, authority: auth.authority, path: p.path, url: p.path + t.query, escapedSlash: p.escapedSlash };
+}
+
+const routingPolicies = new WeakMap<PathPolicy, PathPolicy>();
+function routingPolicyOf(p: PathPolicy): PathPolicy {
+  let r = routingPolicies.get(p);
+  if (r === undefined) routingPolicies.set(p, (r = Object.freeze({ ...p, escapedSlashes: 'keep' as const })));
+  return r;
+}
+
+/** After matching: whether the route (or, without its own setting, the listener) accepts a kept encoded slash. */
+export function routeAcceptsEscapedSlash(prepared: PreparedRequest, routeAction: 'keep' | 'reject' | null, policy: RequestPolicy): boolean {
+  return !prepared.escapedSlash || (routeAction ?? policy.paths.escapedSlashes) === 'keep';
 }

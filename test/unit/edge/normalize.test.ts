@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizePath, splitTarget, parseAuthority, resolveAuthority, escapedSlashAllowed, DEFAULT_PATH_POLICY, type PathPolicy } from '../../../src/edge/normalize.ts';
+import { normalizePath, splitTarget, parseAuthority, resolveAuthority, prepareRequest, routeAcceptsEscapedSlash, DEFAULT_PATH_POLICY, DEFAULT_REQUEST_POLICY, type PathPolicy } from '../../../src/edge/normalize.ts';
 
 const keep: PathPolicy = { normalize: true, mergeSlashes: true, escapedSlashes: 'keep' };
 const unescape: PathPolicy = { normalize: true, mergeSlashes: true, escapedSlashes: 'unescape' };
@@ -52,13 +52,16 @@ test('encoded slashes: reject by default, keep as data, or unescape and normalis
   assert.equal(path('/public/..%2fadmin/secret', keep), '/public/..%2Fadmin/secret');
   assert.equal(path('/public/..%2fadmin/secret', unescape), '/admin/secret');
   assert.equal(path('/public/..%5cadmin', unescape), '/admin');
-  const kept = normalizePath('/files/a%2Fb', keep);
-  assert.ok(kept.ok && kept.escapedSlash);
-  assert.equal(escapedSlashAllowed(kept as never, null, 'keep'), true);
-  assert.equal(escapedSlashAllowed(kept as never, 'reject', 'keep'), false);
-  assert.equal(escapedSlashAllowed(kept as never, 'keep', 'reject'), true);
-  const plain = normalizePath('/files/a', keep);
-  assert.equal(escapedSlashAllowed(plain as never, 'reject', 'reject'), true);
+  // Routing keeps the encoded slash as data even when the listener rejects it: the matched route decides.
+  const kept = prepareRequest('/files/a%2Fb?x', null, ['Host', 'h'], DEFAULT_REQUEST_POLICY);
+  assert.ok(kept.ok && kept.escapedSlash && kept.url === '/files/a%2Fb?x');
+  assert.equal(routeAcceptsEscapedSlash(kept, null, DEFAULT_REQUEST_POLICY), false);
+  assert.equal(routeAcceptsEscapedSlash(kept, 'keep', DEFAULT_REQUEST_POLICY), true);
+  const keepListener = { ...DEFAULT_REQUEST_POLICY, paths: keep };
+  assert.equal(routeAcceptsEscapedSlash(kept, 'reject', keepListener), false);
+  assert.equal(routeAcceptsEscapedSlash(kept, null, keepListener), true);
+  const unesc = prepareRequest('/public/..%2Fadmin', null, [], { ...DEFAULT_REQUEST_POLICY, paths: unescape });
+  assert.ok(unesc.ok && unesc.path === '/admin' && !unesc.escapedSlash);
 });
 
 test('backslash is a separator; slashes merge unless the policy says not to', () => {
@@ -136,4 +139,17 @@ test('h2 :authority and Host must name the same host; two Host headers are refus
   assert.ok(none.ok && none.host === '');
   const onlyTarget = resolveAuthority('Secure.svc.plus', []);
   assert.ok(onlyTarget.ok && onlyTarget.host === 'secure.svc.plus');
+});
+
+test('prepareRequest: one step for target, authority and path; header count capped', () => {
+  const r = prepareRequest('/public/%2e%2e/admin?q=1', null, ['Host', 'API.svc.plus.:8080'], DEFAULT_REQUEST_POLICY);
+  assert.deepEqual(r, { ok: true, host: 'api.svc.plus', authority: 'api.svc.plus:8080', path: '/admin', url: '/admin?q=1', escapedSlash: false });
+  const h2 = prepareRequest('/x', 'api.svc.plus', ['host', 'secure.svc.plus'], DEFAULT_REQUEST_POLICY);
+  assert.equal(!h2.ok && h2.reason, 'authority_mismatch');
+  const abs = prepareRequest('http://Secure.svc.plus/x', null, [], DEFAULT_REQUEST_POLICY);
+  assert.ok(abs.ok && abs.host === 'secure.svc.plus');
+  const absH2 = prepareRequest('http://a/x', 'a', [], DEFAULT_REQUEST_POLICY);
+  assert.equal(absH2.ok, false);
+  const many = prepareRequest('/', null, Array.from({ length: 202 }, (_, i) => (i % 2 ? 'v' : `x-${i}`)), DEFAULT_REQUEST_POLICY);
+  assert.equal(!many.ok && many.status, 431);
 });
