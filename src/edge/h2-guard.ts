@@ -54,15 +54,19 @@ export function guardH2Session(session: Http2Session, getLimits: () => Connectio
   const resets = new RateWindow(limits.h2.maxResetsPerSecond);
   const settings = new RateWindow(limits.h2.maxSettingsPerSecond);
   const pings = new RateWindow(limits.h2.maxPingsPerSecond);
+  let calmed = false;
   const calm = (reason: string) => {
-    if (session.destroyed) return;
+    if (calmed || session.destroyed) return;
+    calmed = true;
     edgeMetrics.clientErrors.labels(reason).inc();
+    // GOAWAY first (the peer learns why, and nghttp2 refuses any stream after it), then the
+    // connection goes once the frame is out: destroy() alone sends GOAWAY(NO_ERROR).
     try {
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
     } catch {
       /* already closing */
     }
-    session.destroy();
+    setTimeout(() => session.destroy(), 50).unref();
   };
   const armIdle = (ms: number, reason: string) => {
     if (idle !== null) clearTimeout(idle);
@@ -83,7 +87,6 @@ export function guardH2Session(session: Http2Session, getLimits: () => Connectio
       clearTimeout(idle);
       idle = null;
     }
-    let answered = false;
     let timer: NodeJS.Timeout | null = null;
     if (!stream.endAfterHeaders) {
       timer = setTimeout(() => {
@@ -106,13 +109,12 @@ export function guardH2Session(session: Http2Session, getLimits: () => Connectio
         timer = null;
       });
     }
-    stream.once('wantTrailers', () => (answered = true));
-    stream.once('finish', () => (answered = true));
     stream.once('close', () => {
       if (timer !== null) clearTimeout(timer);
       open--;
-      // A stream the client reset before the gateway answered: the shape of a rapid-reset flood.
-      if (!answered && stream.rstCode !== NGHTTP2_NO_ERROR && resets.hit(Date.now())) calm('h2_rapid_reset');
+      // A stream reset before the gateway sent its response headers: the shape of a rapid-reset flood.
+      // ('finish' is no sign of an answer: node ends the writable side of a reset stream too.)
+      if (!stream.headersSent && stream.rstCode !== NGHTTP2_NO_ERROR && resets.hit(Date.now())) calm('h2_rapid_reset');
       if (open === 0 && !session.destroyed && !session.closed) armIdle(limits.idleTimeoutMs, 'h2_idle');
     });
   });

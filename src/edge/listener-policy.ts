@@ -7,9 +7,11 @@ import type { UnderscoreAction } from './request-headers.ts';
 export interface ListenerRequestPolicy {
   readonly request: RequestPolicy;
   readonly underscores: UnderscoreAction;
+  /** Bytes of request headers; node:http enforces it for h1, the proxy for h2. */
+  readonly maxHeaderSize: number;
 }
 
-export const DEFAULT_LISTENER_POLICY: ListenerRequestPolicy = Object.freeze({ request: DEFAULT_REQUEST_POLICY, underscores: 'drop' as const });
+export const DEFAULT_LISTENER_POLICY: ListenerRequestPolicy = Object.freeze({ request: DEFAULT_REQUEST_POLICY, underscores: 'drop' as const, maxHeaderSize: 16384 });
 
 /**
  * One set of connection limits for every listener kind (HTTP/1.1, TLS HTTP/1.1, h2).
@@ -79,5 +81,6 @@ export function listenerRequestPolicy(c: ListenerConfig): ListenerRequestPolicy 
       maxHeaderCount: c.maxHeaderCount ?? LIMIT_DEFAULTS.maxHeaderCount,
     },
     underscores: c.headersWithUnderscores ?? 'drop',
+    maxHeaderSize: c.maxHeaderSize ?? LIMIT_DEFAULTS.maxHeaderSize,
   };
 }

@@ -147,6 +147,10 @@ export class Listeners {
     const h1 = http.createServer(h1Options(limits), onRequest);
     h1.keepAliveTimeout = limits.idleTimeoutMs;
     h1.maxHeadersCount = limits.maxHeaderCount + 1; // one more than allowed, so the proxy sees the excess and answers 431
+    // node:http checks headersTimeout/requestTimeout only for servers that emitted 'listening'
+    // (that is where it starts its connection tracking). The TLS listener's h1 server never listens
+    // itself, so it is told it does: without it slowloris over TLS ran unchecked (finding 2).
+    if (scheme === 'https') h1.emit('listening');
     h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectMalformed(err, socket));
     if (this.#upgrade) {
       const upgrade = this.#upgrade;
@@ -252,6 +256,8 @@ export class Listeners {
 
   async #stop(l: RunningListener, graceMs: number): Promise<void> {
     l.tls?.close();
+    // Stops the h1 server's connection-checking interval (it never listened, so there is nothing else to close).
+    l.h1?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         for (const s of l.sockets) s.destroy();

@@ -265,6 +265,17 @@ export interface RequestPolicy {
 export const DEFAULT_MAX_HEADER_COUNT = 100;
 export const DEFAULT_REQUEST_POLICY: RequestPolicy = Object.freeze({ paths: DEFAULT_PATH_POLICY, maxHeaderCount: DEFAULT_MAX_HEADER_COUNT });
 
+/**
+ * HTTP/2 header list size as RFC 9113 §6.5.2 counts it (name + value + 32 per
+ * field). node:http2 does not refuse a request over its own
+ * SETTINGS_MAX_HEADER_LIST_SIZE, so the proxy checks it.
+ */
+export function headerListSize(rawHeaders: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i++) n += rawHeaders[i]!.length;
+  return n + 16 * rawHeaders.length;
+}
+
 export interface PreparedRequest {
   readonly ok: true;
   /** Canonical host (no port): the route table's key. */

@@ -9,7 +9,7 @@ import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
 import { edgeMetrics, setActiveRequestsSource } from '../metrics/edge.ts';
 import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, readCookie, nameLengths, mayBeIn } from './http-util.ts';
-import { prepareRequest, routeAcceptsEscapedSlash, type PreparedRequest } from './normalize.ts';
+import { prepareRequest, routeAcceptsEscapedSlash, headerListSize, type PreparedRequest } from './normalize.ts';
 import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-policy.ts';
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
@@ -77,7 +77,13 @@ export class Proxy {
     }
     try {
       const headers = req.headers;
-      const pseudo = 'stream' in req ? ((headers[':authority'] as string | undefined) ?? null) : null;
+      const h2 = 'stream' in req;
+      if (h2 && headerListSize(req.rawHeaders) > listener.maxHeaderSize) {
+        edgeMetrics.clientErrors.labels('header_too_large').inc();
+        sendError(res, 431, 'header_too_large', 'request header fields too large');
+        return;
+      }
+      const pseudo = h2 ? ((headers[':authority'] as string | undefined) ?? null) : null;
       const prepared = prepareRequest(req.url ?? '/', pseudo, req.rawHeaders, listener.request);
       if (!prepared.ok) {
         edgeMetrics.clientErrors.labels(prepared.reason).inc();
