@@ -80,9 +80,24 @@ test('finding 2: maxHeaderSize holds over TLS h1 and h2; nothing oversize reache
   assert.deepEqual(upstream.log.map((r) => r.url), []);
 });
 
-test('finding 2: oversize h2 headers never get a healthy endpoint ejected', async () => {
-  upstream.clear();
-  const session = h2Connect(httpsPort);
+test('finding 2: oversize h2 headers never get a healthy endpoint ejected', async (t) => {
+  // An upstream that resets connections whose headers its parser refuses: each such request
+  // forwarded would count as an upstream failure of a perfectly healthy endpoint.
+  const resetting = await startLoggingUpstream({ maxHeaderSize: 16384, resetOnClientError: true });
+  t.after(() => resetting.close());
+  const gw2 = await startGateway({
+    node: { id: 'sec-limits-outlier', region: 'jp' },
+    listeners: [{ name: 'https', address: '127.0.0.1:0', protocol: 'https', tls: devTls() }],
+    admin: { address: '127.0.0.1:0' },
+    clusters: [{
+      name: 'logged',
+      endpoints: [resetting.address],
+      outlierDetection: { consecutive5xx: 3, consecutiveGatewayFailure: 3, maxEjectionPercent: 100, baseEjectionTime: '60s' },
+    }],
+    routes: [{ name: 'all', match: { path: { prefix: '/' } }, split: [{ cluster: 'logged', weight: 1 }] }],
+  });
+  t.after(() => gw2.stop());
+  const session = h2Connect(gw2.ready.listeners[0]!.port);
   try {
     for (let i = 0; i < 12; i++) {
       await h2Request(session, { ':method': 'GET', ':path': `/huge/${i}`, ':authority': 'api.svc.plus', ':scheme': 'https', 'x-huge': 'h'.repeat(30_000) }).catch(() => null);
@@ -90,12 +105,18 @@ test('finding 2: oversize h2 headers never get a healthy endpoint ejected', asyn
   } finally {
     session.destroy();
   }
-  assert.deepEqual(upstream.log.map((r) => r.url), [], 'the gateway refused them itself');
-  const metrics = await (await fetch(`${gw.adminUrl()}/metrics`)).text();
+  assert.deepEqual(resetting.log.map((r) => r.url), [], 'the gateway refused them itself');
+  assert.deepEqual(resetting.clientErrors, [], 'no oversize request reached the upstream\'s parser');
+  const metrics = await (await fetch(`${gw2.adminUrl()}/metrics`)).text();
   const ejected = metrics.split('\n').filter((l) => /^edgeplane_outlier_ejections(_skipped)?_total\{[^}]*cluster="logged"/.test(l) && !l.endsWith(' 0'));
   assert.deepEqual(ejected, [], 'no outlier detection fired for the endpoint');
-  const ok = parseRawResponse(await rawHttp(httpPort, 'GET /after HTTP/1.1\r\nHost: api.svc.plus\r\nConnection: close\r\n\r\n'));
-  assert.equal(ok.status, 200, 'the endpoint still serves');
+  const s2 = h2Connect(gw2.ready.listeners[0]!.port);
+  try {
+    const ok = await h2Request(s2, { ':method': 'GET', ':path': '/after', ':authority': 'api.svc.plus', ':scheme': 'https' });
+    assert.equal(ok.status, 200, 'the endpoint still serves');
+  } finally {
+    s2.destroy();
+  }
 });
 
 test('finding 2: an idle h2 session is closed after keepAliveTimeout', async () => {

@@ -18,6 +18,8 @@ export interface LoggingUpstream {
   readonly address: string;
   /** Every request that reached the upstream, oldest first. */
   readonly log: Reached[];
+  /** Requests the upstream's own HTTP parser refused (e.g. headers over its maxHeaderSize), by error code. */
+  readonly clientErrors: string[];
   /** Requests whose url passes `match` (a string = exact url, or a predicate). */
   find(match: string | ((r: Reached) => boolean)): Reached[];
   clear(): void;
@@ -30,8 +32,13 @@ export interface LoggingUpstream {
  * then the socket echoes bytes back. Security tests assert on `log`: what (if
  * anything) got through the gateway.
  */
-export async function startLoggingUpstream(options: { maxHeaderSize?: number } = {}): Promise<LoggingUpstream> {
+export async function startLoggingUpstream(options: {
+  maxHeaderSize?: number;
+  /** Reset the connection on a request its parser refuses (as upstreams that crash or proxies that bail do), instead of node's 431/400. */
+  resetOnClientError?: boolean;
+} = {}): Promise<LoggingUpstream> {
   const log: Reached[] = [];
+  const clientErrors: string[] = [];
   const sockets = new Set<Socket>();
   const record = (req: http.IncomingMessage, upgrade: boolean): Reached => {
     const headers = new Map<string, string[]>();
@@ -52,6 +59,11 @@ export async function startLoggingUpstream(options: { maxHeaderSize?: number } =
       res.end(body);
     });
   });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    clientErrors.push(err.code ?? err.message);
+    if (options.resetOnClientError) socket.resetAndDestroy();
+    else if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -68,8 +80,12 @@ export async function startLoggingUpstream(options: { maxHeaderSize?: number } =
     port,
     address: `127.0.0.1:${port}`,
     log,
+    clientErrors,
     find: (match) => log.filter(typeof match === 'string' ? (r) => r.url === match : match),
-    clear: () => void log.splice(0, log.length),
+    clear: () => {
+      log.splice(0, log.length);
+      clientErrors.splice(0, clientErrors.length);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
