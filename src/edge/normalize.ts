@@ -128,7 +128,13 @@ function checkOnly(raw: string): NormalizedPath | Rejection {
   return { ok: true, path: raw, escapedSlash };
 }
 
-/** RFC 3986 §5.2.4 on a path that starts with "/", by segments; optionally merging empty segments. */
+/**
+ * RFC 3986 §5.2.4 on a path that starts with "/", by segments, then (optionally)
+ * merging empty segments, in Envoy's order. A ".." that would remove an empty
+ * segment is refused: servers that merge slashes first (nginx, Go's path.Clean)
+ * resolve "/a//../b" to "/b", RFC 3986 to "/a/b", and the gateway must not
+ * route one while the upstream serves the other.
+ */
 function removeDotSegments(path: string, mergeSlashes: boolean, escapedSlash: boolean): NormalizedPath | Rejection {
   // Fast path: nothing to resolve.
   if (path.indexOf('/.') < 0 && (!mergeSlashes || path.indexOf('//') < 0)) return { ok: true, path, escapedSlash };
@@ -138,7 +144,10 @@ function removeDotSegments(path: string, mergeSlashes: boolean, escapedSlash: bo
   for (let i = 0; i <= last; i++) {
     const seg = parts[i]!;
     if (seg === '.' || seg === '..') {
-      if (seg === '..') out.pop();
+      if (seg === '..' && out.length > 0) {
+        if (out[out.length - 1] === '') return reject('ambiguous_path', 'a ".." segment would remove an empty segment ("//..")');
+        out.pop();
+      }
       if (i === last) out.push('');
       continue;
     }
@@ -146,11 +155,17 @@ function removeDotSegments(path: string, mergeSlashes: boolean, escapedSlash: bo
       // Tomcat and Jetty read "..;x" as "..": the gateway would route one path and the upstream serve another.
       return reject('ambiguous_path', 'a path segment is a dot segment with parameters (";")');
     }
-    if (seg === '' && mergeSlashes && i !== last) continue;
     out.push(seg);
   }
-  if (out.length === 0) return { ok: true, path: '/', escapedSlash };
-  return { ok: true, path: '/' + out.join('/'), escapedSlash };
+  let segments = out;
+  if (mergeSlashes) {
+    segments = [];
+    for (let i = 0; i < out.length; i++) if (out[i] !== '' || i === out.length - 1) segments.push(out[i]!);
+  }
+  if (segments.length === 0) return { ok: true, path: '/', escapedSlash: false };
+  const result = '/' + segments.join('/');
+  // A kept %2F that a ".." removed is gone from what the upstream receives: only the final path counts.
+  return { ok: true, path: result, escapedSlash: escapedSlash && (result.includes('%2F') || result.includes('%5C')) };
 }
 
 export interface RequestTarget {

@@ -68,7 +68,9 @@ test('backslash is a separator; slashes merge unless the policy says not to', ()
   assert.equal(path('/public\\..\\admin'), '/admin');
   assert.equal(path('//admin///secret'), '/admin/secret');
   assert.equal(path('/a//b', noMerge), '/a//b');
-  assert.equal(path('/a//../b', noMerge), '/a/b');
+  assert.equal(path('/a//../b', noMerge), '!ambiguous_path', 'RFC 3986 and merge-first servers disagree on "//.."');
+  assert.equal(path('/a//..'), '!ambiguous_path');
+  assert.equal(path('/a/..//b'), '/b');
   assert.equal(path('/a/'), '/a/');
 });
 
