@@ -65,6 +65,7 @@ const queries = new Tally(counter('edgeplane_dns_queries_total', 'DNS queries an
 const gtmAnswers = new Tally(counter('edgeplane_dns_gtm_answers_total', 'GTM answers by name and the region of the first address', ['name', 'region'] as const));
 const gtmFailOpen = new Tally(counter('edgeplane_dns_gtm_fail_open_total', 'GTM answers given while every region of the name was down (answered as if all were up)', ['name'] as const));
 const dropped = new Tally(counter('edgeplane_dns_dropped_total', 'DNS messages not answered: malformed beyond a reply, responses, or limited by RRL', ['reason'] as const));
+const tcpClosed = new Tally(counter('edgeplane_dns_tcp_closed_total', 'DNS TCP connections closed or refused by the server, by reason: idle, message-timeout (a query or answer took too long), max-duration, limit (listener full), client-limit (the client holds too many)', ['reason'] as const));
 const rrlSlipped = new Tally(counter('edgeplane_dns_rrl_slipped_total', 'answers replaced by an empty TC=1 reply by response rate limiting', [] as const));
 
 /** One label set of a FastHistogram: observe() is a bucket search and three adds. */
@@ -197,6 +198,18 @@ const slippedSlot = rrlSlipped.slot({});
 
 export function countDropped(reason: keyof typeof droppedSlots): void {
   dropped.inc(droppedSlots[reason]);
+}
+
+const tcpClosedSlots = {
+  idle: tcpClosed.slot({ reason: 'idle' }),
+  'message-timeout': tcpClosed.slot({ reason: 'message-timeout' }),
+  'max-duration': tcpClosed.slot({ reason: 'max-duration' }),
+  limit: tcpClosed.slot({ reason: 'limit' }),
+  'client-limit': tcpClosed.slot({ reason: 'client-limit' }),
+};
+
+export function countTcpClosed(reason: keyof typeof tcpClosedSlots): void {
+  tcpClosed.inc(tcpClosedSlots[reason]);
 }
 
 export function countSlipped(): void {
