@@ -40,13 +40,14 @@ test('finding 1: silent TLS connections are closed by the (default 10s) handshak
   assert.equal(closed.filter(Boolean).length, 20, 'every silent connection was closed by the gateway');
 });
 
-test('finding 1: clients that leave mid-handshake leave no fd behind (no CLOSE-WAIT)', async (t) => {
+test('finding 1: clients that fail the handshake and leave leave no fd behind (no CLOSE-WAIT)', async (t) => {
   const pid = gw.ready.pid;
   const baseline = fdCount(pid);
   if (baseline === null) return t.skip('needs /proc/PID/fd (Linux)');
   const sockets = await Promise.all(Array.from({ length: 20 }, () => openSilent(port)));
-  // Half a ClientHello, then gone: the gateway sees a FIN in the middle of the handshake.
-  for (const s of sockets) s.end(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xf0, 0x01]));
+  // What scanners send: plain HTTP to the TLS port (a failed handshake the old code answered with
+  // an HTTP 400 it could never write), or half a ClientHello; then they are gone.
+  sockets.forEach((s, i) => s.end(i % 2 === 0 ? 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' : Buffer.from([0x16, 0x03, 0x01, 0x00, 0xf0, 0x01])));
   await waitFor(() => sockets.every((s) => s.destroyed || s.readableEnded) || null, { timeoutMs: 40_000, what: 'client sockets closed' }).catch(() => {});
   await waitFor(() => (fdCount(pid) ?? Infinity) <= baseline + 2, { timeoutMs: 40_000, intervalMs: 200, what: `gateway fds back to ${baseline} (now ${fdCount(pid)})` });
 });
