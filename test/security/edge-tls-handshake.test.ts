@@ -32,15 +32,23 @@ after(async () => {
   await upstream?.close();
 });
 
-test('finding 1: silent TLS connections are closed by the (default 10s) handshake timeout', async (t) => {
-  if (fdCount(gw.ready.pid) === null) return t.skip('needs /proc/PID/fd (Linux)');
+test('finding 1: silent TLS connections are closed by the (default 10s) handshake timeout and leave no fd behind', async (t) => {
+  const pid = gw.ready.pid;
+  const baseline = fdCount(pid);
+  if (baseline === null) return t.skip('needs /proc/PID/fd (Linux)');
   const sockets = await Promise.all(Array.from({ length: 20 }, () => openSilent(port)));
   opened.push(...sockets);
+  // The old listener never closed them (after its 120s handshake timeout it tried to write an HTTP 400
+  // into the unfinished TLS session and waited for a 'finish' that never came): CLOSE-WAIT once they left.
   const closed = await Promise.all(sockets.map((s) => closedByPeer(s, 40_000)));
   assert.equal(closed.filter(Boolean).length, 20, 'every silent connection was closed by the gateway');
+  for (const s of sockets) s.destroy();
+  await waitFor(() => (fdCount(pid) ?? Infinity) <= baseline + 2, { timeoutMs: 30_000, intervalMs: 200, what: `gateway fds back to ${baseline} (now ${fdCount(pid)})` });
 });
 
-test('finding 1: clients that fail the handshake and leave leave no fd behind (no CLOSE-WAIT)', async (t) => {
+// A companion guard: failed handshakes (the cases the old code already destroyed) must stay leak-free
+// now that the TLS listener is new code.
+test('clients that fail the handshake and leave leave no fd behind (no CLOSE-WAIT)', async (t) => {
   const pid = gw.ready.pid;
   const baseline = fdCount(pid);
   if (baseline === null) return t.skip('needs /proc/PID/fd (Linux)');
