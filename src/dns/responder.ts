@@ -1,9 +1,9 @@
 import type { Rng } from '../util/rng.ts';
-import { CLASSIC_UDP_SIZE, EdnsOption, Flags2, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
+import { CLASSIC_UDP_SIZE, EdnsOption, Flags2, Flags3, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
 import { parseQuery, ParsedQuery, QueryStatus } from './wire/query.ts';
 import type { Answer, AnswerCache, GtmAnswer, StaticAnswer, ZoneAnswers } from './answer/cache.ts';
 import { encodeResolution } from './answer/encode.ts';
-import type { Resolution } from './zone/resolve.ts';
+import { nxdomain, type Resolution } from './zone/resolve.ts';
 import { selectAnswers } from './gtm/select.ts';
 import { countDropped, countSlipped, NO_ZONE_LABEL, ZoneQuerySlots } from './metrics.ts';
 import { badKeyTsig } from './wire/tsig.ts';
@@ -89,13 +89,15 @@ export class Responder {
     let ans: Answer;
     if (entry !== undefined) {
       ans = entry.types.get(q.qtype) ?? entry.other;
+      // DO=1 and a signed zone: the same answer with RRSIGs and denial NSECs (one branch for unsigned traffic)
+      if (q.dnssecOk && ans.signed !== undefined) ans = ans.signed;
     } else {
       const anc = cache.closestAncestor(msg, HEADER_SIZE, q.qnameEnd);
       if (anc === undefined) {
         // not ours: REFUSED without AA (RFC 8906 3.1.3.1), with EDE 20 "Not Authoritative" (RFC 8914)
         return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp, EDE_NOT_AUTHORITATIVE);
       }
-      ans = perQueryAnswer(msg, q, anc.zone, anc.referral ?? anc.zone.nxdomain);
+      ans = perQueryAnswer(msg, q, anc.zone, anc.referral);
     }
     const out = ans.gtm === undefined ? this.#static(msg, q, ans, limit) : this.#gtm(msg, q, ans, limit, address);
     return this.#deliver(msg, out, ans.rcode, ans.zone.slots, address, tcp, ans.aa, q.edns);
@@ -131,13 +133,15 @@ export class Responder {
     const bs = ans.blockSize;
     const optLen = q.edns ? optSize(q) : 0;
     let n = Math.min(rt.spec.answers, plan.size);
+    const sigs = ans.sigs;
+    const sigLen = sigs === undefined ? 0 : sigs.size;
     // A GTM answer is a choice of addresses, not an RRset to truncate: give fewer that fit.
-    const fit = Math.floor((limit - tpl.length - optLen) / bs);
+    const fit = Math.floor((limit - tpl.length - optLen - sigLen) / bs);
     if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns, scope);
     if (n > fit) n = fit;
     n = selectAnswers(plan, n, this.#rng, this.#picked, this.#scratch);
     const picked = this.#picked;
-    const out = Buffer.allocUnsafe(tpl.length + n * bs + optLen);
+    const out = Buffer.allocUnsafe(tpl.length + n * bs + (n > 0 ? sigLen : 0) + optLen);
     out.set(tpl, 0);
     let off = tpl.length;
     const blocks = ans.blocks;
@@ -145,7 +149,13 @@ export class Responder {
       copyBytes(blocks, picked[i]! * bs, out, off, bs);
       off += bs;
     }
-    const an = ans.fixedAnswers + n;
+    let an = ans.fixedAnswers + n;
+    if (sigs !== undefined && n > 0) {
+      const rec = sigs.get(picked, n);
+      out.set(rec, off);
+      off += rec.length;
+      an += sigs.count;
+    }
     out[6] = an >> 8;
     out[7] = an & 0xff;
     patch(out, msg, q, tpl[2]!);
@@ -207,6 +217,8 @@ function patch(out: Buffer, msg: Buffer, q: ParsedQuery, flags2: number): void {
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = flags2 | (msg[2]! & Flags2.RD);
+  // RFC 4035 3.1.6: CD is copied from the query; AD stays clear (an authoritative server validates nothing)
+  out[3] = (out[3]! & Flags3.RCODE_MASK) | (msg[3]! & Flags3.CD);
   copyBytes(msg, HEADER_SIZE, out, HEADER_SIZE, q.questionEnd - HEADER_SIZE);
 }
 
@@ -289,7 +301,7 @@ function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpS
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (aa ? Flags2.AA : 0) | Flags2.TC | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
-  out[3] = rcode & 0x0f;
+  out[3] = (rcode & 0x0f) | (msg[3]! & Flags3.CD);
   out[5] = qlen > 0 ? 1 : 0;
   out[11] = withOpt ? 1 : 0;
   msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
@@ -301,7 +313,21 @@ function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpS
  * NXDOMAIN and referrals for names below a cut carry the query's own name, so
  * they are encoded now (rare for a GTM server, and NXDOMAIN is rate limited).
  */
-function perQueryAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, res: Resolution): StaticAnswer {
-  const { answer } = encodeResolution(msg.subarray(HEADER_SIZE, q.qnameEnd), q.qtype, res, undefined, q.qclass);
+function perQueryAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, referral: Resolution | undefined): StaticAnswer {
+  const qname = msg.subarray(HEADER_SIZE, q.qnameEnd);
+  const signer = q.dnssecOk ? za.zone.dnssec : undefined;
+  let res = referral ?? za.nxdomain;
+  // signed NXDOMAIN: an NSEC naming the query's name (lowercase), signed once per name and cached
+  if (signer && !referral) res = nxdomain(za.zone, lowerName(qname));
+  const { answer } = encodeResolution(qname, q.qtype, res, undefined, q.qclass, signer, signer !== undefined && !referral);
   return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+}
+
+function lowerName(name: Buffer): Buffer {
+  const out = Buffer.from(name);
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i]!;
+    if (c >= 0x41 && c <= 0x5a) out[i] = c | 0x20;
+  }
+  return out;
 }

@@ -252,6 +252,7 @@ function compileZone(z: ZoneConfig, index: number, path: Path, issues: DnsConfig
     originText: nameToText(origin),
     soa,
     negativeTtl: Math.min(soaTtl, z.soa.minimum),
+    negativeSoa: { ...soa, ttl: Math.min(soaTtl, z.soa.minimum) },
     nodes,
   };
 }
