@@ -7,6 +7,7 @@ import { nxdomain, type Resolution } from './zone/resolve.ts';
 import { selectAnswers } from './gtm/select.ts';
 import { countDropped, countSlipped, NO_ZONE_LABEL, ZoneQuerySlots } from './metrics.ts';
 import { badKeyTsig } from './wire/tsig.ts';
+import { chaosReply, type Identity } from './identity.ts';
 import { RrlVerdict, type ResponseRateLimiter } from './rrl.ts';
 
 const TCP_MAX = 65535;
@@ -23,6 +24,7 @@ export interface ResponderState {
   udpSize: number;
   /** Largest number of GTM candidates of any name (sizes the scratch arrays). */
   maxCandidates: number;
+  identity: Identity;
 }
 
 /**
@@ -78,6 +80,11 @@ export class Responder {
     }
     // RFC 6891 6.1.3: only version 0 exists
     if (q.edns && q.ednsVersion > 0) return this.#error(msg, q, Rcode.BADVERS, true, true, address, tcp);
+    if (q.qclass === RRClass.CH) {
+      // id.server, hostname.bind, version.bind (when configured): who answered
+      const ch = chaosReply(msg, q, state.identity);
+      if (ch !== undefined) return this.#deliver(msg, ch, Rcode.NOERROR, NO_ZONE, address, tcp, true, false);
+    }
     // Zone transfers are not offered; CH/HS queries have no zones here
     if ((q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) || q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
       return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp);
@@ -105,14 +112,15 @@ export class Responder {
 
   #static(msg: Buffer, q: ParsedQuery, ans: StaticAnswer, limit: number): Buffer {
     const tpl = ans.bytes;
-    const optLen = q.edns ? optSize(q) : 0;
+    const nsid = this.#state.identity.nsid;
+    const optLen = q.edns ? optSize(q, nsid) : 0;
     const total = tpl.length + optLen;
     if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns, 0);
     const out = Buffer.allocUnsafe(total);
     out.set(tpl, 0);
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
-      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0);
+      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0, true, nsid);
       bumpArcount(out);
     }
     return out;
@@ -131,7 +139,8 @@ export class Responder {
     }
     const tpl = ans.bytes;
     const bs = ans.blockSize;
-    const optLen = q.edns ? optSize(q) : 0;
+    const nsid = this.#state.identity.nsid;
+    const optLen = q.edns ? optSize(q, nsid) : 0;
     let n = Math.min(rt.spec.answers, plan.size);
     const sigs = ans.sigs;
     const sigLen = sigs === undefined ? 0 : sigs.size;
@@ -160,7 +169,7 @@ export class Responder {
     out[7] = an & 0xff;
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
-      putOpt(out, off, this.#state.udpSize, 0, q, scope);
+      putOpt(out, off, this.#state.udpSize, 0, q, scope, true, nsid);
       bumpArcount(out);
     }
     if (n > 0) rt.slots.picked(plans.candidates[picked[0]!]!.regionIdx);
@@ -203,8 +212,8 @@ export class Responder {
 
 }
 
-function optSize(q: ParsedQuery): number {
-  return 11 + (q.ecs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0);
+function optSize(q: ParsedQuery, nsid?: Buffer): number {
+  return 11 + (q.ecs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0) + (q.nsid && nsid !== undefined ? 4 + nsid.length : 0);
 }
 
 /** Small copies: a loop beats Buffer#copy's argument checks below ~100 bytes. */
@@ -228,8 +237,11 @@ function bumpArcount(out: Buffer): void {
   out[11] = ar & 0xff;
 }
 
-/** Writes an OPT RR at `off` (RFC 6891 6.1.2): our payload size, the DO bit echoed (RFC 3225), ECS echoed with `scope`. */
-function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true): number {
+/**
+ * Writes an OPT RR at `off` (RFC 6891 6.1.2): our payload size, the DO bit
+ * echoed (RFC 3225), ECS echoed with `scope`, our NSID when asked (RFC 5001).
+ */
+function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true, nsid?: Buffer): number {
   out[off] = 0;
   out[off + 1] = 0;
   out[off + 2] = RRType.OPT;
@@ -239,25 +251,32 @@ function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: 
   out[off + 6] = 0;
   out[off + 7] = q.dnssecOk ? 0x80 : 0;
   out[off + 8] = 0;
-  if (!(q.ecs && withEcs)) {
-    out[off + 9] = 0;
-    out[off + 10] = 0;
-    return off + 11;
+  let o = off + 11;
+  if (q.ecs && withEcs) {
+    const addrLen = (q.ecsSourcePrefix + 7) >> 3;
+    out[o] = 0;
+    out[o + 1] = 8;
+    out[o + 2] = 0;
+    out[o + 3] = 4 + addrLen;
+    out[o + 4] = 0;
+    out[o + 5] = q.ecsFamily;
+    out[o + 6] = q.ecsSourcePrefix;
+    out[o + 7] = scope;
+    q.ecsAddress.copy(out, o + 8, 0, addrLen);
+    o += 8 + addrLen;
   }
-  const addrLen = (q.ecsSourcePrefix + 7) >> 3;
-  const optLen = 4 + addrLen;
-  out[off + 9] = 0;
-  out[off + 10] = 4 + optLen;
-  out[off + 11] = 0;
-  out[off + 12] = 8;
-  out[off + 13] = 0;
-  out[off + 14] = optLen;
-  out[off + 15] = 0;
-  out[off + 16] = q.ecsFamily;
-  out[off + 17] = q.ecsSourcePrefix;
-  out[off + 18] = scope;
-  q.ecsAddress.copy(out, off + 19, 0, addrLen);
-  return off + 19 + addrLen;
+  if (q.nsid && nsid !== undefined) {
+    out[o] = 0;
+    out[o + 1] = 3;
+    out[o + 2] = nsid.length >> 8;
+    out[o + 3] = nsid.length & 0xff;
+    nsid.copy(out, o + 4);
+    o += 4 + nsid.length;
+  }
+  const rdlen = o - off - 11;
+  out[off + 9] = rdlen >> 8;
+  out[off + 10] = rdlen & 0xff;
+  return o;
 }
 
 /**

@@ -21,6 +21,7 @@ import { TcpListener, type TcpSettings } from './transport/tcp.ts';
 import { UdpListener } from './transport/udp.ts';
 import { DEFAULT_EDNS_SIZE } from './wire/constants.ts';
 import { compileZones } from './zone/compile.ts';
+import { identityFrom } from './identity.ts';
 import { loadZoneKeys, refreshInterval, signZone } from './dnssec/zone-keys.ts';
 import type { DnsConfigIssue } from './errors.ts';
 
@@ -118,7 +119,7 @@ export class DnsServer {
     const settings = rrlSettings(config.rrl);
     const rrl = previous && JSON.stringify(previous.rrl.settings) === JSON.stringify(settings) ? previous.rrl : new ResponseRateLimiter(settings, this.#clock);
     const maxCandidates = cache.gtm.reduce((m, rt) => Math.max(m, rt.v4?.candidates.length ?? 0, rt.v6?.candidates.length ?? 0), 1);
-    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates };
+    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity) };
   }
 
   #tcpSettings(config: DnsConfig): TcpSettings {

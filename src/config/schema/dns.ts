@@ -95,4 +95,9 @@ export const Dns = Obj({
     maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1, description: 'per client address (IPv6: per /64), listen address and worker; default 16' })),
   })),
   rrl: Type.Optional(Rrl),
+  identity: Type.Optional(Obj({
+    serverId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'answers NSID and CH TXT id.server / hostname.bind: a string, true (default: the host name) or false (off)' })),
+    nsid: Type.Optional(Type.Boolean({ description: 'send serverId as NSID (RFC 5001) when a query asks; default true' })),
+    version: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'CH TXT version.bind / version.server: a string, true ("edgeplane VERSION") or false (default: off, REFUSED)' })),
+  })),
 });
