@@ -229,7 +229,7 @@ export function parseDnsperf(text: string): Perf {
 
 /** Waits until `port` answers a query for the bench name over UDP. */
 async function waitForDns(port: number, proc: Running, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   const q = buildQuery(BENCH_NAME);
   for (;;) {
     const ok = await new Promise<boolean>((res) => {
@@ -278,7 +278,8 @@ async function startEdgeplane(work: string, signed = false): Promise<Started> {
   const cli = ['--import', 'tsx', join(repoRoot, 'src/cli.ts')];
   const p = start([...pin(SERVER_CORE), process.execPath, ...cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
   try {
-    const deadline = Date.now() + 30_000;
+    // generous: under a loaded machine a pinned tsx start takes tens of seconds
+    const deadline = Date.now() + 120_000;
     while (!existsSync(readyFile)) {
       if (p.proc.exitCode !== null || Date.now() > deadline) throw new Error(`edgeplane did not start:\n${p.output()}`);
       await delay(50);

@@ -3,7 +3,8 @@ import { CLASSIC_UDP_SIZE, EdnsOption, Flags2, Flags3, HEADER_SIZE, Rcode, RRCla
 import { parseQuery, ParsedQuery, QueryStatus } from './wire/query.ts';
 import type { Answer, AnswerCache, GtmAnswer, StaticAnswer, ZoneAnswers } from './answer/cache.ts';
 import { encodeResolution } from './answer/encode.ts';
-import { nxdomain, type Resolution } from './zone/resolve.ts';
+import { nxdomain, resolveWildcard, type Resolution } from './zone/resolve.ts';
+import type { ZoneNode } from './zone/types.ts';
 import { selectAnswers } from './gtm/select.ts';
 import { countDropped, countSlipped, NO_ZONE_LABEL, ZoneQuerySlots } from './metrics.ts';
 import { badKeyTsig } from './wire/tsig.ts';
@@ -104,7 +105,7 @@ export class Responder {
         // not ours: REFUSED without AA (RFC 8906 3.1.3.1), with EDE 20 "Not Authoritative" (RFC 8914)
         return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp, EDE_NOT_AUTHORITATIVE);
       }
-      ans = perQueryAnswer(msg, q, anc.zone, anc.referral);
+      ans = anc.referral === undefined && anc.wildcard !== undefined ? wildcardAnswer(msg, q, anc.zone, anc.wildcard) : perQueryAnswer(msg, q, anc.zone, anc.referral);
     }
     const out = ans.gtm === undefined ? this.#static(msg, q, ans, limit) : this.#gtm(msg, q, ans, limit, address);
     return this.#deliver(msg, out, ans.rcode, ans.zone.slots, address, tcp, ans.aa, q.edns);
@@ -338,7 +339,16 @@ function perQueryAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, referral: 
   let res = referral ?? za.nxdomain;
   // signed NXDOMAIN: an NSEC naming the query's name (lowercase), signed once per name and cached
   if (signer && !referral) res = nxdomain(za.zone, lowerName(qname));
-  const { answer } = encodeResolution(qname, q.qtype, res, undefined, q.qclass, signer, signer !== undefined && !referral);
+  const { answer } = encodeResolution(qname, q.qtype, res, undefined, q.qclass, signer);
+  return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+}
+
+/** A name synthesized from a wildcard names the query, so it is encoded (and, signed, signed) per query name. */
+function wildcardAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, wild: ZoneNode): StaticAnswer {
+  const qname = msg.subarray(HEADER_SIZE, q.qnameEnd);
+  const signer = q.dnssecOk ? za.zone.dnssec : undefined;
+  const res = resolveWildcard(za.zone, wild, q.qtype, lowerName(qname));
+  const { answer } = encodeResolution(qname, q.qtype, res, undefined, q.qclass, signer);
   return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
 }
 

@@ -1,5 +1,5 @@
 import { RRType } from '../wire/constants.ts';
-import { isAtOrBelow } from '../wire/name.ts';
+import { isAtOrBelow, isWildcard, nameKey } from '../wire/name.ts';
 import type { RegionView } from '../region-view.ts';
 import type { GeoLocator } from '../geo/locator.ts';
 import { planFamily, regionWeights, type FamilyPlans, type GtmNameWeights } from '../gtm/policy.ts';
@@ -78,6 +78,8 @@ export interface NameAnswers {
   other: Answer;
   /** At or below a delegation: names under it get this referral, encoded per query for their name. */
   referral: Resolution | undefined;
+  /** `*.<this name>` when it exists: missing names right below are synthesized from it (RFC 4592). */
+  wildcard?: ZoneNode;
 }
 
 /** A type that never occurs in zone data: resolving it gives the generic answer. */
@@ -120,6 +122,13 @@ export class AnswerCache {
       }
     }
     this.names = new NameTable(entries);
+    // a wildcard serves the missing names below its parent (the closest encloser)
+    for (const [name] of entries) {
+      if (!isWildcard(name)) continue;
+      const parent = this.names.get(name, 2, name.length);
+      const wild = this.names.get(name, 0, name.length);
+      if (parent && wild) parent.wildcard = wild.zone.zone.nodes.get(nameKey(name));
+    }
   }
 
   refreshGtm(view: RegionView): void {

@@ -30,13 +30,13 @@ function writeHeader(w: MessageWriter, res: Resolution, rcode: number): void {
   w.u16(1).u16(0).u16(0).u16(0);
 }
 
-/** The per-query NSEC of a missing name is signed through the ad-hoc cache, keyed by the name. */
-function signaturesOf(signer: ZoneSigner, set: OwnedRRset, adhoc: boolean): Buffer[] {
-  return adhoc ? signer.signAdhoc(`nsec/${set.owner.toString('latin1')}`, set.owner, set.rrset) : signer.sign(set.owner, set.rrset);
+/** Sets made for one query name are signed through the bounded ad-hoc cache, keyed by owner and type. */
+function signaturesOf(signer: ZoneSigner, set: OwnedRRset): Buffer[] {
+  return set.adhoc ? signer.signAdhoc(`${set.rrset.type}/${set.owner.toString('latin1')}`, set.owner, set.rrset) : signer.sign(set.owner, set.rrset);
 }
 
 /** Writes the RRsets, each followed by its RRSIGs when `signer` is given; returns the record count. */
-function writeSets(w: MessageWriter, sets: OwnedRRset[], signer?: ZoneSigner, adhocNsec?: OwnedRRset): number {
+function writeSets(w: MessageWriter, sets: OwnedRRset[], signer?: ZoneSigner): number {
   let n = 0;
   for (const set of sets) {
     const { owner, rrset } = set;
@@ -49,7 +49,7 @@ function writeSets(w: MessageWriter, sets: OwnedRRset[], signer?: ZoneSigner, ad
       n++;
     }
     if (!signer || set.unsigned) continue;
-    for (const sig of signaturesOf(signer, set, set === adhocNsec)) {
+    for (const sig of signaturesOf(signer, set)) {
       w.name(owner).u16(RRType.RRSIG).u16(RRClass.IN).u32(rrset.ttl).u16(sig.length).bytes(sig);
       n++;
     }
@@ -64,7 +64,7 @@ function writeSets(w: MessageWriter, sets: OwnedRRset[], signer?: ZoneSigner, ad
  * record per candidate, each compressed against names already written so all
  * have the same size.
  */
-export function encodeResolution(qname: WireName, qtype: number, res: Resolution, candidates?: Candidate[], qclass: number = RRClass.IN, signer?: ZoneSigner, adhocNsec = false): { answer: EncodedAnswer; gtm?: GtmBlocks } {
+export function encodeResolution(qname: WireName, qtype: number, res: Resolution, candidates?: Candidate[], qclass: number = RRClass.IN, signer?: ZoneSigner): { answer: EncodedAnswer; gtm?: GtmBlocks } {
   const w = new MessageWriter(512);
   // RFC 9824 3.2: a compact denial of a missing name is NOERROR on the wire
   writeHeader(w, res, signer && res.nxname ? 0 : res.rcode);
@@ -72,7 +72,7 @@ export function encodeResolution(qname: WireName, qtype: number, res: Resolution
   if (w.length !== HEADER_SIZE + qname.length + 4) throw new DnsError('EP_DNS_INTERNAL', 'question must be written uncompressed');
   const an = writeSets(w, res.answer, signer);
   const authority = signer && res.nsec ? [...res.authority, res.nsec] : res.authority;
-  const ns = writeSets(w, authority, signer, adhocNsec ? res.nsec : undefined);
+  const ns = writeSets(w, authority, signer);
   const ar = writeSets(w, res.additional, signer);
   w.patchU16(6, an);
   w.patchU16(8, ns);

@@ -9,6 +9,8 @@ export interface OwnedRRset {
   rrset: RRset;
   /** Not signed even in a signed zone: a delegation's NS and glue belong to the child. */
   unsigned?: boolean;
+  /** Made for one query name (wildcard synthesis, a missing name's NSEC): signed through the bounded ad-hoc cache. */
+  adhoc?: boolean;
 }
 
 /**
@@ -41,7 +43,24 @@ export function typesAt(node: ZoneNode): number[] {
 
 /** NSEC proving `name` (no node) does not exist, compact style. */
 export function nxnameNsec(zone: CompiledZone, name: WireName): OwnedRRset {
-  return { owner: name, rrset: compactNsec(name, [RRType.RRSIG, RRType.NSEC, RRType.NXNAME], zone.negativeTtl) };
+  return { owner: name, rrset: compactNsec(name, [RRType.RRSIG, RRType.NSEC, RRType.NXNAME], zone.negativeTtl), adhoc: true };
+}
+
+/**
+ * The answer for `qname` (lowercase, no node of its own) synthesized from the
+ * wildcard `wild` of its closest encloser (RFC 4592 3.3.1): the wildcard's
+ * data with `qname` as owner. Signed zones sign it as `qname` (an online
+ * signer may: the validator sees an ordinary answer, no wildcard proof needed),
+ * and a NODATA gets a compact NSEC at `qname` with the wildcard's types.
+ */
+export function resolveWildcard(zone: CompiledZone, wild: ZoneNode, qtype: number, qname: WireName): Resolution {
+  const res = resolve(zone, wild, qtype);
+  const own = (s: OwnedRRset): OwnedRRset => (s.owner === wild.name ? { ...s, owner: qname, adhoc: true } : s);
+  return {
+    ...res,
+    answer: res.answer.map(own),
+    nsec: res.nsec && res.nsec.owner === wild.name ? { owner: qname, rrset: compactNsec(qname, typesAt(wild), zone.negativeTtl), adhoc: true } : res.nsec,
+  };
 }
 
 function soaOf(zone: CompiledZone): OwnedRRset {

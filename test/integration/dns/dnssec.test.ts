@@ -35,7 +35,7 @@ function signedConfig(keyFile: string, algorithm: 'ecdsap256sha256' | 'ed25519' 
     { name: 'api', ttl: 30, regions: [{ region: 'jp', vips: ['203.0.113.10', '2001:db8::10'], weight: 2 }, { region: 'sg', vips: ['198.51.100.10'], weight: 1 }] },
     { name: 'multi', answers: 'all', regions: [{ region: 'jp', vips: ['203.0.113.20', '203.0.113.21'], weight: 1 }, { region: 'sg', vips: ['198.51.100.20'], weight: 1 }] },
   ];
-  zone.records!.push({ name: 'alias', type: 'CNAME', value: 'api.svc.plus' });
+  zone.records!.push({ name: 'alias', type: 'CNAME', value: 'api.svc.plus' }, { name: '*.wild', type: 'A', value: '192.0.2.99' }, { name: '*.wild', type: 'TXT', value: 'synthesized' });
   zone.dnssec = { keys: [{ file: keyFile }], algorithm, ...extra };
   return { listen: ['127.0.0.1:0'], zones: [zone], rrl: { enabled: false }, geo: { networks: [{ cidr: '203.0.113.0/24', region: 'jp' }, { cidr: '198.51.100.0/24', region: 'sg' }] } };
 }
@@ -134,6 +134,11 @@ test('unbound validates every answer type from the signed zone (AD set)', async 
     ['deeper.missing.svc.plus', RRType.TXT, (r) => assert.equal(r.answers.length, 0)],
     // a CNAME to a missing name
     ['dangling.svc.plus', RRType.A, (r) => assert.equal(r.answers.filter((a) => a.type === RRType.CNAME).length, 1)],
+    // wildcard synthesis (RFC 4592), its NODATA, and a deeper name under the same wildcard
+    ['any.wild.svc.plus', RRType.A, (r) => assert.deepEqual(r.answers.filter((a) => a.type === RRType.A).map((a) => a.data), ['192.0.2.99'])],
+    ['any.wild.svc.plus', RRType.TXT, (r) => assert.equal(r.answers.filter((a) => a.type === RRType.TXT).length, 1)],
+    ['any.wild.svc.plus', RRType.MX, (r) => assert.equal(r.answers.length, 0)],
+    ['a.b.wild.svc.plus', RRType.A, (r) => assert.equal(r.answers.filter((a) => a.type === RRType.A).length, 1)],
   ];
   for (const [name, type, check] of cases) {
     const r = await ask(u.port, name, type);
@@ -185,7 +190,7 @@ test('delv +vtrace fully validates a GTM answer and a missing name with the DS a
   const [tag, alg, digestType, digest] = dsGood.split(' ');
   const anchors = join(dir, 'anchors.conf');
   writeFileSync(anchors, `trust-anchors { "svc.plus." static-ds ${tag} ${alg} ${digestType} "${digest}"; };\n`);
-  for (const [name, type] of [['api.svc.plus', 'A'], ['static.svc.plus', 'AAAA'], ['missing.svc.plus', 'A']]) {
+  for (const [name, type] of [['api.svc.plus', 'A'], ['static.svc.plus', 'AAAA'], ['missing.svc.plus', 'A'], ['x.wild.svc.plus', 'A']]) {
     const { stdout, stderr } = await execFileAsync(delv, [`@127.0.0.1`, '-p', String(good.port), '-a', anchors, '+root=svc.plus', '+vtrace', name!, type!], { timeout: 20_000 }).catch((e) => e as { stdout: string; stderr: string });
     assert.match(stdout, /fully validated/, `${name} ${type}:\n${stdout}\n${stderr}`);
   }
