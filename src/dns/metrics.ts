@@ -152,7 +152,7 @@ export const answerDuration = fastHistogram(
 );
 export const tcpConnections = gauge('edgeplane_dns_tcp_connections', 'open DNS TCP connections', []);
 
-const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' } as Record<number, string>)[rcode] ?? String(rcode);
+const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS', 23: 'BADCOOKIE' } as Record<number, string>)[rcode] ?? String(rcode);
 
 /** Slots for one zone label: [transport][rcode]. */
 export class ZoneQuerySlots {

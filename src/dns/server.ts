@@ -22,6 +22,7 @@ import { UdpListener } from './transport/udp.ts';
 import { DEFAULT_EDNS_SIZE } from './wire/constants.ts';
 import { compileZones } from './zone/compile.ts';
 import { identityFrom } from './identity.ts';
+import { CookieJar, cookieSettings } from './cookies.ts';
 import { loadZoneKeys, refreshInterval, signZone } from './dnssec/zone-keys.ts';
 import type { DnsConfigIssue } from './errors.ts';
 
@@ -119,7 +120,18 @@ export class DnsServer {
     const settings = rrlSettings(config.rrl);
     const rrl = previous && JSON.stringify(previous.rrl.settings) === JSON.stringify(settings) ? previous.rrl : new ResponseRateLimiter(settings, this.#clock);
     const maxCandidates = cache.gtm.reduce((m, rt) => Math.max(m, rt.v4?.candidates.length ?? 0, rt.v6?.candidates.length ?? 0), 1);
-    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity) };
+    const cookies = previous?.cookies && JSON.stringify(config.cookies ?? {}) === JSON.stringify(this.#config.cookies ?? {}) ? previous.cookies : this.#cookieJar(config);
+    const clock = this.#clock;
+    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity), cookies, nowSeconds: () => Math.floor(clock.wallNow() / 1000) };
+  }
+
+  #cookieJar(config: DnsConfig): CookieJar | undefined {
+    try {
+      const settings = cookieSettings(config.cookies);
+      return settings.enabled ? new CookieJar(settings) : undefined;
+    } catch (err) {
+      throw new ConfigError([{ path: 'dns.cookies', message: (err as Error).message }]);
+    }
   }
 
   #tcpSettings(config: DnsConfig): TcpSettings {
