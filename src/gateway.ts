@@ -12,8 +12,9 @@ import { UpgradeProxy } from './edge/upgrade.ts';
 import { Listeners, type BoundListener } from './edge/listeners.ts';
 import { compileEdgeTable } from './edge/compile.ts';
 import { AdminServer } from './admin/server.ts';
-import { StateDir } from './admin/persistence.ts';
-import { ConfigStore, type ChangeResult } from './admin/config-store.ts';
+import { StateDir } from './control/persistence.ts';
+import { FileConfigStore } from './control/file-store.ts';
+import type { ConfigStore, ChangeResult } from './control/store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
@@ -248,7 +249,7 @@ export class Gateway {
     // The store decides between the file and the persisted state (the GitOps rule) and applies the winner.
     const stateDir = await StateDir.open(resolve(this.baseDir, config.admin?.stateDir ?? 'state'));
     this.#stateDir = stateDir;
-    this.#store = await ConfigStore.open({ stateDir, historyLimit: config.admin?.history ?? 20, apply: (c, v, s) => this.#apply(c, v, s), logger: this.logger, clock: this.clock });
+    this.#store = await FileConfigStore.open({ stateDir, historyLimit: config.admin?.history ?? 20, apply: (c, v, s) => this.#apply(c, v, s), logger: this.logger, clock: this.clock });
     await this.#store.start(config, this.configPath);
     this.#audit = new AuditLog({ dir: stateDir.path, logger: this.logger });
     if (!config.admin?.token) this.logger.warn('admin.token is not set: the /v1 admin API is open to every local process');

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerAuth } from './auth.ts';
 import type { AuditLog } from './audit.ts';
-import { AdminHttpError } from './errors.ts';
+import { AdminHttpError, httpErrorOf } from './errors.ts';
+import { ControlError } from '../control/errors.ts';
 import { adminMetrics } from './metrics.ts';
 import { writeOutcome, authorOf, type AdminContext } from './routes/context.ts';
 import { configRoutes } from './routes/config.ts';
@@ -59,7 +60,11 @@ export function adminApi(options: AdminApiOptions) {
         });
         // Remember why a request failed for the audit line; the reply itself is built by server.ts's error handler.
         v1.addHook('onError', async (req: FastifyRequest, _reply: FastifyReply, err: Error) => {
-          if (err instanceof AdminHttpError) failures.set(req, err.issues);
+          if (err instanceof AdminHttpError || err instanceof ControlError) failures.set(req, err.issues);
+        });
+        // Control-plane refusals know their kind, not HTTP: give them their status, then the server's handler answers.
+        v1.setErrorHandler((err: Error) => {
+          throw err instanceof ControlError ? httpErrorOf(err) : err;
         });
         const ctx: AdminContext = { store: options.store, healthReport: options.healthReport };
         configRoutes(v1, ctx);

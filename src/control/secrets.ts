@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema/index.ts';
-import type { AdminIssue } from './errors.ts';
+import type { Issue as AdminIssue } from './errors.ts';
 
 /**
  * Secrets in the config: the admin token, JWT HMAC secrets and gossip keys.
