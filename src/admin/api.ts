@@ -10,6 +10,7 @@ import { splitRoutes } from './routes/splits.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { versionRoutes } from './routes/versions.ts';
 import { healthRoutes } from './routes/health.ts';
+import { statusRoutes } from './routes/status.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { uiRoutes } from './routes/ui.ts';
@@ -72,6 +73,7 @@ export function adminApi(options: AdminApiOptions) {
         endpointRoutes(v1, ctx);
         versionRoutes(v1, ctx);
         healthRoutes(v1, ctx);
+        statusRoutes(v1, ctx);
         if (options.releases) releaseRoutes(v1, options.releases);
         dashboardRoutes(v1, { ...ctx, releases: options.releases, gtmWeights: options.gtmWeights, fleet: options.fleet, token: options.token });
       },

@@ -85,6 +85,17 @@ export class StoreUnavailableError extends ControlError {
   }
 }
 
+/**
+ * A release driver's write carried the revision of the leader key it held,
+ * and that key is gone or newer: another node leads now, so the write was
+ * refused and nothing changed.
+ */
+export class FencedError extends ControlError {
+  constructor(detail: string) {
+    super('conflict', 'EP_STORE_FENCED', [{ path: '', message: `refused: this node no longer holds release leadership (${detail})` }]);
+  }
+}
+
 /** The change could not be made durable. The running config was put back first, so nothing changed. */
 export class PersistError extends ControlError {
   constructor(detail: string, options?: { cause?: unknown }) {

@@ -84,5 +84,7 @@ export interface ConfigStore {
   /** Calls `listener` after every version this node applies (its own writes and, with etcd, other nodes'). */
   onApplied(listener: (version: number, config: Config) => void): () => void;
   status(): StoreStatus;
+  /** With a shared store: every live node and the version it serves (from the nodes' own leased status keys). */
+  nodes?(): Promise<{ id: string; region: string; version: number; refused: { version: number; errors: number } | null; at: string }[]>;
   close(): Promise<void>;
 }
