@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { startUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { EtcdCluster, etcdMissing } from './etcd-cluster.ts';
-import { call, converged, metricValue, newPrefix, rawClient, request, splitOf, startNodes, versionOf } from './support.ts';
+import { PassThrough } from 'node:stream';
+import { fleetCommand } from '../../../src/cli/fleet.ts';
+import { call, converged, metricValue, newPrefix, rawClient, request, splitOf, startNodes, versionOf, TOKEN } from './support.ts';
 
 /** Two gateways on one real etcd member: one config for both. */
 test('etcd store: two gateways serve one versioned config', { skip: etcdMissing() ?? false }, async (t) => {
@@ -42,13 +44,26 @@ test('etcd store: two gateways serve one versioned config', { skip: etcdMissing(
     assert.equal((await call(b!, 'GET', '/v1/config')).body.config.node.id, 'gw-b');
   });
 
-  await t.test('writes through A and B based on the same version: exactly one succeeds', async () => {
+  await t.test('edgeplane fleet lists every node with the version it serves', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d));
+    const code = await fleetCommand(['--admin', b!.adminUrl(), '--token', TOKEN], out, new PassThrough(), {});
+    assert.equal(code, 0);
+    assert.match(text, /etcd store .* reachable; this node serves version 2, the store holds 2/);
+    assert.match(text, /gw-a\s+jp\s+2\s+current/);
+    assert.match(text, /gw-b \*\s+jp\s+2\s+current/);
+  });
+
+  await t.test('writes through A and B based on the same version (If-Match): exactly one succeeds', async () => {
+    // Both name the version they read. Whichever lands second is refused whether it loses the
+    // compare-and-swap in etcd (409) or its node already applied the winner (412): never last-writer-wins.
     for (let round = 0; round < 5; round++) {
       const version = await versionOf(a!);
       await converged([a!, b!], version);
       const [ra, rb] = await Promise.all([
-        call(a!, 'PUT', '/v1/routes/api/split', { body: { split: [{ cluster: 'blue', weight: 10 + round }, { cluster: 'green', weight: 90 }] } }),
-        call(b!, 'PUT', '/v1/routes/api/split', { body: { split: [{ cluster: 'blue', weight: 50 + round }, { cluster: 'green', weight: 50 }] } }),
+        call(a!, 'PUT', '/v1/routes/api/split', { body: { split: [{ cluster: 'blue', weight: 10 + round }, { cluster: 'green', weight: 90 }] }, headers: { 'if-match': `"${version}"` } }),
+        call(b!, 'PUT', '/v1/routes/api/split', { body: { split: [{ cluster: 'blue', weight: 50 + round }, { cluster: 'green', weight: 50 }] }, headers: { 'if-match': `"${version}"` } }),
       ]);
       const statuses = [ra.status, rb.status].sort();
       assert.equal(statuses.filter((s) => s === 200).length, 1, `round ${round}: ${ra.status} ${JSON.stringify(ra.body)} / ${rb.status} ${JSON.stringify(rb.body)}`);

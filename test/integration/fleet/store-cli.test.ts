@@ -23,7 +23,7 @@ test('edgeplane store import / export move a config between a file and etcd', { 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const prefix = newPrefix();
   const file = join(dir, 'edgeplane.yaml');
-  const config = { version: 7, ...nodeConfig('gw-import', etcd, prefix, ['127.0.0.1:9'], ['127.0.0.1:10']) };
+  const config: Record<string, unknown> = { version: 7, ...nodeConfig('gw-import', etcd, prefix, ['127.0.0.1:9'], ['127.0.0.1:10']) };
   (config.routes as { split: unknown }[])[0]!.split = [{ cluster: 'blue', weight: 33 }, { cluster: 'green', weight: 67 }];
   writeFileSync(file, JSON.stringify(config));
 

@@ -36,10 +36,11 @@ test('3 gateways on a 3-member etcd', { skip: etcdMissing() ?? false }, async (t
     assert.equal(status.store.up, true);
   });
 
-  await t.test('concurrent writes through A and B: exactly one success', async () => {
+  await t.test('concurrent writes through A and B based on the same version: exactly one success', async () => {
     const version = await versionOf(a);
     await converged(nodes, version);
-    const [ra, rb] = await Promise.all([call(a, 'PUT', '/v1/routes/api/split', { body: split(11, 89) }), call(b, 'PUT', '/v1/routes/api/split', { body: split(22, 78) })]);
+    const ifMatch = { 'if-match': `"${version}"` };
+    const [ra, rb] = await Promise.all([call(a, 'PUT', '/v1/routes/api/split', { body: split(11, 89), headers: ifMatch }), call(b, 'PUT', '/v1/routes/api/split', { body: split(22, 78), headers: ifMatch })]);
     assert.equal([ra, rb].filter((r) => r.status === 200).length, 1, `${ra.status} ${JSON.stringify(ra.body)} / ${rb.status} ${JSON.stringify(rb.body)}`);
     assert.ok([ra, rb].some((r) => r.status === 409 || r.status === 412));
     await converged(nodes, version + 1);
