@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startGateway } from '../../helpers/gateway-process.ts';
 import { startUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { EtcdCluster, etcdMissing } from './etcd-cluster.ts';
 import { PassThrough } from 'node:stream';
 import { fleetCommand } from '../../../src/cli/fleet.ts';
-import { call, converged, metricValue, newPrefix, rawClient, request, splitOf, startNodes, versionOf, TOKEN } from './support.ts';
+import { call, converged, metricValue, newPrefix, nodeConfig, rawClient, request, splitOf, startNodes, versionOf, TOKEN } from './support.ts';
 
 /** Two gateways on one real etcd member: one config for both. */
 test('etcd store: two gateways serve one versioned config', { skip: etcdMissing() ?? false }, async (t) => {
@@ -119,4 +120,39 @@ test('etcd store: two gateways serve one versioned config', { skip: etcdMissing(
     await converged([a!, b!], fix.body.version);
     assert.equal((await call(b!, 'GET', '/v1/status')).body.store.refused, null);
   });
+});
+
+/** GTM region weights live in the fleet's document: a change through one node is what every nameserver answers with. */
+test('etcd store: region weights set through the admin API are the same on every nameserver', { skip: etcdMissing() ?? false }, async (t) => {
+  const etcd = await EtcdCluster.start(1);
+  t.after(() => etcd.stop());
+  const prefix = newPrefix();
+  const zone = {
+    origin: 'fleet.test',
+    soa: { mname: 'ns1.fleet.test', rname: 'hostmaster.fleet.test', refresh: 3600, retry: 600, expire: 86400, minimum: 60 },
+    nameservers: ['ns1.fleet.test'],
+    records: [{ name: 'ns1', type: 'A', value: '192.0.2.53' }],
+    gtm: [{ name: 'api', ttl: 20, regions: [{ region: 'jp', vips: ['203.0.113.10'], weight: 120 }, { region: 'sg', vips: ['198.51.100.10'], weight: 80 }] }],
+  };
+  const dns = (listen: string[]) => ({ dns: { listen, rrl: { enabled: false }, zones: [zone] } });
+  const a = await startGateway(nodeConfig('ns-a', etcd, prefix, ['127.0.0.1:9'], ['127.0.0.1:10'], dns(['127.0.0.1:0'])));
+  t.after(() => a.stop('SIGKILL'));
+  const b = await startGateway(nodeConfig('ns-b', etcd, prefix, ['127.0.0.1:9'], ['127.0.0.1:10'], dns(['127.0.0.1:0', '127.0.0.2:0'])));
+  t.after(() => b.stop('SIGKILL'));
+  await converged([a, b], 1);
+
+  const current = (await call(a, 'GET', '/v1/config')).body.config;
+  current.dns.zones[0].gtm[0].regions[1].weight = 0;
+  const res = await call(a, 'PUT', '/v1/config', { body: { config: current } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  await converged([a, b], res.body.version);
+  for (const gw of [a, b]) {
+    const fleet = (await call(gw, 'GET', '/v1/fleet')).body;
+    const api = fleet.dns.find((n: { name: string }) => n.name === 'api.fleet.test' || n.name === 'api');
+    assert.ok(api, JSON.stringify(fleet.dns));
+    assert.deepEqual(api.regions.map((r: { region: string; configuredWeight: number }) => [r.region, r.configuredWeight]), [['jp', 120], ['sg', 0]]);
+  }
+  // Each nameserver still binds its own addresses: dns.listen is node-local.
+  assert.deepEqual((await call(b, 'GET', '/v1/config')).body.config.dns.listen, ['127.0.0.1:0', '127.0.0.2:0']);
+  assert.deepEqual((await call(a, 'GET', '/v1/config')).body.config.dns.listen, ['127.0.0.1:0']);
 });
