@@ -67,9 +67,10 @@ export async function releaseCommand(args: string[], out: Out = process.stdout, 
   }
   const { values: v, positionals } = parsed;
   const [command, id, ...extra] = positionals;
+  // --help, or the group alone (like `docker network`): the usage, exit 0.
   if (v.help || !command) {
-    (v.help ? out : err).write(`${USAGE}\n`);
-    return v.help ? 0 : 2;
+    out.write(`${USAGE}\n`);
+    return 0;
   }
   const needsId = ['promote', 'abort', 'pause', 'resume'].includes(command);
   const problem = !needsId && command !== 'start' && command !== 'status'
