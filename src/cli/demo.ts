@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
-import { loadConfigFile } from '../config/load.ts';
+import { checkConfigFile } from './check.ts';
 import { createLogger } from '../util/logger.ts';
 import { Gateway } from '../gateway.ts';
 import { createDemoUpstream, listen } from '../demo/upstream.ts';
@@ -15,11 +15,17 @@ const DEMO_UPSTREAMS = [
 ];
 
 /** `edgeplane demo` / `npm start`: demo upstreams and a gateway on 127.0.0.1, with a banner of things to try. */
-export async function demoCommand(args: string[]): Promise<void> {
+export async function demoCommand(args: string[]): Promise<number | void> {
   const { values } = parseArgs({ args, options: { 'ready-file': { type: 'string' }, config: { type: 'string' } } });
   const configPath = values.config ?? fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
-  const config = loadConfigFile(configPath);
+  const checked = await checkConfigFile(configPath, { probePorts: true });
+  if (!checked.config || checked.errors.length > 0) {
+    console.error(`edgeplane demo: ${checked.file}: not started\n${checked.errors.join('\n')}`);
+    return 1;
+  }
+  const config = checked.config;
   const logger = createLogger({ level: config.logging?.level ?? 'warn' });
+  for (const w of checked.warnings) logger.warn(w);
   const upstreams: Server[] = [];
   for (const u of DEMO_UPSTREAMS) {
     const server = createDemoUpstream(u);
