@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, Agent } from 'undici';
 import { cliPath, repoRoot } from '../../helpers/gateway-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const DEMO_PORTS = [8080, 8443, 9901, 9101, 9102, 9201];
 
@@ -26,7 +26,7 @@ test('edgeplane demo: the contract ports answer, the api route splits about 90/1
     t.skip(`demo ports in use on this machine: ${busy.join(', ')}`);
     return;
   }
-  const readyFile = join(mkdtempSync(join(tmpdir(), 'edgeplane-demo-')), 'ready.json');
+  const readyFile = join(tempDir('edgeplane-demo-'), 'ready.json');
   const proc = spawn(process.execPath, ['--import', 'tsx', cliPath, 'demo', '--ready-file', readyFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, repoRoot, type GatewayProcess } from '../../helpers/gateway-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 /**
  * Two gateways and two real keepalived daemons, each pair in its own network
@@ -207,7 +207,7 @@ test('keepalived moves the VIP when the active gateway stops, and requests to th
     t.skip(reason);
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-keepalived-'));
+  const dir = tempDir('edgeplane-keepalived-');
   t.diagnostic(`namespaces ${Object.values(NS).join(', ')}; files in ${dir}`);
   const lab = new Lab();
   t.after(() => lab.cleanUp());
