@@ -43,5 +43,5 @@ export async function checkConfigFile(path: string, options: { probePorts?: bool
 }
 
 export function formatLine(file: string, issue: ConfigIssue, prefix = ''): string {
-  return `${file}: ${issue.path || '(file)'}${issue.line ? ` (line ${issue.line})` : ''}: ${prefix}${issue.message}`;
+  return `${file}: ${issue.path || '(top level)'}${issue.line ? ` (line ${issue.line})` : ''}: ${prefix}${issue.message}`;
 }

@@ -25,6 +25,7 @@ export async function runCommand(args: string[]): Promise<number | void> {
   const config = checked.config;
   const logger = createLogger({ level: config.logging?.level });
   for (const w of checked.warnings) logger.warn(w);
+  if (config.listeners.length === 0) logger.info('DNS-only gateway: the config has no listeners, so no HTTP is served (the dns section and the admin API are)');
   const gateway = await Gateway.start({ config, configPath, baseDir: dirname(configPath), logger });
   await serveUntilSignalled(gateway, values['ready-file']);
 }

@@ -104,6 +104,10 @@ function schemaIssues(errors: ErrorObject[], source?: ConfigSource): ConfigIssue
       continue; // branch noise of a failed anyOf, summarised by the anyOf error itself
     } else if (e.keyword === 'pattern' && e.schema === DURATION_PATTERN) {
       message = `must be a duration such as 250ms, 2s, 1m (got ${JSON.stringify(e.data)})`;
+    } else if (e.keyword === 'enum') {
+      const allowed = (e.schema as unknown[]).map((v) => String(v));
+      const shown = allowed.length <= 12 ? allowed.join(', ') : `${allowed.slice(0, 9).join(', ')}, ... (${allowed.length} values, see the schema)`;
+      message = `must be one of ${shown} (got ${JSON.stringify(e.data)})`;
     } else if (e.keyword === 'const' ) {
       continue;
     } else {

@@ -98,6 +98,11 @@ export function preflight(config: Config, options: PreflightOptions): PreflightI
 
   if (config.dns?.geo?.mmdb) readable(file(config.dns.geo.mmdb.path), 'MaxMind DB', ['dns', 'geo', 'mmdb', 'path'], error);
 
+  // No listeners is a DNS-only gateway when there is a dns section (run says so); with neither it serves nothing.
+  if (config.listeners.length === 0 && !config.dns) {
+    error(['listeners'], 'no listeners and no dns section: this gateway would serve nothing (add a listener, or a dns section for a DNS-only gateway)');
+  }
+
   const stateDir = file(config.admin?.stateDir ?? 'state');
   const problem = stateDirProblem(stateDir);
   if (problem) error(config.admin?.stateDir !== undefined ? ['admin', 'stateDir'] : ['admin'], `state directory ${stateDir} ${problem}`);
