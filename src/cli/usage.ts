@@ -7,6 +7,8 @@
  * dispatcher in cli.ts answers `--help` before the command parses anything.
  */
 
+import { USAGE as DNSSEC_USAGE } from './dnssec.ts';
+
 export const EXIT_CODES = `Exit status (every command):
   0  done (and --help)
   1  the operation failed: an invalid config, a gateway that could not start, a refused admin request
@@ -42,6 +44,8 @@ with examples/demo.yaml: HTTP 8080, HTTPS 8443, admin 9901, DNS 5353.
   schema: `usage: edgeplane schema     print the config JSON Schema (schema/edgeplane.schema.json) on stdout
 
   -h, --help           this help`,
+  // dnssec keeps its usage beside its code; the dispatcher answers its --help.
+  dnssec: DNSSEC_USAGE,
   config: `usage: edgeplane config export --config FILE [--state-dir DIR] [--output FILE]
 
   export               print the effective config (the file, or the persisted admin

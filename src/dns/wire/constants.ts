@@ -13,6 +13,14 @@ export const RRType = {
   SRV: 33,
   OPT: 41,
   DS: 43,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  CDS: 59,
+  CDNSKEY: 60,
+  /** RFC 9824: in a compact-denial NSEC bitmap, "this name does not exist". */
+  NXNAME: 128,
+  TSIG: 250,
   IXFR: 251,
   AXFR: 252,
   MAILB: 253,
@@ -36,6 +44,7 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  NOTAUTH: 9,
   /** Extended (12-bit) rcode: the upper 8 bits travel in the OPT record. */
   BADVERS: 16,
 } as const;
@@ -47,6 +56,7 @@ export const RCODE_NAMES: Record<number, string> = {
   3: 'NXDOMAIN',
   4: 'NOTIMP',
   5: 'REFUSED',
+  9: 'NOTAUTH',
   16: 'BADVERS',
 };
 
@@ -56,7 +66,7 @@ export const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entr
 export const Flags2 = { QR: 0x80, OPCODE_MASK: 0x78, AA: 0x04, TC: 0x02, RD: 0x01 } as const;
 export const Flags3 = { RA: 0x80, Z: 0x40, AD: 0x20, CD: 0x10, RCODE_MASK: 0x0f } as const;
 
-export const EdnsOption = { ECS: 8, EDE: 15 } as const;
+export const EdnsOption = { NSID: 3, ECS: 8, COOKIE: 10, EDE: 15 } as const;
 export const ECS_FAMILY_IPV4 = 1;
 export const ECS_FAMILY_IPV6 = 2;
 
