@@ -2,7 +2,8 @@
 // Runs every test file under test/ with node:test through the tsx loader.
 // Usage: node scripts/run-tests.mjs [substring filter...]
 // Node 20's --test does not expand globs, so the files are listed here.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, mkdtempSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -30,5 +31,21 @@ if (files.length === 0) {
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const reporter = process.env.TEST_REPORTER ?? 'spec';
 const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, ...files];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, EDGEPLANE_LOG_LEVEL: process.env.EDGEPLANE_LOG_LEVEL ?? 'silent' } });
-child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));
+// Every test's temp files go under one directory of this run (TMPDIR), so what a
+// test leaves behind is found here even while other runs share the machine.
+// Readable by other users: the keepalived test runs scripts as keepalived_script.
+const runTmp = mkdtempSync(join(tmpdir(), 'edgeplane-tests-'));
+chmodSync(runTmp, 0o755);
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp, EDGEPLANE_LOG_LEVEL: process.env.EDGEPLANE_LOG_LEVEL ?? 'silent' } });
+child.on('exit', (code, signal) => {
+  let status = signal ? 1 : code ?? 1;
+  // tsx keeps its compile cache in TMPDIR; that one is expected.
+  const leftovers = readdirSync(runTmp).filter((name) => !/^tsx-/.test(name));
+  if (leftovers.length > 0) {
+    console.error(`\n${leftovers.length} temp file(s) left behind by the tests (each test must remove what it creates; test/helpers/temp-dir.ts does it at exit):\n${leftovers.map((n) => `  ${n}`).join('\n')}`);
+    if (status === 0) status = 1;
+  }
+  if (process.env.EDGEPLANE_KEEP_TEST_TMP) console.error(`test temp files kept in ${runTmp}`);
+  else rmSync(runTmp, { recursive: true, force: true, maxRetries: 3 });
+  process.exit(status);
+});

@@ -9,6 +9,7 @@ import { releaseCommand } from './cli/release.ts';
 import { fleetCommand } from './cli/fleet.ts';
 import { dnssecCommand } from './cli/dnssec.ts';
 import { storeCommand } from './cli/store.ts';
+import { USAGES, EXIT_CODES, wantsHelp, isUsageError } from './cli/usage.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -27,14 +28,15 @@ const commands: Record<string, { run: Command; help: string }> = {
 };
 
 function usage(): string {
-  return ['usage: edgeplane <command> [options]', '', ...Object.values(commands).map((c) => `  ${c.help}`)].join('\n');
+  return ['usage: edgeplane <command> [options]      (edgeplane <command> --help for its options)', '', ...Object.values(commands).map((c) => `  ${c.help}`), '', EXIT_CODES].join('\n');
 }
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
+  // No command is a request for help, like `docker` or `kubectl` alone.
   if (!name || name === '-h' || name === '--help' || name === 'help') {
     console.log(usage());
-    process.exitCode = name ? 0 : 2;
+    process.exitCode = 0;
     return;
   }
   const command = commands[name];
@@ -43,8 +45,21 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const code = await command.run(rest);
-  if (typeof code === 'number') process.exitCode = code;
+  // Commands without their own --help get theirs here, before they parse (or start) anything.
+  const own = USAGES[name];
+  if (own && wantsHelp(rest)) {
+    console.log(own);
+    process.exitCode = 0;
+    return;
+  }
+  try {
+    const code = await command.run(rest);
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (err) {
+    if (!isUsageError(err)) throw err;
+    console.error(`edgeplane ${name}: ${(err as Error).message}${own ? `\n\n${own}` : ''}`);
+    process.exitCode = 2;
+  }
 }
 
 main(process.argv.slice(2)).catch((err: Error & { code?: string }) => {

@@ -27,6 +27,7 @@ import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
 import type { IncomingHttpHeaders } from 'node:http';
+import { EdgeplaneError } from './util/errors.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -277,7 +278,10 @@ export class Gateway {
       gtmWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null,
     });
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
-    this.#adminAddress = await this.#admin.start();
+    this.#adminAddress = await this.#admin.start().catch((err: NodeJS.ErrnoException) => {
+      // Name the listener: a bare EADDRINUSE doesn't say which of the gateway's sockets is taken.
+      throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${config.admin?.address ?? '127.0.0.1:9901'}: ${err.code ?? err.message}`, { cause: err });
+    });
     this.#started = true;
   }
 

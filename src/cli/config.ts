@@ -7,8 +7,9 @@ import { readStateDocument } from '../control/persistence.ts';
 import { VersionHistory } from '../control/history.ts';
 import { CONFIG_DOCUMENT } from '../control/file-store.ts';
 import { exportConfig } from '../control/export.ts';
+import { USAGES } from './usage.ts';
 
-const USAGE = 'usage: edgeplane config export --config FILE [--state-dir DIR] [--output FILE]';
+const USAGE = USAGES.config!;
 
 /**
  * `edgeplane config export`: prints the effective config (what a gateway
@@ -18,8 +19,13 @@ const USAGE = 'usage: edgeplane config export --config FILE [--state-dir DIR] [-
  */
 export async function configCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  // The group alone asks which subcommands there are (like `docker network`).
+  if (sub === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
   if (sub !== 'export') {
-    console.error(USAGE);
+    console.error(`edgeplane config: unknown subcommand "${sub}"\n\n${USAGE}`);
     return 2;
   }
   const { values } = parseArgs({
@@ -27,7 +33,7 @@ export async function configCommand(args: string[]): Promise<number> {
     options: { config: { type: 'string', short: 'c' }, 'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' } },
   });
   if (!values.config) {
-    console.error(USAGE);
+    console.error(`edgeplane config export: --config is required\n\n${USAGE}`);
     return 2;
   }
   const filePath = resolve(values.config);

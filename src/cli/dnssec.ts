@@ -7,7 +7,7 @@ import { DnssecAlgorithm, dnskeyText, dsText, generateKeyPem, loadZoneKey, type 
 import { nameFromText, nameToText } from '../dns/wire/name.ts';
 import { DnsError } from '../dns/errors.ts';
 
-const USAGE = [
+export const USAGE = [
   'usage: edgeplane dnssec keygen [--algorithm ecdsap256sha256|ed25519] [--role csk|ksk|zsk] [--zone ZONE] --out FILE',
   '       edgeplane dnssec ds ZONE --config FILE     DS records (SHA-256) of the zone\'s active csk/ksk keys, for the registrar',
   '       edgeplane dnssec ds ZONE --key FILE...      the same from key files',

@@ -67,9 +67,10 @@ export async function releaseCommand(args: string[], out: Out = process.stdout, 
   }
   const { values: v, positionals } = parsed;
   const [command, id, ...extra] = positionals;
+  // --help, or the group alone (like `docker network`): the usage, exit 0.
   if (v.help || !command) {
-    (v.help ? out : err).write(`${USAGE}\n`);
-    return v.help ? 0 : 2;
+    out.write(`${USAGE}\n`);
+    return 0;
   }
   const needsId = ['promote', 'abort', 'pause', 'resume'].includes(command);
   const problem = !needsId && command !== 'start' && command !== 'status'
@@ -166,7 +167,12 @@ class AdminClient {
   }
 }
 
-const split = (s: { cluster: string; weight: number }[] | null) => (s ? s.map((e) => `${e.cluster} ${e.weight}`).join(' / ') : '(route gone)');
+/** Weights are relative; the share of the total is what a release's steps (percentages) speak of. */
+export const split = (s: { cluster: string; weight: number }[] | null) => (s ? s.map((e) => `${e.cluster} ${e.weight} (${share(e.weight, s)})`).join(' / ') : '(route gone)');
+function share(weight: number, s: { weight: number }[]): string {
+  const total = s.reduce((sum, e) => sum + e.weight, 0);
+  return total > 0 ? `${Number(((weight / total) * 100).toFixed(1))}%` : '0%';
+}
 
 export function formatRelease(r: ReleaseView): string {
   const step = r.step.index >= 0 ? ` (step ${r.step.index + 1}/${r.step.count}: ${r.target} ${r.step.percent}%)` : '';

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { writeFileSync, renameSync } from 'node:fs';
-import { loadConfigFile } from '../config/load.ts';
-import { ConfigError, formatIssues } from '../util/errors.ts';
 import { createLogger } from '../util/logger.ts';
 import { Gateway } from '../gateway.ts';
 import { ConfigFileWatch } from '../control/config-file-watch.ts';
+import { checkConfigFile } from './check.ts';
+import { USAGES } from './usage.ts';
 
 export async function runCommand(args: string[]): Promise<number | void> {
   const { values } = parseArgs({
@@ -13,21 +13,20 @@ export async function runCommand(args: string[]): Promise<number | void> {
     options: { config: { type: 'string', short: 'c' }, 'ready-file': { type: 'string' }, watch: { type: 'boolean' } },
   });
   if (!values.config) {
-    console.error('usage: edgeplane run --config FILE [--watch] [--ready-file FILE]');
+    console.error(`edgeplane run: --config is required\n\n${USAGES.run}`);
     return 2;
   }
   const configPath = resolve(values.config);
-  let config;
-  try {
-    config = loadConfigFile(configPath);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`${configPath}: invalid config\n${formatIssues(err.issues)}`);
-      return 1;
-    }
-    throw err;
+  // The same checks as `edgeplane validate`, plus a busy admin port: a refused start binds nothing and persists nothing.
+  const checked = await checkConfigFile(configPath, { probePorts: true });
+  if (!checked.config || checked.errors.length > 0) {
+    console.error(`edgeplane run: ${configPath}: not started\n${checked.errors.join('\n')}`);
+    return 1;
   }
+  const config = checked.config;
   const logger = createLogger({ level: config.logging?.level });
+  for (const w of checked.warnings) logger.warn(w);
+  if (config.listeners.length === 0) logger.info('DNS-only gateway: the config has no listeners, so no HTTP is served (the dns section and the admin API are)');
   const gateway = await Gateway.start({ config, configPath, baseDir: dirname(configPath), logger });
   // --watch (or `watch: true` in the file as started): a changed file is applied like SIGHUP; a bad one is logged and changes nothing.
   let fileWatch: ConfigFileWatch | null = null;

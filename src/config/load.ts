@@ -27,13 +27,24 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
 }
 
 export function loadConfigFile(file: string, options: Omit<LoadOptions, 'name'> = {}): Config {
+  return loadConfigDocument(file, options).config;
+}
+
+/** Like loadConfigFile, also returning the parsed source so later checks (preflight) can name lines. */
+export function loadConfigDocument(file: string, options: Omit<LoadOptions, 'name'> = {}): { config: Config; source: ConfigSource } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], file);
   }
-  return parseConfig(text, { ...options, name: file });
+  const config = parseConfig(text, { ...options, name: file });
+  return { config, source: new ConfigSource(text, file) };
+}
+
+/** Issues found after loading (preflight), with the line of their path in `source`. */
+export function issuesWithLines(raw: readonly RawIssue[], source?: ConfigSource): ConfigIssue[] {
+  return raw.map((r) => rawToIssue(r, source));
 }
 
 /** Validates an already-parsed value (admin API bodies); `source` adds line numbers when there is one. */
@@ -93,6 +104,10 @@ function schemaIssues(errors: ErrorObject[], source?: ConfigSource): ConfigIssue
       continue; // branch noise of a failed anyOf, summarised by the anyOf error itself
     } else if (e.keyword === 'pattern' && e.schema === DURATION_PATTERN) {
       message = `must be a duration such as 250ms, 2s, 1m (got ${JSON.stringify(e.data)})`;
+    } else if (e.keyword === 'enum') {
+      const allowed = (e.schema as unknown[]).map((v) => String(v));
+      const shown = allowed.length <= 12 ? allowed.join(', ') : `${allowed.slice(0, 9).join(', ')}, ... (${allowed.length} values, see the schema)`;
+      message = `must be one of ${shown} (got ${JSON.stringify(e.data)})`;
     } else if (e.keyword === 'const' ) {
       continue;
     } else {

@@ -433,7 +433,8 @@ export class ClusterHealth implements OutcomeSink {
     if (!ep.draining) m.endpointHealthy.labels(this.name, ep.address).set(state === 'healthy' ? 1 : 0);
     for (const s of ['healthy', 'unhealthy', 'ejected', 'draining'] as const) m.endpointState.labels(this.name, ep.address, s).set(s === state ? 1 : 0);
     const log = { event: 'endpoint_state', cluster: this.name, endpoint: ep.address, from: isNew ? null : before, to: state, reason };
-    if (state === 'healthy' || state === 'draining') this.#d.logger.info(log, 'endpoint state changed');
+    // A new endpoint awaiting its first check is the normal start, not a warning.
+    if (state === 'healthy' || state === 'draining' || (isNew && ep.activeState === 'pending')) this.#d.logger.info(log, 'endpoint state changed');
     else this.#d.logger.warn(log, 'endpoint state changed');
   }
 
@@ -452,7 +453,9 @@ export class ClusterHealth implements OutcomeSink {
     m.clusterPanic.labels(this.name).set(e.panic ? 1 : 0);
     if (e.endpoints === t.endpoints && e.available === t.available && e.panic === t.panic) return;
     if (e.panic !== t.panic) {
-      this.#d.logger.warn({ event: e.panic ? 'panic_enter' : 'panic_exit', cluster: this.name, healthy: e.healthy, total: this.#all.length, threshold: this.#panicThreshold }, e.panic ? 'cluster entered panic mode: balancing across all endpoints' : 'cluster left panic mode');
+      // Panic while no endpoint has had its first check yet is the normal start (info); after that it is a warning.
+      const starting = this.#all.every((ep) => ep.state === 'healthy' || ep.activeState === 'pending');
+      this.#d.logger[starting ? 'info' : 'warn']({ event: e.panic ? 'panic_enter' : 'panic_exit', cluster: this.name, healthy: e.healthy, total: this.#all.length, threshold: this.#panicThreshold }, e.panic ? 'cluster entered panic mode: balancing across all endpoints' : 'cluster left panic mode');
     }
     t.endpoints = e.endpoints;
     t.available = e.available;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.ts';
+import { tempDir } from './temp-dir.ts';
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const cliPath = join(repoRoot, 'src/cli.ts');
@@ -35,7 +35,7 @@ export interface GatewayProcess {
  * Use port 0 in listener addresses: the ready file says which port the OS chose.
  */
 export async function startGateway(config: unknown, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; dir?: string; /** Runs the gateway through this command, e.g. ['ip', 'netns', 'exec', 'ns1'] (it must exec, keeping the pid). */ prefix?: string[] } = {}): Promise<GatewayProcess> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'edgeplane-test-'));
+  const dir = options.dir ?? tempDir('edgeplane-test-');
   const configPath = join(dir, 'edgeplane.yaml');
   const readyFile = join(dir, 'ready.json');
   if (existsSync(readyFile)) rmSync(readyFile);

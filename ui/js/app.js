@@ -4,7 +4,7 @@
 
 import { api, token } from './api.js';
 import { openStream } from './stream.js';
-import { ago } from './format.js';
+import { ago, connectionLabel } from './format.js';
 import { renderSummary } from './views/summary.js';
 import { renderFleet } from './views/fleet.js';
 import { renderRoutes } from './views/routes.js';
@@ -104,11 +104,8 @@ function setStatus({ state: st, attempt, error }) {
   const conn = $('conn');
   conn.dataset.state = st;
   document.body.classList.toggle('stale', st === 'reconnecting');
-  if (st === 'live') conn.textContent = '● live';
-  else if (st === 'connecting') conn.textContent = '○ connecting…';
-  else if (st === 'reconnecting') conn.textContent = `⟳ reconnecting${attempt > 1 ? ` (attempt ${attempt})` : ''}…`;
-  else if (st === 'unauthorized') {
-    conn.textContent = '✖ token refused';
+  conn.textContent = connectionLabel(st, attempt, Boolean(token.get()));
+  if (st === 'unauthorized') {
     showLogin(token.get() ? 'The gateway refused this token (it may have been rotated). Enter the current admin token.' : 'This gateway needs its admin token.');
   }
   conn.title = error ?? '';

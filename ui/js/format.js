@@ -50,3 +50,16 @@ export function timeAgo(h, t) {
   const iso = typeof t === 'string' ? t : new Date(t).toISOString();
   return h('time', { datetime: iso, title: stamp(t) }, ago(t));
 }
+
+/**
+ * The connection badge. Before any token was given, a 401 means "enter the
+ * token", not "your token was refused" (the page's first paint on a
+ * gateway with admin.token set).
+ */
+export function connectionLabel(state, attempt, hasToken) {
+  if (state === 'live') return '● live';
+  if (state === 'connecting') return '○ connecting…';
+  if (state === 'reconnecting') return `⟳ reconnecting${attempt > 1 ? ` (attempt ${attempt})` : ''}…`;
+  if (state === 'unauthorized') return hasToken ? '✖ token refused' : '🔒 token needed';
+  return state;
+}

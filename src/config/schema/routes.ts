@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Name, Duration, Percent } from './common.ts';
+import { HttpMethod } from './http-methods.ts';
 
 export const PathMatch = Type.Union([
   Obj({ prefix: Type.String({ pattern: '^/', description: 'path prefix, on segment boundaries are not required' }) }),
@@ -19,13 +20,13 @@ export const HeaderMatch = Obj({
 export const RouteMatch = Obj({
   hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'exact host or *.suffix wildcard; absent = any host' })),
   path: Type.Optional(PathMatch),
-  methods: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]+$' }))),
+  methods: Type.Optional(Type.Array(HttpMethod, { description: 'any of these request methods; absent = any method' })),
   headers: Type.Optional(Type.Array(HeaderMatch)),
 });
 
 export const SplitEntry = Obj({
   cluster: Name(),
-  weight: Type.Integer({ minimum: 0, maximum: 1000000 }),
+  weight: Type.Integer({ minimum: 0, maximum: 1000000, description: 'relative, not a percentage: the cluster gets weight / (sum of the split\'s weights) of the requests, so 90/10 and 9/1 split alike' }),
 });
 
 /** A claim's required value, or a list of acceptable values; an array claim matches when any element does. */

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, Agent } from 'undici';
 import { cliPath, repoRoot } from '../../helpers/gateway-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const DEMO_PORTS = [8080, 8443, 9901, 9101, 9102, 9201];
 
@@ -26,7 +26,7 @@ test('edgeplane demo: the contract ports answer, the api route splits about 90/1
     t.skip(`demo ports in use on this machine: ${busy.join(', ')}`);
     return;
   }
-  const readyFile = join(mkdtempSync(join(tmpdir(), 'edgeplane-demo-')), 'ready.json');
+  const readyFile = join(tempDir('edgeplane-demo-'), 'ready.json');
   const proc = spawn(process.execPath, ['--import', 'tsx', cliPath, 'demo', '--ready-file', readyFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
@@ -41,6 +41,11 @@ test('edgeplane demo: the contract ports answer, the api route splits about 90/1
     assert.deepEqual(ready.listeners.map((l: { port: number }) => l.port).sort(), [8080, 8443]);
     assert.equal(ready.admin.port, 9901);
     assert.match(out, /curl -s -H 'Host: api\.svc\.plus' http:\/\/127\.0\.0\.1:8080\/hello/);
+    assert.match(out, /http:\/\/127\.0\.0\.1:8080\/flaky +# 1st attempt 503, retried/);
+    const flaky = await request('http://127.0.0.1:8080/flaky', { headers: { host: 'api.svc.plus' }, dispatcher: agent });
+    assert.equal(flaky.statusCode, 200);
+    assert.equal(flaky.headers['x-demo-attempt'], '2');
+    await flaky.body.text();
     const counts: Record<string, number> = {};
     for (let i = 0; i < 200; i++) {
       const res = await request('http://127.0.0.1:8080/hello', { headers: { host: 'api.svc.plus' }, dispatcher: agent });
@@ -58,6 +63,8 @@ test('edgeplane demo: the contract ports answer, the api route splits about 90/1
     const readyz = await request('http://127.0.0.1:9901/readyz');
     assert.equal(readyz.statusCode, 200);
     await readyz.body.text();
+    // A healthy demo start prints no warning (the demo logs at warn and above).
+    assert.doesNotMatch(out, /"level":(40|50|60)/);
   } finally {
     await agent.close();
     proc.kill('SIGTERM');

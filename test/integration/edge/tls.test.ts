@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import http2 from 'node:http2';
 import { readFileSync, copyFileSync, renameSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { startGateway, repoRoot, type GatewayProcess } from '../../helpers/gateway-process.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const certs = join(repoRoot, 'certs-dev');
 const ca = readFileSync(join(certs, 'ca.crt'));
@@ -19,7 +19,7 @@ let port: number;
 before(async () => {
   upstream = await startUpstream('blue');
   // Certificates live in the gateway's temp dir so the reload test can replace them.
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-tls-'));
+  const dir = tempDir('edgeplane-tls-');
   for (const f of ['server.crt', 'server.key', 'other.crt', 'other.key']) copyFileSync(join(certs, f), join(dir, f));
   gw = await startGateway(
     {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync, existsSync, chmodSync, chownSync, copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { startGateway, repoRoot, type GatewayProcess } from '../../helpers/gateway-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 /**
  * Two gateways and two real keepalived daemons, each pair in its own network
@@ -13,7 +13,11 @@ import { waitFor } from '../../helpers/wait.ts';
  * bridge inside the client namespace. Every address (10.213.7.0/24, the VIP
  * included) exists only inside these namespaces, so no packet leaves them.
  * keepalived runs the shipped deploy/keepalived/keepalived.conf (addresses
- * substituted) with its vrrp_script on /readyz and its notify hook.
+ * substituted) with its vrrp_script on /readyz and its notify hook, as in
+ * production: enable_script_security, the scripts run as keepalived_script,
+ * and the state file in a directory laid out like edgeplane-vrrp.tmpfiles.conf
+ * (keepalived_script's, outside the gateway's runtime directory), which a
+ * restart of the gateway leaves in place.
  *
  * Stopping the active gateway (SIGTERM: /readyz turns 503, then it drains)
  * must move the VIP to the backup while the client keeps getting answers.
@@ -49,18 +53,25 @@ function cannotRun(): string | null {
   return null;
 }
 
+/** The unprivileged user keepalived runs the scripts as (created here when missing, removed after). */
+function ensureScriptUser(): { uid: number; created: boolean } {
+  const uid = () => Number(run(['id', '-u', 'keepalived_script'], true).stdout.trim());
+  if (run(['id', '-u', 'keepalived_script'], true).status === 0) return { uid: uid(), created: false };
+  run(['useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'keepalived_script']);
+  return { uid: uid(), created: true };
+}
+
 /** The shipped keepalived.conf with this test's addresses, paths and per-node values. */
-function renderKeepalived(node: 'a' | 'b', stateFile: string): string {
+function renderKeepalived(node: 'a' | 'b', stateFile: string, scripts: string): string {
   let out = readFileSync(TEMPLATE, 'utf8');
   const replace = (from: string, to: string) => {
     if (!out.includes(from)) throw new Error(`deploy/keepalived/keepalived.conf no longer contains "${from}": update this test with it`);
     out = out.split(from).join(to);
   };
-  // The test runs the scripts from the checkout, as root: keepalived's script security would refuse a path users may write.
-  replace('    enable_script_security\n', '');
-  replace('script_user keepalived_script', 'script_user root');
-  replace('/usr/local/lib/edgeplane/check-readyz.sh', CHECK);
-  replace('/usr/local/lib/edgeplane/notify.sh /run/edgeplane/vrrp-state', `${NOTIFY} ${stateFile}`);
+  // As in production: enable_script_security and script_user keepalived_script stay; the scripts are
+  // installed root-owned in a directory only root can write (keepalived refuses them otherwise).
+  replace('/usr/local/lib/edgeplane/check-readyz.sh', join(scripts, 'check-readyz.sh'));
+  replace('/usr/local/lib/edgeplane/notify.sh /run/edgeplane-vrrp/state', `${join(scripts, 'notify.sh')} ${stateFile}`);
   replace('203.0.113.10/24', `${IP.vip}/24`);
   const [self, peer] = node === 'a' ? [IP.a, IP.b] : [IP.b, IP.a];
   replace('192.0.2.11', self);
@@ -207,10 +218,27 @@ test('keepalived moves the VIP when the active gateway stops, and requests to th
     t.skip(reason);
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-keepalived-'));
+  const dir = tempDir('edgeplane-keepalived-');
   t.diagnostic(`namespaces ${Object.values(NS).join(', ')}; files in ${dir}`);
   const lab = new Lab();
   t.after(() => lab.cleanUp());
+  const scriptUser = ensureScriptUser();
+  t.after(() => scriptUser.created && run(['userdel', 'keepalived_script'], true));
+  // keepalived_script must reach the scripts and the state directory: the path from / is traversable
+  // (mkdtemp makes 0700 directories) and writable only by root, except the state directory.
+  chmodSync(dir, 0o755);
+  const scripts = join(dir, 'lib-edgeplane');
+  mkdirSync(scripts, { mode: 0o755 });
+  for (const f of [CHECK, NOTIFY]) {
+    copyFileSync(f, join(scripts, basename(f)));
+    chmodSync(join(scripts, basename(f)), 0o755);
+  }
+  // The production layout of deploy/keepalived/edgeplane-vrrp.tmpfiles.conf: keepalived_script's,
+  // setgid, group of the gateway (root here), and not the gateway's runtime directory.
+  const stateDir = join(dir, 'run-edgeplane-vrrp');
+  mkdirSync(stateDir);
+  chownSync(stateDir, scriptUser.uid, 0);
+  chmodSync(stateDir, 0o2775);
   setUpNetwork(lab);
 
   // An upstream and a gateway in each gateway namespace.
@@ -224,14 +252,14 @@ test('keepalived moves the VIP when the active gateway stops, and requests to th
   // keepalived: A first, so it is the one holding the VIP; then B as the backup.
   const keepalived = (node: 'a' | 'b') => {
     const conf = join(dir, `keepalived-${node}.conf`);
-    writeFileSync(conf, renderKeepalived(node, join(dir, `vrrp-state-${node}`)));
+    writeFileSync(conf, renderKeepalived(node, join(stateDir, `state-${node}`), scripts));
     return lab.spawnIn(NS[node], ['keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '-f', conf, '-p', lab.pidFile(join(dir, `keepalived-${node}.pid`)), '-r', lab.pidFile(join(dir, `vrrp-${node}.pid`))]);
   };
   const kaA = keepalived('a');
   await waitFor(() => vipOn(NS.a), { timeoutMs: 30_000, what: `the VIP on gateway A\n${kaA.output()}` });
   const kaB = keepalived('b');
-  await waitFor(() => vrrpState(join(dir, 'vrrp-state-b')) === 'BACKUP', { timeoutMs: 30_000, what: `keepalived B in BACKUP\n${kaB.output()}` });
-  assert.equal(vrrpState(join(dir, 'vrrp-state-a')), 'MASTER');
+  await waitFor(() => vrrpState(join(stateDir, 'state-b')) === 'BACKUP', { timeoutMs: 30_000, what: `keepalived B in BACKUP\n${kaB.output()}` });
+  assert.equal(vrrpState(join(stateDir, 'state-a')), 'MASTER');
 
   // A client in its own namespace talks only to the VIP.
   // A generous client timeout: a connection attempt made while the VIP moves is answered after TCP resends its SYN.
@@ -251,8 +279,16 @@ test('keepalived moves the VIP when the active gateway stops, and requests to th
   const movedAt = results().length;
   await waitFor(() => results().slice(movedAt).filter((r) => r.ok && r.node === 'B').length >= 5, { timeoutMs: 30_000, what: `answers from B through the VIP\n${client.output()}` });
   assert.equal(await gateways.a.stop('SIGTERM', 30_000), 0, 'the drained gateway exits 0');
-  await waitFor(() => vrrpState(join(dir, 'vrrp-state-b')) === 'MASTER', { what: 'the notify hook to record MASTER on B' });
-  assert.equal(vrrpState(join(dir, 'vrrp-state-a')), 'FAULT', 'the notify hook recorded the failed check on A');
+  await waitFor(() => vrrpState(join(stateDir, 'state-b')) === 'MASTER', { what: 'the notify hook to record MASTER on B' });
+  assert.equal(vrrpState(join(stateDir, 'state-a')), 'FAULT', 'the notify hook recorded the failed check on A');
+
+  // The hooks ran as keepalived_script, not root: it wrote the state files.
+  for (const n of ['a', 'b']) assert.equal(statSync(join(stateDir, `state-${n}`)).uid, scriptUser.uid, `state-${n} written by keepalived_script`);
+  // The gateway's restart leaves the state file alone; A's check passes again and the hook records BACKUP.
+  gateways.a = lab.gateway(await startGateway(gatewayConfig('a'), { prefix: ['ip', 'netns', 'exec', NS.a], timeoutMs: 60_000 }));
+  await waitFor(() => vrrpState(join(stateDir, 'state-a')) === 'BACKUP', { timeoutMs: 30_000, what: `A back to BACKUP after the gateway's restart\n${kaA.output()}` });
+  assert.equal(vrrpState(join(stateDir, 'state-b')), 'MASTER', 'nopreempt: B keeps the VIP');
+  assert.doesNotMatch(kaA.output() + kaB.output(), /SECURITY VIOLATION|unsafe|not executable|cannot be run/i);
 
   client.proc.kill('SIGTERM');
   await client.exited;

@@ -13,18 +13,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { chromiumMissing, launchBrowser } from './lib/browser.ts';
 import { startFleet, admin, request, TOKEN, type Fleet } from './lib/fleet.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { repoRoot } from '../../helpers/gateway-process.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const missing = chromiumMissing();
 const ORIGINAL = [{ cluster: 'blue', weight: 100 }, { cluster: 'green', weight: 0 }];
 
-const shotsDir = process.env.EDGEPLANE_SCREENSHOTS_DIR ? resolve(repoRoot, process.env.EDGEPLANE_SCREENSHOTS_DIR) : mkdtempSync(join(tmpdir(), 'edgeplane-ui-shots-'));
+const shotsDir = process.env.EDGEPLANE_SCREENSHOTS_DIR ? resolve(repoRoot, process.env.EDGEPLANE_SCREENSHOTS_DIR) : tempDir('edgeplane-ui-shots-');
 
 const text = (page: Page, selector: string) => page.locator(selector).first().innerText();
 const count = (page: Page, selector: string) => page.locator(selector).count();

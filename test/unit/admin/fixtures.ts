@@ -1,7 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Config } from '../../../src/config/schema/index.ts';
+import { tempDir as removedAtExit } from '../../helpers/temp-dir.ts';
 
 /** A small valid config: two clusters, one route with a split, an admin token, a JWT HMAC secret and gossip keys. */
 export function sampleConfig(overrides: Partial<Config> = {}): Config {
@@ -21,5 +19,5 @@ export function sampleConfig(overrides: Partial<Config> = {}): Config {
 }
 
 export function tempDir(prefix = 'edgeplane-admin-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return removedAtExit(prefix);
 }

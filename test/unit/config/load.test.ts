@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/util/errors.ts';
 import { parseDuration } from '../../../src/util/duration.ts';
 import { cliPath, repoRoot } from '../../helpers/gateway-process.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const base = `node: { id: gw-1, region: jp }
 listeners:
@@ -93,13 +93,13 @@ test('YAML syntax errors and duplicate keys are reported with a line', () => {
   assert.match(issues[0]!.message, /YAML/);
 });
 
-test('edgeplane validate exits 1 with "path (line N): message" lines, 0 on a good file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ep-validate-'));
+test('edgeplane validate exits 1 with "FILE: path (line N): message" lines, 0 on a good file', () => {
+  const dir = tempDir('edgeplane-validate-');
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, base.replace('protocol: http }', 'protocol: http, colour: red }'));
   const r = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'validate', bad], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /^listeners\[0\]\.colour \(line 3\): unknown key "colour"$/m);
+  assert.match(r.stderr, new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: listeners\\[0\\]\\.colour \\(line 3\\): unknown key "colour"$`, 'm'));
   const good = join(dir, 'good.yaml');
   writeFileSync(good, base);
   const ok = spawnSync(process.execPath, ['--import', 'tsx', cliPath, 'validate', good, join(repoRoot, 'examples/demo.yaml')], { cwd: repoRoot, encoding: 'utf8' });

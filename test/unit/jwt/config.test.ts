@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { loadConfigFile, parseConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/util/errors.ts';
 import { JwtAuthenticator } from '../../../src/edge/jwt/index.ts';
 import { tokenCommand } from '../../../src/cli/token.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -120,7 +120,7 @@ describe('jwt config', () => {
 });
 
 function writeJwks(doc: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-jwks-'));
+  const dir = tempDir('edgeplane-jwks-');
   writeFileSync(join(dir, 'k.json'), JSON.stringify(doc));
   return dir;
 }

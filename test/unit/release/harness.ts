@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../../src/config/schema/index.ts';
 import { FileConfigStore as ConfigStore } from '../../../src/control/file-store.ts';
@@ -11,6 +10,7 @@ import type { TrafficCounters, TrafficSource } from '../../../src/release/traffi
 import type { ReleaseView } from '../../../src/release/view.ts';
 import { ManualClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 /** Upper bounds (seconds) of the fake latency histogram; the proxy's are the same kind of list. */
 const BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, Infinity];
@@ -118,7 +118,7 @@ export interface Harness {
 export const AUTHOR = 'tester';
 
 export async function harness(o: { config?: Config; dir?: string; greenState?: EndpointHealthState } = {}): Promise<Harness> {
-  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'edgeplane-release-'));
+  const dir = o.dir ?? tempDir('edgeplane-release-');
   const clock = new ManualClock();
   const traffic = new FakeTraffic();
   const health = new FakeHealth({ blue: ['127.0.0.1:9101', '127.0.0.1:9102'], green: ['127.0.0.1:9201'] });
