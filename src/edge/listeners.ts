@@ -86,6 +86,7 @@ export class Listeners {
           existing.limits = connectionLimits(config);
           existing.policy = listenerRequestPolicy(config);
           existing.caps.max = existing.limits.maxConnectionsPerClient;
+          applyH1Limits(existing.h1 ?? (existing.server as http.Server), existing.limits);
           continue;
         }
         started.push(await this.#start(config, key));
@@ -145,8 +146,7 @@ export class Listeners {
     };
     const limits = connectionLimits(config);
     const h1 = http.createServer(h1Options(limits), onRequest);
-    h1.keepAliveTimeout = limits.idleTimeoutMs;
-    h1.maxHeadersCount = limits.maxHeaderCount + 1; // one more than allowed, so the proxy sees the excess and answers 431
+    applyH1Limits(h1, limits);
     // node:http checks headersTimeout/requestTimeout only for servers that emitted 'listening'
     // (that is where it starts its connection tracking). The TLS listener's h1 server never listens
     // itself, so it is told it does: without it slowloris over TLS ran unchecked (finding 2).
@@ -278,6 +278,15 @@ export class Listeners {
 function closeIdle(l: RunningListener): void {
   const h1 = l.h1 ?? (l.server instanceof http.Server ? l.server : null);
   h1?.closeIdleConnections();
+}
+
+/** The h1 limits node reads per connection: a config change applies them to the next connection (the handshake timeout and h2 settings need a new listener). */
+function applyH1Limits(h1: http.Server, limits: ConnectionLimits): void {
+  h1.keepAliveTimeout = limits.idleTimeoutMs;
+  h1.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  h1.requestTimeout = limits.requestTimeoutMs;
+  h1.maxHeadersCount = limits.maxHeaderCount + 1; // one more than allowed, so the proxy sees the excess and answers 431
+  (h1 as http.Server & { maxHeaderSize?: number }).maxHeaderSize = limits.maxHeaderSize;
 }
 
 /** node:http's own options for a listener's limits: node enforces header size and both timeouts for h1. */
