@@ -65,7 +65,7 @@ export const run: Scenario = async ({ ci }) => {
   const nodes: Node[] = [];
   let fileNode: Node | null = null;
   try {
-    for (const id of ['gw-a', 'gw-b', 'gw-c']) nodes.push(await startEdgeplane(nodeConfig(id, upstream.address, store), [0, 1]));
+    for (const id of ['gw-a', 'gw-b', 'gw-c']) nodes.push(await startEdgeplane(nodeConfig(id, upstream.address, store), [0, 1], [], 120_000));
     const [a] = nodes as [Node];
     await allServe(nodes, 1, performance.now());
 
@@ -128,7 +128,7 @@ export const run: Scenario = async ({ ci }) => {
     await etcd.waitHealthy();
 
     // 3. 10 s etcd outage under load: failed requests, and RSS beside a file-store node under the same load.
-    fileNode = await startEdgeplane(nodeConfig('gw-file', upstream.address, null), [0, 1]);
+    fileNode = await startEdgeplane(nodeConfig('gw-file', upstream.address, null), [0, 1], [], 120_000);
     const seconds = ci ? 4 : 12;
     const outage = (async () => {
       await new Promise((r) => setTimeout(r, 1000));

@@ -1,7 +1,12 @@
 import { join } from 'node:path';
-import { repoRoot, startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
+import { repoRoot, startGateway as start, type GatewayProcess } from '../../helpers/gateway-process.ts';
 
-export { startGateway, repoRoot, type GatewayProcess };
+export { repoRoot, type GatewayProcess };
+
+/** startGateway with a start-up deadline that survives a loaded CI machine (2 minutes unless told). */
+export function startGateway(config: unknown, options: Parameters<typeof start>[1] = {}): Promise<GatewayProcess> {
+  return start(config, { timeoutMs: 120_000, ...options });
+}
 
 /** The development certificate (api.svc.plus, *.svc.plus, localhost) for a TLS listener. */
 export function devTls(extra: Record<string, unknown> = {}): Record<string, unknown> {
