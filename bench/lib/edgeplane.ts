@@ -9,7 +9,7 @@ import { pin } from './tools.ts';
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** Runs the built gateway (`node dist/cli.js run`) pinned to a core, with the given config object. */
-export async function startEdgeplane(config: unknown, core: number | number[], extraArgs: string[] = []): Promise<Running & { ready: Record<string, unknown> }> {
+export async function startEdgeplane(config: unknown, core: number | number[], extraArgs: string[] = [], readyTimeoutMs = 20_000): Promise<Running & { ready: Record<string, unknown> }> {
   const cli = join(repoRoot, 'dist/cli.js');
   if (!existsSync(cli)) throw new Error('dist/cli.js missing: run `npm run build` first (npm run bench does)');
   const dir = mkdtempSync(join(tmpdir(), 'edgeplane-bench-gw-'));
@@ -20,7 +20,7 @@ export async function startEdgeplane(config: unknown, core: number | number[], e
     env: { EDGEPLANE_LOG_LEVEL: 'warn' },
     cwd: repoRoot,
   });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + readyTimeoutMs;
   while (!existsSync(readyFile)) {
     if (p.proc.exitCode !== null) throw new Error(`edgeplane exited:\n${p.output()}`);
     if (Date.now() > deadline) throw new Error(`edgeplane not ready:\n${p.output()}`);

@@ -65,7 +65,7 @@ export const run: Scenario = async ({ ci }) => {
   const nodes: Node[] = [];
   let fileNode: Node | null = null;
   try {
-    for (const id of ['gw-a', 'gw-b', 'gw-c']) nodes.push(await startEdgeplane(nodeConfig(id, upstream.address, store), [0, 1]));
+    for (const id of ['gw-a', 'gw-b', 'gw-c']) nodes.push(await startEdgeplane(nodeConfig(id, upstream.address, store), [0, 1], [], 120_000));
     const [a] = nodes as [Node];
     await allServe(nodes, 1, performance.now());
 
@@ -128,7 +128,7 @@ export const run: Scenario = async ({ ci }) => {
     await etcd.waitHealthy();
 
     // 3. 10 s etcd outage under load: failed requests, and RSS beside a file-store node under the same load.
-    fileNode = await startEdgeplane(nodeConfig('gw-file', upstream.address, null), [0, 1]);
+    fileNode = await startEdgeplane(nodeConfig('gw-file', upstream.address, null), [0, 1], [], 120_000);
     const seconds = ci ? 4 : 12;
     const outage = (async () => {
       await new Promise((r) => setTimeout(r, 1000));
@@ -140,7 +140,7 @@ export const run: Scenario = async ({ ci }) => {
     await outage;
     const rssEtcd = rssMiB(a.proc.pid!);
     const rssFile = rssMiB(fileNode.proc.pid!);
-    rows.push({ scenario: 'fleet', subject: 'etcd outage: proxied requests', metric: 'req/s', value: Math.round(loadEtcd.rps), errors: loadEtcd.errors, total: loadEtcd.total, goal: { description: '0 failed requests', met: loadEtcd.errors === 0 }, note: `${seconds - 2} s of etcd down inside ${seconds} s of load (${loadEtcd.tool})` });
+    rows.push({ scenario: 'fleet', subject: 'etcd outage: proxied requests', metric: 'req/s', value: Math.round(loadEtcd.rps), errors: loadEtcd.errors, total: loadEtcd.total, goal: { description: '0 failed requests', met: loadEtcd.errors === 0 }, note: `${seconds - 2} s of etcd down inside ${seconds} s of load (${loadEtcd.tool}); the file-store node under the same load beside it: ${loadFile.errors} failed of ${loadFile.total}` });
     rows.push({ scenario: 'fleet', subject: 'etcd outage: RSS vs file-store node', metric: 'MiB', value: rssEtcd, errors: 0, anchor: 'file-store node', ratio: Math.round((rssEtcd / rssFile) * 100) / 100, goal: { description: 'within 10% of the file-store node', met: rssEtcd <= rssFile * 1.1 }, note: `etcd-store node ${rssEtcd} MiB, file-store node ${rssFile} MiB under the same load (file node: ${Math.round(loadFile.rps)} req/s)` });
     await etcd.waitHealthy();
     const caught = performance.now();
