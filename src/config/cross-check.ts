@@ -35,7 +35,7 @@ export function crossCheck(config: Config): RawIssue[] {
   });
 
   config.clusters.forEach((c, i) => {
-    const sources = [c.endpoints ? 'endpoints' : '', c.discovery?.dns ? 'discovery.dns' : '', c.discovery?.kubernetes ? 'discovery.kubernetes' : '', c.discovery?.file ? 'discovery.file' : ''].filter(Boolean);
+    const sources = [c.endpoints ? 'endpoints' : '', c.discovery?.dns ? 'discovery.dns' : '', c.discovery?.kubernetes ? 'discovery.kubernetes' : '', c.discovery?.file ? 'discovery.file' : '', c.discovery?.docker ? 'discovery.docker' : ''].filter(Boolean);
     if (sources.length === 0) issues.push({ path: ['clusters', i], message: 'a cluster needs endpoints or one discovery source' });
     if (sources.length > 1) issues.push({ path: ['clusters', i], message: `a cluster takes exactly one endpoint source, got ${sources.join(' and ')}` });
     c.endpoints?.forEach((e, j) => checkAddress(e, ['clusters', i, 'endpoints', j], issues));

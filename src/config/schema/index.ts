@@ -8,6 +8,7 @@ import { Admin } from './admin.ts';
 import { Dns } from './dns.ts';
 import { Gossip } from './gossip.ts';
 import { Health } from './health.ts';
+import { Unit } from './units.ts';
 
 export const ConfigSchema = Obj(
   {
@@ -33,6 +34,7 @@ export const ConfigSchema = Obj(
       delay: Type.Optional(Duration('how long /readyz reports 503 before listeners close, default 5s')),
       timeout: Type.Optional(Duration('how long in-flight requests may take to finish, default 30s')),
     })),
+    units: Type.Optional(Type.Array(Unit, { description: 'deployment units: services whose colors are containers the gateway starts (release deploy)' })),
     workers: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'data-plane worker processes; default 1 (in the main process)' })),
   },
   { $id: 'https://edgeplane.dev/schema/edgeplane.schema.json', title: 'edgeplane configuration' },
@@ -47,3 +49,4 @@ export type DnsConfig = NonNullable<Config['dns']>;
 export type GossipConfig = NonNullable<Config['gossip']>;
 export type AdminConfig = NonNullable<Config['admin']>;
 export type HealthConfig = NonNullable<Config['health']>;
+export type UnitConfig = NonNullable<Config['units']>[number];
