@@ -4,6 +4,7 @@ import { checkJwtConfig } from './jwt-check.ts';
 import { checkHealthConfig } from './health-check.ts';
 import { checkDnsConfig } from '../dns/config-check.ts';
 import { checkGossipConfig } from '../gtm/config-check.ts';
+import { checkUnits } from './unit-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -92,6 +93,7 @@ export function crossCheck(config: Config): RawIssue[] {
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
   issues.push(...checkJwtConfig(config));
   issues.push(...checkHealthConfig(config));
+  checkUnits(config, issues);
   return issues;
 }
 

@@ -1,0 +1,219 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
+import { engineUnavailable, freePort, runService, SERVICE_COMMAND, SERVICE_IMAGE, startEngine, type EngineKind, type TestEngine } from '../../helpers/containers.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+/**
+ * Deploys against a real daemon: a unit `api` with colors blue and green
+ * (two replicas each, host networking on their own loopback ports) behind
+ * route `api`; the gateway starts the new color itself, hands over to the
+ * release controller and removes the loser. Docker, then Podman.
+ */
+
+/** Requests in a loop on a few keep-alive connections; counts every answer that is not a 200. */
+function startLoad(base: string, concurrency = 4) {
+  const agent = new Agent({ connections: concurrency });
+  const stats = { ok: 0, failed: 0, bodies: new Map<string, number>(), errors: [] as string[] };
+  let running = true;
+  const worker = async () => {
+    while (running) {
+      try {
+        const res = await request(`${base}/cgi-bin/version`, { dispatcher: agent, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const text = (await res.body.text()).trim();
+        if (res.statusCode === 200) {
+          stats.ok++;
+          stats.bodies.set(text, (stats.bodies.get(text) ?? 0) + 1);
+        } else {
+          stats.failed++;
+          if (stats.errors.length < 10) stats.errors.push(`${res.statusCode} ${text.slice(0, 80)}`);
+        }
+      } catch (err) {
+        stats.failed++;
+        if (stats.errors.length < 10) stats.errors.push((err as Error).message);
+      }
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      await agent.close();
+      return stats;
+    },
+  };
+}
+
+for (const kind of ['docker', 'podman'] as EngineKind[]) {
+  describe(`release deploy on ${kind}`, { concurrency: false }, () => {
+    let engine: TestEngine | null = null;
+    let gw: GatewayProcess | null = null;
+    let skip: string | null = engineUnavailable(kind);
+    let dir = '';
+    let config: Record<string, unknown> = {};
+
+    const admin = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${gw!.adminUrl()}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const deploy = async (body: Record<string, unknown>) => {
+      const res = await admin('POST', '/v1/releases', { kind: 'deploy', unit: 'api', ...body });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body.id as string;
+    };
+    const finished = (id: string, timeoutMs = 90_000) =>
+      waitFor(async () => {
+        const r = await admin('GET', `/v1/releases/${id}`);
+        return ['succeeded', 'rolled_back', 'aborted', 'failed'].includes(r.body.phase) ? r.body : null;
+      }, { timeoutMs, intervalMs: 100, what: `deploy ${id} to finish` });
+    const split = async () => {
+      const c = await admin('GET', '/v1/config');
+      return Object.fromEntries((c.body.config.routes[0].split as { cluster: string; weight: number }[]).map((e) => [e.cluster, e.weight]));
+    };
+    /** The unit's containers the daemon has (running or not), by color. */
+    const containers = async () => {
+      const list = await engine!.client.listContainers({ 'edgeplane.unit': 'api' }, { all: true });
+      return list.map((c) => ({ color: c.Labels?.['edgeplane.color'], release: c.Labels?.['edgeplane.release'] ?? null, state: c.State, image: c.Image }));
+    };
+
+    before(async () => {
+      if (skip) return;
+      try {
+        engine = await startEngine(kind);
+        for (const v of ['v1', 'v2', 'bad', '5xx'] as const) await engine.importService(v);
+      } catch (err) {
+        skip = `${kind} could not start here: ${(err as Error).message.split('\n').slice(0, 6).join(' | ')}`;
+        return;
+      }
+      const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const socket = engine.socket;
+      const cluster = (color: string) => ({
+        name: `api-${color}`,
+        discovery: { docker: { socket, labels: { 'edgeplane.unit': 'api', 'edgeplane.color': color }, port: 8080, network: 'host' } },
+        healthCheck: { path: '/readyz', interval: '250ms', timeout: '1s', healthyThreshold: 1, unhealthyThreshold: 2 },
+      });
+      dir = mkdtempSync(join(tmpdir(), 'ep-deploy-'));
+      config = {
+        node: { id: 'gw-1', region: 'jp' },
+        listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }],
+        clusters: [cluster('blue'), cluster('green')],
+        routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'api-blue', weight: 100 }, { cluster: 'api-green', weight: 0 }], retries: { attempts: 2, on: ['connect-failure', 'reset', '503'] } }],
+        admin: { address: '127.0.0.1:0', stateDir: join(dir, 'state') },
+        units: [{
+          name: 'api',
+          route: 'api',
+          runtime: { socket },
+          colors: [{ name: 'blue', cluster: 'api-blue', hostPorts: [ports[0], ports[1]] }, { name: 'green', cluster: 'api-green', hostPorts: [ports[2], ports[3]] }],
+          template: { image: `${SERVICE_IMAGE}:v1`, command: SERVICE_COMMAND, port: 8080, replicas: 2, network: 'host', stopTimeout: '1s' },
+          readinessTimeout: '20s',
+          drain: '1s',
+        }],
+      };
+      // The first version runs as blue, started by hand (as before edgeplane managed the unit).
+      for (const [i, port] of [ports[0]!, ports[1]!].entries()) {
+        await runService(engine, { version: 'v1', port, labels: { 'edgeplane.unit': 'api', 'edgeplane.color': 'blue', 'edgeplane.port': String(port), 'edgeplane.replica': String(i) } });
+      }
+      gw = await startGateway(config, { dir });
+      await waitFor(async () => (await fetch(`${gw!.url('http')}/cgi-bin/version`)).status === 200, { timeoutMs: 20_000, what: 'blue v1 serving through the gateway' });
+    });
+
+    after(async () => {
+      await gw?.stop('SIGTERM').catch(() => {});
+      await engine?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('deploys v2 to green under load: no failed request, green serves everything, blue is removed', async (t) => {
+      if (skip) return t.skip(skip);
+      const load = startLoad(gw!.url('http'));
+      await waitFor(() => load.stats.ok > 50, { what: 'load running' });
+      const started = Date.now();
+      const id = await deploy({ image: `${SERVICE_IMAGE}:v2`, strategy: 'blue-green', window: '2s', interval: '250ms', gates: { minRequests: 20 } });
+      const d = await finished(id);
+      const stats = await load.stop();
+      assert.equal(d.phase, 'succeeded', d.reason);
+      assert.equal(stats.failed, 0, `failed requests: ${stats.errors.join('; ')}`);
+      assert.deepEqual(await split(), { 'api-blue': 0, 'api-green': 100 });
+      const left = await containers();
+      assert.deepEqual(left.map((c) => c.color).sort(), ['green', 'green'], JSON.stringify(left));
+      assert.ok(left.every((c) => c.state === 'running' && c.release === id));
+      const after = await (await fetch(`${gw!.url('http')}/cgi-bin/version`)).text();
+      assert.equal(after.trim(), 'v2');
+      t.diagnostic(`${kind}: ${stats.ok} requests ok (${[...stats.bodies].map(([b, n]) => `${b}: ${n}`).join(', ')}), 0 failed; timings ${JSON.stringify(d.timings)} ms; total ${Date.now() - started} ms`);
+    });
+
+    it('deploying :bad fails at readiness: new containers removed, weights unchanged, no failed request', async (t) => {
+      if (skip) return t.skip(skip);
+      const before = await split();
+      const load = startLoad(gw!.url('http'));
+      const id = await deploy({ image: `${SERVICE_IMAGE}:bad`, readinessTimeout: '4s' });
+      const d = await finished(id);
+      const stats = await load.stop();
+      assert.equal(d.phase, 'failed', d.reason);
+      assert.match(d.reason, /not ready in time/);
+      assert.equal(d.release, null, 'no release was started');
+      assert.deepEqual(await split(), before);
+      assert.equal(stats.failed, 0, stats.errors.join('; '));
+      const left = await containers();
+      assert.deepEqual(left.map((c) => c.color), ['green', 'green'], 'only the serving color is left');
+    });
+
+    it('a version that is ready but answers 5xx under traffic trips the gate: rolled back, its containers removed', async (t) => {
+      if (skip) return t.skip(skip);
+      const before = await split();
+      const load = startLoad(gw!.url('http'));
+      const id = await deploy({ image: `${SERVICE_IMAGE}:5xx`, strategy: 'canary', steps: [20, 100], window: '3s', interval: '250ms', gates: { minRequests: 5, maxErrorRate: 1 } });
+      const d = await finished(id);
+      const stats = await load.stop();
+      assert.equal(d.phase, 'rolled_back', d.reason);
+      assert.equal(d.release?.phase, 'rolled_back');
+      assert.match(d.release?.reason ?? '', /error rate/i);
+      assert.deepEqual(await split(), before);
+      const left = await containers();
+      assert.deepEqual(left.map((c) => c.color), ['green', 'green']);
+      t.diagnostic(`${kind}: ${stats.failed} requests answered 5xx by the canary before the rollback (of ${stats.ok + stats.failed})`);
+    });
+
+    it('a gateway killed mid-deploy resumes the release on restart and leaves no orphan container', async (t) => {
+      if (skip) return t.skip(skip);
+      const id = await deploy({ image: `${SERVICE_IMAGE}:v1`, strategy: 'blue-green', window: '3s', interval: '250ms', gates: { minRequests: 1 } });
+      await waitFor(async () => (await admin('GET', `/v1/releases/${id}`)).body.phase === 'releasing', { timeoutMs: 30_000, what: 'deploy releasing' });
+      gw!.proc.kill('SIGKILL');
+      await waitFor(() => gw!.proc.exitCode !== null || gw!.proc.signalCode !== null, { what: 'gateway killed' });
+      // Both colors run now; the stored deploy accounts for blue.
+      const during = await containers();
+      assert.ok(during.filter((c) => c.color === 'blue').every((c) => c.release === id), JSON.stringify(during));
+      gw = await startGateway(config, { dir });
+      const load = startLoad(gw!.url('http'));
+      const d = await finished(id);
+      const stats = await load.stop();
+      assert.equal(d.phase, 'succeeded', d.reason);
+      assert.deepEqual(await split(), { 'api-blue': 100, 'api-green': 0 });
+      const left = await containers();
+      assert.deepEqual(left.map((c) => `${c.color}/${c.release}/${c.state}`), [`blue/${id}/running`, `blue/${id}/running`]);
+      assert.equal(stats.failed, 0, stats.errors.join('; '));
+    });
+
+    it('a gateway killed before the new color was ready rolls the deploy back on restart', async (t) => {
+      if (skip) return t.skip(skip);
+      // :bad never gets ready, so the kill lands in readying for sure.
+      const id = await deploy({ image: `${SERVICE_IMAGE}:bad`, readinessTimeout: '60s' });
+      await waitFor(async () => (await containers()).filter((c) => c.release === id).length === 2, { timeoutMs: 30_000, what: 'new containers created' });
+      gw!.proc.kill('SIGKILL');
+      await waitFor(() => gw!.proc.exitCode !== null || gw!.proc.signalCode !== null, { what: 'gateway killed' });
+      gw = await startGateway(config, { dir });
+      const d = await finished(id);
+      assert.equal(d.phase, 'failed');
+      assert.match(d.reason, /gateway restarted before the new color was ready/);
+      const left = await containers();
+      assert.deepEqual(left.map((c) => c.color), ['blue', 'blue']);
+      assert.deepEqual(await split(), { 'api-blue': 100, 'api-green': 0 });
+    });
+  });
+}
