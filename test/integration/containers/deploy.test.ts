@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cliPath, repoRoot, startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
 import { engineUnavailable, freePort, runService, SERVICE_COMMAND, SERVICE_IMAGE, startEngine, type EngineKind, type TestEngine } from '../../helpers/containers.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -67,11 +69,17 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return res.body.id as string;
     };
-    const finished = (id: string, timeoutMs = 90_000) =>
-      waitFor(async () => {
-        const r = await admin('GET', `/v1/releases/${id}`);
-        return ['succeeded', 'rolled_back', 'aborted', 'failed'].includes(r.body.phase) ? r.body : null;
-      }, { timeoutMs, intervalMs: 100, what: `deploy ${id} to finish` });
+    const finished = async (id: string, timeoutMs = 90_000) => {
+      let last: any = null;
+      try {
+        return await waitFor(async () => {
+          last = (await admin('GET', `/v1/releases/${id}`)).body;
+          return ['succeeded', 'rolled_back', 'aborted', 'failed'].includes(last.phase) ? last : null;
+        }, { timeoutMs, intervalMs: 100, what: `deploy ${id} to finish` });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last seen: ${last?.phase}: ${last?.reason} (release: ${last?.release?.phase}: ${last?.release?.reason})`);
+      }
+    };
     const split = async () => {
       const c = await admin('GET', '/v1/config');
       return Object.fromEntries((c.body.config.routes[0].split as { cluster: string; weight: number }[]).map((e) => [e.cluster, e.weight]));
@@ -134,7 +142,7 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       const load = startLoad(gw!.url('http'));
       await waitFor(() => load.stats.ok > 50, { what: 'load running' });
       const started = Date.now();
-      const id = await deploy({ image: `${SERVICE_IMAGE}:v2`, strategy: 'blue-green', window: '2s', interval: '250ms', gates: { minRequests: 20 } });
+      const id = await deploy({ image: `${SERVICE_IMAGE}:v2`, strategy: 'blue-green', window: '3s', interval: '250ms', gates: { minRequests: 5, maxP99Latency: '10s' } });
       const d = await finished(id);
       const stats = await load.stop();
       assert.equal(d.phase, 'succeeded', d.reason);
@@ -168,7 +176,7 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       if (skip) return t.skip(skip);
       const before = await split();
       const load = startLoad(gw!.url('http'));
-      const id = await deploy({ image: `${SERVICE_IMAGE}:5xx`, strategy: 'canary', steps: [20, 100], window: '3s', interval: '250ms', gates: { minRequests: 5, maxErrorRate: 1 } });
+      const id = await deploy({ image: `${SERVICE_IMAGE}:5xx`, strategy: 'canary', steps: [20, 100], window: '3s', interval: '250ms', gates: { minRequests: 5, maxErrorRate: 1, maxP99Latency: '10s' } });
       const d = await finished(id);
       const stats = await load.stop();
       assert.equal(d.phase, 'rolled_back', d.reason);
@@ -182,7 +190,7 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
 
     it('a gateway killed mid-deploy resumes the release on restart and leaves no orphan container', async (t) => {
       if (skip) return t.skip(skip);
-      const id = await deploy({ image: `${SERVICE_IMAGE}:v1`, strategy: 'blue-green', window: '3s', interval: '250ms', gates: { minRequests: 1 } });
+      const id = await deploy({ image: `${SERVICE_IMAGE}:v1`, strategy: 'blue-green', window: '3s', interval: '250ms', gates: { minRequests: 1, maxP99Latency: '10s' } });
       await waitFor(async () => (await admin('GET', `/v1/releases/${id}`)).body.phase === 'releasing', { timeoutMs: 30_000, what: 'deploy releasing' });
       gw!.proc.kill('SIGKILL');
       await waitFor(() => gw!.proc.exitCode !== null || gw!.proc.signalCode !== null, { what: 'gateway killed' });
@@ -203,6 +211,8 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
     it('a gateway killed before the new color was ready rolls the deploy back on restart', async (t) => {
       if (skip) return t.skip(skip);
       // :bad never gets ready, so the kill lands in readying for sure.
+      const before = await split();
+      const serving = before['api-blue']! > 0 ? 'blue' : 'green';
       const id = await deploy({ image: `${SERVICE_IMAGE}:bad`, readinessTimeout: '60s' });
       await waitFor(async () => (await containers()).filter((c) => c.release === id).length === 2, { timeoutMs: 30_000, what: 'new containers created' });
       gw!.proc.kill('SIGKILL');
@@ -212,8 +222,23 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       assert.equal(d.phase, 'failed');
       assert.match(d.reason, /gateway restarted before the new color was ready/);
       const left = await containers();
-      assert.deepEqual(left.map((c) => c.color), ['blue', 'blue']);
-      assert.deepEqual(await split(), { 'api-blue': 100, 'api-green': 0 });
+      assert.deepEqual(left.map((c) => c.color), [serving, serving]);
+      assert.deepEqual(await split(), before);
+    });
+
+    it('`edgeplane release deploy` follows the deploy with a progress display and exits 0 once it succeeded', async (t) => {
+      if (skip) return t.skip(skip);
+      const target = (await split())['api-blue']! > 0 ? 'green' : 'blue';
+      const run = promisify(execFile);
+      const load = startLoad(gw!.url('http'), 2);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', cliPath, 'release', 'deploy', 'api', '--image', `${SERVICE_IMAGE}:v2`, '--window', '1s', '--interval', '250ms', '--min-requests', '1', '--max-p99', '10s', '--admin', gw!.adminUrl()], { cwd: repoRoot, timeout: 120_000 });
+      const stats = await load.stop();
+      assert.equal(stats.failed, 0, stats.errors.join('; '));
+      assert.match(stdout, /readying/);
+      assert.match(stdout, /releasing/);
+      assert.match(stdout, /succeeded/);
+      assert.match(stdout, /timings: +containersStarted/);
+      assert.equal((await split())[`api-${target}`], 100);
     });
   });
 }
