@@ -14,7 +14,13 @@ import { colorLabels, containerBody, containerName } from './container-spec.ts';
 import { DeployConflictError, DeployNotFoundError, DeployRejectedError } from './errors.ts';
 import { RELEASE_LABEL } from './labels.ts';
 import { isActiveDeploy, KEEP_FINISHED_DEPLOYS, parseDeploys, type ColorRef, type DeployOutcome, type DeployPhase, type DeployRecord, type PersistedDeploys } from './model.ts';
-import { UnitRuntime } from './runtime.ts';
+import { UnitRuntime, type ContainerInfo } from './runtime.ts';
+
+export interface ColorContainers extends ColorRef {
+  weight: number | null;
+  containers: ContainerInfo[];
+  error: string | null;
+}
 import { deployView, type DeployView } from './view.ts';
 
 /** What the orchestrator needs of the release controller: start a release and read it back. */
@@ -75,6 +81,7 @@ export class DeployOrchestrator {
     const value = (await doc.read()) ?? { format: 1 as const, nextId: 1, deploys: [] };
     const d = new DeployOrchestrator(o, doc, value);
     for (const rec of d.#records.values()) if (isActiveDeploy(rec.phase)) void d.#resume(rec);
+    void d.#sweep();
     return d;
   }
 
@@ -156,8 +163,28 @@ export class DeployOrchestrator {
     return deployView(rec, release, this.#o.clock.wallNow());
   }
 
-  get(id: string): DeployView {
-    return this.view(id);
+  /** The deploy with the containers of both colors as the daemon has them now (GET /v1/releases/dep-N, the dashboard). */
+  async get(id: string): Promise<DeployView & { colors: ColorContainers[] }> {
+    const view = this.view(id);
+    const rec = this.#records.get(id)!;
+    let unit: UnitConfig;
+    try {
+      unit = this.#unit(rec);
+    } catch (err) {
+      return { ...view, colors: [rec.from, rec.to].map((c) => ({ ...c, weight: null, containers: [], error: (err as Error).message })) };
+    }
+    const runtime = this.#runtime(unit);
+    const colors = await Promise.all(
+      [rec.from, rec.to].map(async (c): Promise<ColorContainers> => {
+        const weight = this.#weight(rec.route, c.cluster);
+        try {
+          return { ...c, weight, containers: await runtime.describe(colorLabels(unit, c.color)), error: null };
+        } catch (err) {
+          return { ...c, weight, containers: [], error: (err as Error).message };
+        }
+      }),
+    );
+    return { ...view, colors };
   }
 
   list(): DeployView[] {
@@ -377,6 +404,33 @@ export class DeployOrchestrator {
       }
     }
     void this.#drive(rec);
+  }
+
+  /**
+   * Containers a deploy made (they carry its id) on a color that takes no
+   * traffic, whose deploy is not running: left by a deploy this gateway no
+   * longer knows (a lost state dir, a deploy dropped from the kept history
+   * while its cleanup failed). They are removed so that two running colors
+   * are always accounted for. Containers without the label (made by hand)
+   * are never touched.
+   */
+  async #sweep(): Promise<void> {
+    for (const unit of this.#o.config().units ?? []) {
+      try {
+        const runtime = this.#runtime(unit);
+        for (const c of unit.colors) {
+          if (this.#weight(unit.route, c.cluster) > 0) continue;
+          const found = await runtime.describe(colorLabels(unit, c.name));
+          const orphans = found.filter((k) => k.release !== null && !(this.#records.get(k.release) && isActiveDeploy(this.#records.get(k.release)!.phase)));
+          for (const release of new Set(orphans.map((k) => k.release!))) {
+            const n = await runtime.removeAll({ ...colorLabels(unit, c.name), [RELEASE_LABEL]: release });
+            this.#log.warn({ event: 'deploy_orphans_removed', unit: unit.name, color: c.name, release, containers: n }, `removed ${n} container(s) of ${unit.name}/${c.name} left by ${release}, which is not running`);
+          }
+        }
+      } catch (err) {
+        this.#log.warn({ event: 'deploy_sweep_failed', unit: unit.name, err: (err as Error).message }, 'cannot look for orphan containers; next restart tries again');
+      }
+    }
   }
 
   // ---- mechanics ---------------------------------------------------------

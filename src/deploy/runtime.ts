@@ -1,5 +1,17 @@
 import { EngineError, type EngineClient } from '../discovery/docker-engine.ts';
 
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  /** The daemon's words: `Up 3 minutes (healthy)`. */
+  status: string;
+  /** The deploy that made it, when one did. */
+  release: string | null;
+  port: string | null;
+}
+
 /** The container operations of a deploy, on one daemon. Every call is idempotent: a retried step does no harm. */
 export class UnitRuntime {
   readonly #c: EngineClient;
@@ -40,6 +52,22 @@ export class UnitRuntime {
     if (!c) return { running: false, detail: 'no longer exists' };
     if (c.State?.Running) return { running: true, detail: 'running' };
     return { running: false, detail: `exited with code ${c.State?.ExitCode ?? '?'} (${c.State?.Status ?? 'unknown'})` };
+  }
+
+  /** The containers carrying `labels`, running or not, for display. */
+  async describe(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    const list = await this.#c.listContainers(labels, { all: true });
+    return list
+      .map((c) => ({
+        id: c.Id.slice(0, 12),
+        name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+        image: c.Image ?? '',
+        state: c.State ?? '',
+        status: c.Status ?? '',
+        release: c.Labels?.['edgeplane.release'] ?? null,
+        port: c.Labels?.['edgeplane.port'] ?? null,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Stops (SIGTERM, then SIGKILL after `stopTimeoutMs`) and removes every container carrying `labels`; returns how many. */

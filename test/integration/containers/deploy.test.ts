@@ -151,6 +151,11 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       const left = await containers();
       assert.deepEqual(left.map((c) => c.color).sort(), ['green', 'green'], JSON.stringify(left));
       assert.ok(left.every((c) => c.state === 'running' && c.release === id));
+      // The deploy's view (the dashboard's containers block reads it) lists each color's containers from the daemon.
+      const colors = Object.fromEntries((d.colors as { color: string; weight: number; containers: { state: string; release: string }[] }[]).map((c) => [c.color, c]));
+      assert.equal(colors.green!.weight, 100);
+      assert.deepEqual(colors.green!.containers.map((c) => `${c.state}/${c.release}`), [`running/${id}`, `running/${id}`]);
+      assert.deepEqual(colors.blue!.containers, []);
       const after = await (await fetch(`${gw!.url('http')}/cgi-bin/version`)).text();
       assert.equal(after.trim(), 'v2');
       t.diagnostic(`${kind}: ${stats.ok} requests ok (${[...stats.bodies].map(([b, n]) => `${b}: ${n}`).join(', ')}), 0 failed; timings ${JSON.stringify(d.timings)} ms; total ${Date.now() - started} ms`);
@@ -217,8 +222,13 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       await waitFor(async () => (await containers()).filter((c) => c.release === id).length === 2, { timeoutMs: 30_000, what: 'new containers created' });
       gw!.proc.kill('SIGKILL');
       await waitFor(() => gw!.proc.exitCode !== null || gw!.proc.signalCode !== null, { what: 'gateway killed' });
+      // And a container of the idle color left by a deploy this gateway never stored (a lost state dir): an orphan.
+      const idle = serving === 'blue' ? 'green' : 'blue';
+      const orphanPort = await freePort();
+      await runService(engine!, { version: 'v1', port: orphanPort, labels: { 'edgeplane.unit': 'api', 'edgeplane.color': idle, 'edgeplane.release': 'dep-999', 'edgeplane.port': String(orphanPort) } });
       gw = await startGateway(config, { dir });
       const d = await finished(id);
+      await waitFor(async () => !(await containers()).some((c) => c.release === 'dep-999'), { timeoutMs: 30_000, what: 'the orphan removed' });
       assert.equal(d.phase, 'failed');
       assert.match(d.reason, /gateway restarted before the new color was ready/);
       const left = await containers();
