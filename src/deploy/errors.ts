@@ -14,6 +14,13 @@ export class DeployConflictError extends AdminHttpError {
   }
 }
 
+/** 503: the unit's container daemon does not answer; nothing was started. */
+export class DeployRuntimeUnavailableError extends AdminHttpError {
+  constructor(message: string) {
+    super('EP_DEPLOY_RUNTIME_UNAVAILABLE', 503, [{ path: 'unit', message }]);
+  }
+}
+
 /** 404: no deploy with that id. */
 export class DeployNotFoundError extends AdminHttpError {
   constructor(id: string) {

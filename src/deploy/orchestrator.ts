@@ -8,10 +8,10 @@ import type { ReleaseView } from '../release/view.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseDuration } from '../util/duration.ts';
-import { EngineClient } from '../discovery/docker-engine.ts';
+import { EngineClient, EngineError } from '../discovery/docker-engine.ts';
 import { DEFAULT_ENGINE_SOCKET } from '../discovery/docker-options.ts';
 import { colorLabels, containerBody, containerName } from './container-spec.ts';
-import { DeployConflictError, DeployNotFoundError, DeployRejectedError } from './errors.ts';
+import { DeployConflictError, DeployNotFoundError, DeployRejectedError, DeployRuntimeUnavailableError } from './errors.ts';
 import { RELEASE_LABEL } from './labels.ts';
 import { isActiveDeploy, KEEP_FINISHED_DEPLOYS, parseDeploys, type ColorRef, type DeployOutcome, type DeployPhase, type DeployRecord, type PersistedDeploys } from './model.ts';
 import { UnitRuntime, type ContainerInfo } from './runtime.ts';
@@ -113,7 +113,14 @@ export class DeployOrchestrator {
 
       const runtime = this.#runtime(unit);
       // A missing image fails the deploy before anything changes.
-      await runtime.ensureImage(image);
+      try {
+        await runtime.ensureImage(image);
+      } catch (err) {
+        if (err instanceof EngineError && (err.code === 'EP_ENGINE_CONNECT' || err.code === 'EP_ENGINE_TIMEOUT')) {
+          throw new DeployRuntimeUnavailableError(`the container daemon of unit "${unit.name}" does not answer: ${err.message}`);
+        }
+        throw new DeployRejectedError([{ path: 'image', message: (err as Error).message }]);
+      }
 
       const now = this.#o.clock.wallNow();
       const id = `dep-${this.#nextId++}`;
