@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ReleaseView } from '../release/view.ts';
 import { deployCommand } from './deploy.ts';
+import { formatDeployFrame } from './deploy-progress.ts';
 
 const USAGE = `usage: edgeplane release <command> [options]     releases over the admin API
 
@@ -112,6 +113,7 @@ export async function releaseCommand(args: string[], out: Out = process.stdout, 
   }
   if (v.json) out.write(`${JSON.stringify(res.body, null, 2)}\n`);
   else if (command === 'status' && !id) out.write(formatList(res.body.releases as ReleaseView[]));
+  else if (res.body?.kind === 'deploy') out.write(`${formatDeployFrame(res.body, Date.now()).join('\n')}\n`);
   else out.write(formatRelease(res.body as ReleaseView));
   return 0;
 }

@@ -350,7 +350,11 @@ export class DeployOrchestrator {
       try {
         r = this.#o.releases.get(rec.releaseId!);
       } catch {
-        throw new Error(`release ${rec.releaseId} is gone`);
+        // The controller no longer keeps it (its history was trimmed while this gateway was down): the split says how it ended.
+        const share = this.#weight(rec.route, rec.to.cluster);
+        if (share === 100) return this.#enter(rec, 'retiring', `release ${rec.releaseId} is no longer kept, and ${rec.to.color} takes all of route ${rec.route}: retiring ${rec.from.color}`);
+        if (share === 0) return this.#enter(rec, 'cleaning', `release ${rec.releaseId} is no longer kept, and ${rec.to.color} takes none of route ${rec.route}: removing the new containers`, 'rolled_back');
+        throw new Error(`release ${rec.releaseId} is no longer kept and ${rec.to.color} has ${share}% of route ${rec.route}`);
       }
       if (r.weights?.some((w) => w.cluster === rec.to.cluster && w.weight === 100) && rec.timings.full === undefined) this.#mark(rec, 'full');
       switch (r.phase) {

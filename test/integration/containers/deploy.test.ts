@@ -266,6 +266,10 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       assert.match(stdout, /step: +succeeded/);
       assert.match(stdout, /timings: +containersStarted/);
       assert.equal((await split())[`api-${target}`], 100);
+      const id = /^(dep-\d+) {2}unit api/m.exec(stdout)?.[1];
+      assert.ok(id, stdout);
+      const status = await run(process.execPath, ['--import', 'tsx', cliPath, 'release', 'status', id, '--admin', gw!.adminUrl()], { cwd: repoRoot, timeout: 60_000 });
+      assert.match(status.stdout, /step: +succeeded/);
     });
   });
 }
