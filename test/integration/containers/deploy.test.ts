@@ -220,6 +220,8 @@ for (const kind of ['docker', 'podman'] as EngineKind[]) {
       const during = await containers();
       assert.ok(during.filter((c) => c.color === 'blue').every((c) => c.release === id), JSON.stringify(during));
       gw = await startGateway(config, { dir });
+      // A fresh gateway answers 503 until the first active check of an endpoint passes (startHealthy: false): load from then on.
+      await waitFor(async () => (await fetch(`${gw!.url('http')}/cgi-bin/version`)).status === 200, { timeoutMs: 20_000, what: 'the restarted gateway serving' });
       const load = startLoad(gw!.url('http'));
       const d = await finished(id);
       const stats = await load.stop();
