@@ -11,7 +11,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { versionRoutes } from './routes/versions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { statusRoutes } from './routes/status.ts';
-import { releaseRoutes } from './routes/releases.ts';
+import { releaseRoutes, type ReleaseKind } from './routes/releases.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { uiRoutes } from './routes/ui.ts';
 import type { ReleaseController } from '../release/controller.ts';
@@ -25,6 +25,8 @@ export interface AdminApiOptions extends AdminContext {
   clock: { wallNow(): number };
   /** /v1/releases, when the gateway runs a release controller. */
   releases?: ReleaseController;
+  /** Other release kinds (`deploy`), served under /v1/releases beside the route releases. */
+  releaseKinds?: Record<string, ReleaseKind>;
   /** For the dashboard: effective DNS weights per GTM name (null without `dns`). */
   gtmWeights?: () => GtmWeightsView | null;
   /** For the dashboard: gossip members and region states (null without `gossip`). */
@@ -74,7 +76,7 @@ export function adminApi(options: AdminApiOptions) {
         versionRoutes(v1, ctx);
         healthRoutes(v1, ctx);
         statusRoutes(v1, ctx);
-        if (options.releases) releaseRoutes(v1, options.releases);
+        if (options.releases) releaseRoutes(v1, options.releases, options.releaseKinds);
         dashboardRoutes(v1, { ...ctx, releases: options.releases, gtmWeights: options.gtmWeights, fleet: options.fleet, token: options.token });
       },
       { prefix: '/v1' },

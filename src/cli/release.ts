@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import type { ReleaseView } from '../release/view.ts';
+import { deployCommand } from './deploy.ts';
+import { formatDeployFrame } from './deploy-progress.ts';
 
 const USAGE = `usage: edgeplane release <command> [options]     releases over the admin API
 
+  deploy UNIT --image IMAGE [options]             start a unit's new version in containers and release it (see release deploy --help)
   start --route ROUTE --to CLUSTER [options]      start a release (POST /v1/releases)
       --strategy blue-green|canary                default canary
       --observe DURATION                          blue-green window (default 5m); canary: hold of the last step
@@ -33,6 +36,7 @@ type Out = NodeJS.WritableStream;
 
 /** `edgeplane release ...`: a thin client of /v1/releases. */
 export async function releaseCommand(args: string[], out: Out = process.stdout, err: Out = process.stderr, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (args[0] === 'deploy') return deployCommand(args.slice(1), out, err, env);
   let parsed;
   try {
     parsed = parseArgs({
@@ -110,6 +114,7 @@ export async function releaseCommand(args: string[], out: Out = process.stdout, 
   }
   if (v.json) out.write(`${JSON.stringify(res.body, null, 2)}\n`);
   else if (command === 'status' && !id) out.write(formatList(res.body.releases as ReleaseView[]));
+  else if (res.body?.kind === 'deploy') out.write(`${formatDeployFrame(res.body, Date.now()).join('\n')}\n`);
   else out.write(formatRelease(res.body as ReleaseView));
   return 0;
 }
@@ -139,7 +144,7 @@ function numberOr(s: string): number | string {
   return s !== '' && Number.isFinite(Number(s)) ? Number(s) : s;
 }
 
-class AdminClient {
+export class AdminClient {
   readonly base: string;
   readonly #token: string | undefined;
   readonly #author: string | undefined;

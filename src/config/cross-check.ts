@@ -4,6 +4,7 @@ import { checkJwtConfig } from './jwt-check.ts';
 import { checkHealthConfig } from './health-check.ts';
 import { checkDnsConfig } from '../dns/config-check.ts';
 import { checkGossipConfig } from '../gtm/config-check.ts';
+import { checkUnits } from './unit-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -35,7 +36,7 @@ export function crossCheck(config: Config): RawIssue[] {
   });
 
   config.clusters.forEach((c, i) => {
-    const sources = [c.endpoints ? 'endpoints' : '', c.discovery?.dns ? 'discovery.dns' : '', c.discovery?.kubernetes ? 'discovery.kubernetes' : '', c.discovery?.file ? 'discovery.file' : ''].filter(Boolean);
+    const sources = [c.endpoints ? 'endpoints' : '', c.discovery?.dns ? 'discovery.dns' : '', c.discovery?.kubernetes ? 'discovery.kubernetes' : '', c.discovery?.file ? 'discovery.file' : '', c.discovery?.docker ? 'discovery.docker' : ''].filter(Boolean);
     if (sources.length === 0) issues.push({ path: ['clusters', i], message: 'a cluster needs endpoints or one discovery source' });
     if (sources.length > 1) issues.push({ path: ['clusters', i], message: `a cluster takes exactly one endpoint source, got ${sources.join(' and ')}` });
     c.endpoints?.forEach((e, j) => checkAddress(e, ['clusters', i, 'endpoints', j], issues));
@@ -92,6 +93,7 @@ export function crossCheck(config: Config): RawIssue[] {
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
   issues.push(...checkJwtConfig(config));
   issues.push(...checkHealthConfig(config));
+  checkUnits(config, issues);
   return issues;
 }
 

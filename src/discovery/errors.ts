@@ -9,7 +9,8 @@ export type DiscoveryErrorCode =
   | 'EP_DISCOVERY_K8S_GONE'
   | 'EP_DISCOVERY_K8S_FORMAT'
   | 'EP_DISCOVERY_K8S_CONFIG'
-  | 'EP_DISCOVERY_OPTIONS';
+  | 'EP_DISCOVERY_OPTIONS'
+  | 'EP_DISCOVERY_DOCKER';
 
 /** Any failure of a discovery source; the source keeps its last known set and retries. */
 export class DiscoveryError extends EdgeplaneError {

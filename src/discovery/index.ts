@@ -9,6 +9,7 @@ import { FileSource } from './file.ts';
 import { loadKubeCredentials } from './kube-credentials.ts';
 import { KubernetesSource } from './kubernetes.ts';
 import { StaticSource } from './static.ts';
+import { createDockerSource } from './docker-options.ts';
 import type { DiscoverySource } from './types.ts';
 
 export type { DiscoverySource, DiscoveryStatus, DiscoveryListener, SourceKind } from './types.ts';
@@ -55,5 +56,6 @@ export function createDiscoverySource(c: ClusterConfig, deps: DiscoveryDeps): Di
       logger,
     });
   }
+  if (d?.docker) return createDockerSource(c.name, d.docker, { clock, rng, logger });
   return new StaticSource(c.name, c.endpoints ?? [], clock, logger);
 }

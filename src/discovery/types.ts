@@ -2,7 +2,7 @@
  * A discovery source produces the endpoint set of one cluster. It never
  * decides health: the health module checks whatever the source lists.
  */
-export type SourceKind = 'static' | 'dns' | 'file' | 'kubernetes';
+export type SourceKind = 'static' | 'dns' | 'file' | 'kubernetes' | 'docker';
 
 export interface DiscoveryStatus {
   ok: boolean;

@@ -369,7 +369,7 @@ export class ClusterHealth implements OutcomeSink {
     } catch (err) {
       // Bad source options (e.g. no resolvers on this host): the cluster keeps
       // what it had and the report says why, rather than failing the reload.
-      const kind = c.discovery?.dns ? 'dns' : c.discovery?.file ? 'file' : c.discovery?.kubernetes ? 'kubernetes' : 'static';
+      const kind = c.discovery?.dns ? 'dns' : c.discovery?.file ? 'file' : c.discovery?.kubernetes ? 'kubernetes' : c.discovery?.docker ? 'docker' : 'static';
       this.#d.logger.error({ event: 'discovery_failed', cluster: this.name, source: kind, err: (err as Error).message }, 'cannot start the discovery source; keeping the last known endpoint set');
       source = new UnavailableSource(kind, (err as Error).message, this.#d.clock.wallNow());
     }

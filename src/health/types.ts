@@ -94,7 +94,7 @@ export interface EndpointHealthReport {
 }
 
 export interface DiscoveryStatusReport {
-  source: 'static' | 'dns' | 'file' | 'kubernetes';
+  source: 'static' | 'dns' | 'file' | 'kubernetes' | 'docker';
   /** False while the source fails; the cluster then keeps its last known endpoint set. */
   ok: boolean;
   /** True when the endpoint set in use may be outdated because the source is failing. */

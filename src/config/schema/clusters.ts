@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Name, Address, Duration, Percent } from './common.ts';
+import { DockerDiscovery } from './units.ts';
 
 /** One status (`200`) or an inclusive range (`"200-299"`). */
 export const StatusSpec = Type.Union([
@@ -78,6 +79,7 @@ export const Discovery = Obj({
     path: Type.String({ minLength: 1, description: 'a file with one host:port per line (or a JSON/YAML list), re-read when it changes' }),
     pollInterval: Type.Optional(Duration('stat the file this often in case change events are missed, default 2s')),
   })),
+  docker: Type.Optional(DockerDiscovery),
 });
 
 export const UpstreamTls = Obj({

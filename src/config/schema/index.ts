@@ -9,6 +9,7 @@ import { Dns } from './dns.ts';
 import { Gossip } from './gossip.ts';
 import { Health } from './health.ts';
 import { Store } from './store.ts';
+import { Unit } from './units.ts';
 
 export const ConfigSchema = Obj(
   {
@@ -34,6 +35,7 @@ export const ConfigSchema = Obj(
       delay: Type.Optional(Duration('how long /readyz reports 503 before listeners close, default 5s')),
       timeout: Type.Optional(Duration('how long in-flight requests may take to finish, default 30s')),
     })),
+    units: Type.Optional(Type.Array(Unit, { description: 'deployment units: services whose colors are containers the gateway starts (release deploy)' })),
     workers: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'data-plane worker processes; default 1 (in the main process)' })),
     store: Type.Optional(Store),
     watch: Type.Optional(Type.Boolean({ default: false, description: 're-read the config file when it changes (like SIGHUP; debounced, follows a symlink swap)' })),
@@ -52,3 +54,4 @@ export type AdminConfig = NonNullable<Config['admin']>;
 export type HealthConfig = NonNullable<Config['health']>;
 export type StoreConfig = NonNullable<Config['store']>;
 export type EtcdStoreConfig = NonNullable<StoreConfig['etcd']>;
+export type UnitConfig = NonNullable<Config['units']>[number];

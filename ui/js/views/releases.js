@@ -67,9 +67,54 @@ function releaseCard(r, refresh, notify) {
         r.window ? windowProgress(r.window) : null,
       ),
     ),
+    deployColors(r),
     actions(r, refresh, notify),
     history(r),
   );
+}
+
+// A release started by a deploy (release kind `deploy`, docs/containers.md):
+// the containers of each color, read from the deploy (which asks the daemon)
+// at most every 2 s, and patched in place so the card's re-render each second
+// does not wait for it.
+const DEPLOY_AUTHOR = /\(deploy (dep-\d+)\)/;
+const deploys = new Map();
+
+function deployColors(r) {
+  const m = DEPLOY_AUTHOR.exec(r.author ?? '');
+  if (!m) return null;
+  const id = m[1];
+  const entry = deploys.get(id) ?? { at: 0, view: null, error: null, loading: false };
+  deploys.set(id, entry);
+  if (!entry.loading && Date.now() - entry.at > 2000) {
+    entry.loading = true;
+    api.get(`releases/${encodeURIComponent(id)}`).then(
+      (view) => Object.assign(entry, { view, error: null }),
+      (err) => Object.assign(entry, { error: err.message }),
+    ).finally(() => {
+      Object.assign(entry, { at: Date.now(), loading: false });
+      const el = document.querySelector(`[data-deploy="${id}"]`);
+      if (el) replace(el, ...colorsBody(id, entry));
+    });
+  }
+  return h('div', { class: 'deploy-colors', 'data-deploy': id }, ...colorsBody(id, entry));
+}
+
+function colorsBody(id, entry) {
+  const v = entry.view;
+  const head = h('h4', {}, `Containers (deploy ${id}${v ? `: ${v.image}, ${v.phase}` : ''})`);
+  if (entry.error) return [head, h('p', { class: 'dim' }, `cannot read the deploy: ${entry.error}`)];
+  if (!v?.colors) return [head, h('p', { class: 'dim' }, 'reading…')];
+  return [
+    head,
+    ...v.colors.map((c) => {
+      const rows = c.containers.map((k) => h('tr', { 'data-container': k.name }, h('td', { class: 'mono' }, k.name), h('td', {}, k.image), h('td', {}, badge(k.state === 'running' ? 'ok' : 'muted', k.state)), h('td', { class: 'dim' }, k.status), h('td', { class: 'num' }, k.port ?? '')));
+      return h('div', { class: 'deploy-color', 'data-color': c.color },
+        h('p', {}, h('strong', {}, c.color), h('span', { class: 'dim' }, ` · cluster ${c.cluster} · weight ${c.weight ?? '—'}${c.color === v.to.color ? ' · new' : ' · serving before'}`)),
+        c.error ? h('p', { class: 'dim' }, c.error) : rows.length ? table(['Container', 'Image', 'State', 'Status', 'Port'], rows) : empty('No containers.'),
+      );
+    }),
+  ];
 }
 
 function windowProgress(w) {
