@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Name, Duration, Percent } from './common.ts';
+import { RouteRateLimit } from './rate-limit.ts';
 
 export const PathMatch = Type.Union([
   Obj({ prefix: Type.String({ pattern: '^/', description: 'path prefix, on segment boundaries are not required' }) }),
@@ -93,4 +94,5 @@ export const Route = Obj({
   })),
   requestHeaders: Type.Optional(HeaderOps),
   responseHeaders: Type.Optional(HeaderOps),
+  rateLimit: Type.Optional(RouteRateLimit),
 });
