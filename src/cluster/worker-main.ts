@@ -88,7 +88,6 @@ async function init(m: InitMessage): Promise<void> {
     logger,
     baseDir: m.baseDir,
     workers: m.workers,
-    accessLog: config.logging?.accessLog ?? false,
     ticketKeys: Buffer.from(m.ticketKeys, 'base64'),
     sendOutcomes: (batch) => send({ ep: 'outcomes', batch }),
   });

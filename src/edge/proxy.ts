@@ -7,6 +7,8 @@ import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } fro
 import type { UpstreamPools } from './upstreams.ts';
 import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
+import type { TLSSocket } from 'node:tls';
+import type { AccessLog, AccessLogs } from './access-log/index.ts';
 import { edgeMetrics, setActiveRequestsSource } from '../metrics/edge.ts';
 import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, hostWithoutPort, readCookie, nameLengths, mayBeIn } from './http-util.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
@@ -18,7 +20,8 @@ export interface ProxyOptions {
   directory: EndpointDirectory;
   pools: UpstreamPools;
   logger: Logger;
-  accessLog?: boolean;
+  /** The access log in force (read per request, so a config apply can change it). */
+  accessLog?: AccessLogs;
   auth?: RequestAuthenticator;
 }
 
@@ -52,7 +55,7 @@ export class Proxy {
   /** Swaps the routing table; requests in flight keep the table they started with. */
   setTable(table: EdgeTable): void {
     this.#table = table;
-    setActiveRequestsSource(() => [...table.clusters.values()].map((c) => [c.name, c.active]));
+    setActiveRequestsSource(() => [...table.clusters.values()].map((c) => [c.name, c.load.active]));
   }
 
   get inflight(): number {
@@ -152,6 +155,17 @@ class Exchange implements Dispatcher.DispatchHandler {
   #held = 0;
   #done = false;
   #status = 0;
+  /** RateLimit-* headers for a passing response, when the route's limits send them. */
+  #limitHeaders: string[] | null = null;
+  #claims: Readonly<Record<string, unknown>> | undefined = undefined;
+  /** Access-log timings and counts (filled only while a log is configured). */
+  #log: AccessLog | null = null;
+  #dispatchAt = 0;
+  #connectMs = -1;
+  #responseMs = -1;
+  #bytesOut = 0;
+  #bytesReadAtStart = 0;
+  #last: Endpoint | null = null;
 
   constructor(
     proxy: Proxy,
@@ -184,6 +198,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     const incomingId = this.#req.headers['x-request-id'];
     this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
     const route = this.#route;
+    this.#log = this.#opts.accessLog?.current ?? null;
+    if (this.#log !== null) this.#bytesReadAtStart = this.#req.socket?.bytesRead ?? 0;
+    if (route.rateLimit !== null && !route.rateLimit.needsClaims && this.#limited()) return;
     if (route.auth !== null && this.#opts.auth) {
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
       if (outcome instanceof Promise) {
@@ -205,6 +222,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#finishLocal(outcome.status, outcome.headers, outcome.body);
       return;
     }
+    if (outcome !== null) this.#claims = outcome.claims;
+    if (this.#route.rateLimit?.needsClaims && this.#limited()) return;
     const index = this.#chooseCluster();
     if (index < 0) {
       this.#fail(503, 'no_cluster', 'every cluster of the route has weight 0', null);
@@ -214,7 +233,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (outcome !== null && outcome.url !== undefined) this.#url = outcome.url;
     this.#upstreamHeaders = this.#buildUpstreamHeaders(outcome);
     const cluster = this.#stats.cluster;
-    cluster.active++;
+    cluster.load.active++;
     // Circuit breaker (src/health): over maxRequests the request fails fast instead of queueing.
     const breaker = this.#opts.directory.breaker?.(cluster.name) ?? null;
     if (breaker !== null) {
@@ -230,6 +249,19 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#timer = setTimeout(onRequestTimeout, this.#route.timeoutMs, this);
     }
     this.#dispatch();
+  }
+
+  /** Takes the request's rate-limit tokens; answers 429 and returns true when a limit refuses. */
+  #limited(): boolean {
+    const v = this.#route.rateLimit!.check({ headers: this.#req.headers, clientAddress: this.#req.socket?.remoteAddress, claims: this.#claims });
+    if (v === null) return false;
+    if (v.allowed) {
+      this.#limitHeaders = v.headers;
+      return false;
+    }
+    edgeMetrics.rateLimited.labels(this.#route.name, v.limit).inc();
+    this.#fail(429, 'rate_limited', `too many requests (limit "${v.limit}")`, null, v.headers);
+    return true;
   }
 
   #chooseCluster(): number {
@@ -315,12 +347,16 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(503, 'no_healthy_upstream', `cluster "${cluster.name}" has no endpoint available`, null);
       return;
     }
-    this.#endpoint = endpoint;
+    this.#endpoint = this.#last = endpoint;
     endpoint.active++;
     this.#attempt++;
     this.#discard = false;
     this.#retryAfterDiscard = null;
     this.#abort = null;
+    if (this.#log !== null) {
+      this.#dispatchAt = performance.now();
+      this.#connectMs = this.#responseMs = -1;
+    }
     const rewrite = this.#route.rewritePrefix;
     const path = rewrite === null ? this.#url : joinPrefix(rewrite.to, this.#url.slice(rewrite.from.length));
     const perTry = this.#route.retry?.perTryTimeoutMs ?? 0;
@@ -379,11 +415,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#abort = abort;
+    if (this.#log !== null) this.#connectMs = performance.now() - this.#dispatchAt;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.#done) return false;
     if (statusCode < 200) return true; // 1xx informational: not forwarded
+    if (this.#log !== null) this.#responseMs = performance.now() - this.#dispatchAt;
     const outcome: UpstreamOutcome = statusCode >= 500 ? (statusCode >= 502 && statusCode <= 504 ? 'gateway-error' : 'http-5xx') : 'success';
     this.#opts.directory.report(this.#endpoint!, outcome, statusCode);
     const retry = this.#route.retry;
@@ -418,6 +456,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     for (const [k, v] of route.setResponseHeaders) out.push(k, v);
     out.push('x-request-id', this.#requestId);
     if (this.#setCookie !== null) out.push('set-cookie', this.#setCookie);
+    if (this.#limitHeaders !== null) for (let i = 0; i < this.#limitHeaders.length; i++) out.push(this.#limitHeaders[i]!);
     try {
       writeHead(res, statusCode, statusText, out);
     } catch (err) {
@@ -430,6 +469,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#discard || this.#done) return true;
+    this.#bytesOut += chunk.length;
     const ok = (this.#res as ServerResponse).write(chunk);
     if (!ok) this.#res.once('drain', this.#resume!);
     return ok;
@@ -495,8 +535,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     // A consumed request body can't be sent again; neither can a non-idempotent request.
     if (this.#hasBody || !IDEMPOTENT.has(this.#method) || this.#res.headersSent) return false;
     const cluster = this.#stats!.cluster;
-    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.active);
-    if (cluster.activeRetries + 1 > budget) {
+    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.load.active);
+    if (cluster.load.activeRetries + 1 > budget) {
       edgeMetrics.retryBudgetExhausted.labels(cluster.name).inc();
       return false;
     }
@@ -521,7 +561,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#tried = this.#endpoint;
     if (!this.#isRetry) {
       this.#isRetry = true;
-      cluster.activeRetries++;
+      cluster.load.activeRetries++;
     }
     this.#stats!.retries.inc();
     this.#dispatch();
@@ -561,7 +601,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#res.destroy();
     } else {
       const extra: string[] = headers === undefined ? ['x-request-id', this.#requestId] : ['x-request-id', this.#requestId, ...headers];
-      sendError(this.#res, status, reason, message, {
+      this.#bytesOut = sendError(this.#res, status, reason, message, {
         route: this.#route.name,
         ...(this.#stats ? { cluster: this.#stats.cluster.name } : {}),
         ...(endpoint ? { endpoint: endpoint.address } : {}),
@@ -577,6 +617,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     for (const [k, v] of Object.entries(headers)) out.push(k, v);
     writeHead(res, status, '', out);
     res.end(body);
+    this.#bytesOut = Buffer.byteLength(body);
     this.#complete(status, null);
   }
 
@@ -591,8 +632,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const routeName = this.#route.name;
     if (stats !== null) {
       const cluster = stats.cluster;
-      cluster.active--;
-      if (this.#isRetry) cluster.activeRetries--;
+      cluster.load.active--;
+      if (this.#isRetry) cluster.load.activeRetries--;
       let c = stats.byCode.get(status);
       if (c === undefined) {
         c = edgeMetrics.requests.labels(routeName, cluster.name, String(status));
@@ -603,25 +644,43 @@ class Exchange implements Dispatcher.DispatchHandler {
     } else {
       edgeMetrics.requests.labels(routeName, '', String(status)).inc();
     }
-    if (this.#opts.accessLog) {
-      this.#opts.logger.info(
-        {
-          access: true,
-          requestId: this.#requestId,
-          method: this.#method,
-          host: this.#rawHost,
-          path: this.#url,
-          route: routeName,
-          cluster: stats?.cluster.name,
-          status,
-          attempts: this.#attempt,
-          ms: Math.round((performance.now() - this.#start) * 100) / 100,
-          ...(error ? { error } : {}),
-        },
-        'request',
-      );
-    }
+    if (this.#log !== null && this.#log.sampled(status)) this.#logAccess(this.#log, status, error);
     this.#proxy.finished();
+  }
+
+  #logAccess(log: AccessLog, status: number, error: string | null): void {
+    const req = this.#req;
+    const h = req.headers;
+    const socket = req.socket as TLSSocket | undefined;
+    const len = h['content-length'];
+    const now = performance.now();
+    const tls = socket?.encrypted === true;
+    log.write({
+      startedAt: Date.now() - (now - this.#start),
+      clientAddress: socket?.remoteAddress ?? '',
+      method: this.#method,
+      authority: this.#rawHost,
+      path: req.url ?? '/',
+      protocol: `HTTP/${req.httpVersion}`,
+      status,
+      // HTTP/2 shares the socket between streams: only a declared length counts there.
+      bytesIn: len !== undefined ? Number(len) || 0 : 'stream' in req ? 0 : Math.max(0, (socket?.bytesRead ?? 0) - this.#bytesReadAtStart),
+      bytesOut: this.#bytesOut,
+      userAgent: h['user-agent'],
+      referer: h.referer,
+      route: this.#route.name,
+      cluster: this.#stats?.cluster.name,
+      endpoint: this.#last?.address,
+      attempts: this.#attempt,
+      upstreamConnectMs: this.#connectMs,
+      upstreamResponseMs: this.#responseMs,
+      totalMs: now - this.#start,
+      requestId: this.#requestId,
+      tlsVersion: tls ? (socket.getProtocol?.() ?? undefined) : undefined,
+      sni: tls && typeof socket.servername === 'string' ? socket.servername : undefined,
+      jwtSubject: log.jwtSubject && typeof this.#claims?.sub === 'string' ? this.#claims.sub : undefined,
+      error: error ?? undefined,
+    });
   }
 }
 

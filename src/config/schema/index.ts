@@ -8,6 +8,7 @@ import { Admin } from './admin.ts';
 import { Dns } from './dns.ts';
 import { Gossip } from './gossip.ts';
 import { Health } from './health.ts';
+import { AccessLog } from './access-log.ts';
 
 export const ConfigSchema = Obj(
   {
@@ -27,7 +28,7 @@ export const ConfigSchema = Obj(
     health: Type.Optional(Health),
     logging: Type.Optional(Obj({
       level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' })),
-      accessLog: Type.Optional(Type.Boolean({ default: false })),
+      accessLog: Type.Optional(AccessLog),
     })),
     drain: Type.Optional(Obj({
       delay: Type.Optional(Duration('how long /readyz reports 503 before listeners close, default 5s')),

@@ -34,6 +34,8 @@ const SHARED_KEY = '\u0000shared';
  * refused by one limit does not spend the others' tokens.
  */
 export class RouteRateLimiter {
+  /** A limit keyed by a JWT claim runs after authentication; otherwise before it, so a flood costs no signature checks. */
+  readonly needsClaims: boolean;
   readonly #limits: readonly CompiledLimit[];
   readonly #clock: Clock;
   readonly #anyResponseHeaders: boolean;
@@ -57,6 +59,7 @@ export class RouteRateLimiter {
       };
     });
     this.#anyResponseHeaders = this.#limits.some((l) => l.responseHeaders);
+    this.needsClaims = rules.some((r) => 'claim' in r.key);
     this.#decisions = this.#limits.map(() => null);
     this.#keys = this.#limits.map(() => null);
   }
