@@ -164,7 +164,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #connectMs = -1;
   #responseMs = -1;
   #bytesOut = 0;
-  #bytesReadAtStart = 0;
+  #conn: ConnectionFacts | null = null;
   #last: Endpoint | null = null;
 
   constructor(
@@ -199,7 +199,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
     const route = this.#route;
     this.#log = this.#opts.accessLog?.current ?? null;
-    if (this.#log !== null) this.#bytesReadAtStart = this.#req.socket?.bytesRead ?? 0;
+    // The connection is read now: by the time the line is written a finished request may have let go of it.
+    if (this.#log !== null) this.#conn = connectionFacts(this.#req);
     if (route.rateLimit !== null && !route.rateLimit.needsClaims && this.#limited()) return;
     if (route.auth !== null && this.#opts.auth) {
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
@@ -651,20 +652,19 @@ class Exchange implements Dispatcher.DispatchHandler {
   #logAccess(log: AccessLog, status: number, error: string | null): void {
     const req = this.#req;
     const h = req.headers;
-    const socket = req.socket as TLSSocket | undefined;
+    const conn = this.#conn!;
     const len = h['content-length'];
     const now = performance.now();
-    const tls = socket?.encrypted === true;
     log.write({
       startedAt: Date.now() - (now - this.#start),
-      clientAddress: socket?.remoteAddress ?? '',
+      clientAddress: conn.clientAddress,
       method: this.#method,
       authority: this.#rawHost,
       path: req.url ?? '/',
       protocol: `HTTP/${req.httpVersion}`,
       status,
       // HTTP/2 shares the socket between streams: only a declared length counts there.
-      bytesIn: len !== undefined ? Number(len) || 0 : 'stream' in req ? 0 : Math.max(0, (socket?.bytesRead ?? 0) - this.#bytesReadAtStart),
+      bytesIn: len !== undefined ? Number(len) || 0 : conn.socket === null ? 0 : Math.max(0, conn.socket.bytesRead - conn.bytesRead),
       bytesOut: this.#bytesOut,
       userAgent: h['user-agent'],
       referer: h.referer,
@@ -676,12 +676,34 @@ class Exchange implements Dispatcher.DispatchHandler {
       upstreamResponseMs: this.#responseMs,
       totalMs: now - this.#start,
       requestId: this.#requestId,
-      tlsVersion: tls ? (socket.getProtocol?.() ?? undefined) : undefined,
-      sni: tls && typeof socket.servername === 'string' ? socket.servername : undefined,
+      tlsVersion: conn.tlsVersion,
+      sni: conn.sni,
       jwtSubject: log.jwtSubject && typeof this.#claims?.sub === 'string' ? this.#claims.sub : undefined,
       error: error ?? undefined,
     });
   }
+}
+
+interface ConnectionFacts {
+  clientAddress: string;
+  tlsVersion: string | undefined;
+  sni: string | undefined;
+  /** HTTP/1.1 only (HTTP/2 streams share the socket): the connection's read count at the start, for a chunked body's size. */
+  socket: TLSSocket | null;
+  bytesRead: number;
+}
+
+function connectionFacts(req: DownstreamRequest): ConnectionFacts {
+  const socket = req.socket as TLSSocket | undefined;
+  const tls = socket?.encrypted === true;
+  const h1 = socket !== undefined && !('stream' in req);
+  return {
+    clientAddress: socket?.remoteAddress ?? '',
+    tlsVersion: tls ? (socket.getProtocol() ?? undefined) : undefined,
+    sni: tls && typeof socket.servername === 'string' ? socket.servername : undefined,
+    socket: h1 ? socket : null,
+    bytesRead: h1 ? socket.bytesRead : 0,
+  };
 }
 
 /** The exchange a downstream response belongs to, so one shared 'close' listener can find it. */
