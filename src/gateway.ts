@@ -226,6 +226,14 @@ export class Gateway {
   /** SIGUSR1: the access log file is opened again (after logrotate moved it). */
   reopenLogs(): void {
     this.#accessLogs.reopen();
+    // Workers write their own lines to the same file: each reopens it.
+    for (const w of this.#cluster?.addresses().workers ?? []) {
+      try {
+        process.kill(w.pid, 'SIGUSR1');
+      } catch {
+        // a worker that just exited is restarted with the file opened afresh
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,7 @@ function send(message: FromWorker): void {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => logger.debug({ signal }, 'worker: signals are handled by the control process'));
+process.on('SIGUSR1', () => plane?.reopenLogs());
 process.on('disconnect', () => {
   logger.warn('worker: control process gone, exiting');
   logger.flush?.();

@@ -136,6 +136,11 @@ export class WorkerDataPlane {
     return { unfinished };
   }
 
+  /** SIGUSR1, forwarded by the control process: the access log file is opened again. */
+  reopenLogs(): void {
+    this.#accessLogs.reopen();
+  }
+
   async close(): Promise<void> {
     this.#listeners.stopAccepting();
     this.#listeners.destroyAll();

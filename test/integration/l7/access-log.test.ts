@@ -161,3 +161,36 @@ test('combined format: GoAccess parses every line', async (t) => {
   assert.equal(codes['2xx Success'], 5);
   assert.equal(codes['4xx Client Errors'], 1);
 });
+
+test('with workers, every worker logs to the file and reopens it on SIGUSR1 to the main process', async () => {
+  const gw = await startGateway({ ...config({ path: 'workers.log' }), workers: 2 });
+  try {
+    const file = join(gw.dir, 'workers.log');
+    const pids = (gw.ready.workers as { pid: number }[]).map((w) => w.pid);
+    assert.equal(pids.length, 2);
+    // Fresh connections are spread over the workers (the cluster module's round-robin).
+    await waitFor(async () => {
+      const res = await request(`${gw.url('http')}/w`, { headers: { host: 'api.svc.plus', connection: 'close' } });
+      await res.body.text();
+      return lines(file).length >= 10;
+    }, { what: 'worker lines', timeoutMs: 30_000 });
+    renameSync(file, `${file}.1`);
+    gw.proc.kill('SIGUSR1');
+    // Both workers must reopen: keep sending on new connections until 10 lines are in the new file,
+    // then check that nothing more goes to the old one.
+    await waitFor(async () => {
+      const res = await request(`${gw.url('http')}/after`, { headers: { host: 'api.svc.plus', connection: 'close' } });
+      await res.body.text();
+      return lines(file).length >= 10;
+    }, { what: 'lines in the reopened file', timeoutMs: 30_000 });
+    const oldCount = lines(`${file}.1`).length;
+    for (let i = 0; i < 20; i++) {
+      const res = await request(`${gw.url('http')}/late`, { headers: { host: 'api.svc.plus', connection: 'close' } });
+      await res.body.text();
+    }
+    await waitFor(() => lines(file).filter((l) => l.includes('/late')).length === 20, { what: 'late lines' });
+    assert.equal(lines(`${file}.1`).length, oldCount, 'a worker kept writing to the rotated file');
+  } finally {
+    await gw.stop();
+  }
+});
