@@ -476,7 +476,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     return ok;
   }
 
-  onComplete(): void {
+  onComplete(trailers?: string[] | Buffer[] | null): void {
     if (this.#discard) {
       this.#releaseEndpoint();
       this.#retry(this.#retryAfterDiscard!);
@@ -484,6 +484,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#releaseEndpoint();
     if (!this.#done) {
+      // Trailers (gRPC's grpc-status and grpc-message) go on to an HTTP/2 client.
+      if (trailers != null && trailers.length > 0 && 'stream' in this.#res) forwardTrailers(this.#res, trailers);
       this.#res.end();
       this.#complete(this.#status, null);
     }
@@ -752,6 +754,15 @@ function stripTokens(flat: string[], tokens: Set<string>): void {
   for (let i = flat.length - 2; i >= 0; i -= 2) {
     if (tokens.has(flat[i]!.toLowerCase())) flat.splice(i, 2);
   }
+}
+
+function forwardTrailers(res: Http2ServerResponse, flat: string[] | Buffer[]): void {
+  const obj: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i]!.toString().toLowerCase();
+    if (!HOP_BY_HOP.has(k)) obj[k] = obj[k] === undefined ? flat[i + 1]!.toString() : `${obj[k]}, ${flat[i + 1]!.toString()}`;
+  }
+  res.addTrailers(obj);
 }
 
 function writeHead(res: DownstreamResponse, status: number, statusText: string, flat: string[]): void {
