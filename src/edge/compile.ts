@@ -9,11 +9,14 @@ import { edgeMetrics } from '../metrics/edge.ts';
 import { ClusterLoads, type ClusterLoad } from './cluster-load.ts';
 import { RouteRateLimiter, RateLimitStates } from './rate-limit/index.ts';
 import { systemClock } from '../util/clock.ts';
+import { GRPC_RETRY_NAMES } from './grpc.ts';
 
 export interface CompiledCluster {
   readonly name: string;
   readonly balancer: Balancer;
   readonly hashOn: { header?: string; cookie?: string } | null;
+  /** HTTP/2 upstreams (h2, h2c) answer gRPC: statuses are read from headers and trailers. */
+  readonly h2: boolean;
   /** Requests and retries in flight, for the retry budget; shared by every table that names the cluster. */
   readonly load: ClusterLoad;
 }
@@ -24,6 +27,8 @@ export interface RetryPolicy {
   reset: boolean;
   timeout: boolean;
   statuses: ReadonlySet<number>;
+  /** gRPC status codes retried when they come in a Trailers-Only answer (before any message). */
+  grpcCodes: ReadonlySet<number>;
   budgetRatio: number;
   minConcurrency: number;
   perTryTimeoutMs: number;
@@ -78,7 +83,7 @@ export function compileEdgeTable(config: Config, version: number, rng: Rng, auth
 
 function compileCluster(c: ClusterConfig, rng: Rng, loads: ClusterLoads): CompiledCluster {
   const hashOn = c.hashOn ? { ...(c.hashOn.header ? { header: c.hashOn.header.toLowerCase() } : {}), ...(c.hashOn.cookie ? { cookie: c.hashOn.cookie } : {}) } : null;
-  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, load: loads.get(c.name) };
+  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, load: loads.get(c.name), h2: (c.protocol ?? 'http1') !== 'http1' };
 }
 
 function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, auth: RequestAuthenticator | undefined, rateLimits: RateLimitStates): CompiledRoute {
@@ -139,6 +144,7 @@ function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {
     if (o === 'gateway-error') [502, 503, 504].forEach((s) => statuses.add(s));
     if (o === '5xx') for (let s = 500; s < 600; s++) statuses.add(s);
   }
+  const grpcCodes = new Set([...on].filter((o) => GRPC_RETRY_NAMES[o] !== undefined).map((o) => GRPC_RETRY_NAMES[o]!));
   const gatewayLike = on.has('gateway-error') || on.has('5xx');
   return {
     attempts: p.attempts,
@@ -146,6 +152,7 @@ function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {
     reset: on.has('reset') || on.has('5xx'),
     timeout: on.has('timeout') || gatewayLike,
     statuses,
+    grpcCodes,
     budgetRatio: (p.budgetPercent ?? 20) / 100,
     minConcurrency: p.minRetryConcurrency ?? 3,
     perTryTimeoutMs: p.perTryTimeout ? parseDuration(p.perTryTimeout) : 0,

@@ -23,9 +23,6 @@ export interface H2UpstreamOptions {
   connectTimeoutMs: number;
 }
 
-/** The fields of a gRPC status, which belong in trailers. */
-const STATUS_FIELDS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
-
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2); `te` is allowed only as `trailers`. */
 const H2_FORBIDDEN = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 
@@ -145,8 +142,9 @@ class StreamDriver {
       // Closed without 'end': RST_STREAM from the upstream, or the session went away.
       this.#fail(this.#connectError() ?? new H2UpstreamError('ECONNRESET', `the upstream reset the stream (${stream.rstCode})`));
     });
-    const body = options.body as Readable | null | undefined;
-    if (body != null) {
+    const body = options.body as Readable | Buffer | null | undefined;
+    if (Buffer.isBuffer(body)) stream.end(body);
+    else if (body != null) {
       body.on('error', (err) => this.#abort(err));
       body.pipe(stream);
     }
@@ -158,14 +156,8 @@ class StreamDriver {
     if (status < 200) return;
     this.#headersSeen = true;
     this.#touch(bodyTimeout);
-    let raw = flatten(headers);
-    if (headers['grpc-status'] !== undefined) {
-      // gRPC "Trailers-Only": the status in the response's only HEADERS block (grpc-status is never a
-      // header otherwise). Passed on as headers + trailers, which every gRPC client accepts, because
-      // the downstream response sends its headers before it knows the stream ends.
-      this.#trailers = raw.filter((_, i) => i % 2 === 0 ? STATUS_FIELDS.has(raw[i]!) : STATUS_FIELDS.has(raw[i - 1]!));
-      raw = raw.filter((_, i) => i % 2 === 0 ? !STATUS_FIELDS.has(raw[i]!) : !STATUS_FIELDS.has(raw[i - 1]!));
-    }
+    // A gRPC status in the headers (Trailers-Only) stays there: the exchange decides on retries from it and moves it to the trailers.
+    const raw = flatten(headers);
     const keepGoing = this.#h.onHeaders(status, raw as unknown as Buffer[], () => this.#stream.resume(), '');
     if (keepGoing === false) this.#stream.pause();
   }

@@ -61,7 +61,7 @@ export const RouteAuth = Obj({
 
 export const RetryPolicy = Obj({
   attempts: Type.Integer({ minimum: 0, maximum: 10, description: 'retries after the first try' }),
-  on: Type.Optional(Type.Array(Type.String({ pattern: '^(connect-failure|reset|timeout|gateway-error|5xx|[1-5][0-9][0-9])$' }), { default: ['connect-failure', 'reset'] })),
+  on: Type.Optional(Type.Array(Type.String({ pattern: '^(connect-failure|reset|timeout|gateway-error|5xx|[1-5][0-9][0-9]|cancelled|deadline-exceeded|internal|resource-exhausted|unavailable)$' }), { default: ['connect-failure', 'reset'] })),
   budgetPercent: Type.Optional(Percent('retries in flight as a share of active requests, default 20')),
   minRetryConcurrency: Type.Optional(Type.Integer({ minimum: 0, description: 'retries always allowed regardless of the budget, default 3' })),
   perTryTimeout: Type.Optional(Duration()),
