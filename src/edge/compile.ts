@@ -58,6 +58,8 @@ export interface CompiledRoute {
   readonly removeResponseHeaders: ReadonlySet<string>;
   readonly auth: unknown;
   readonly rateLimit: RouteRateLimiter | null;
+  /** The route's own escaped-slash policy (null: the listener's). */
+  readonly escapedSlashes: 'keep' | 'reject' | null;
 }
 
 /** The data plane's view of one snapshot: everything precompiled, nothing parsed per request. */
@@ -127,6 +129,7 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     removeResponseHeaders: new Set((r.responseHeaders?.remove ?? []).map((h) => h.toLowerCase())),
     auth: r.auth ? compileAuth(r, auth) : null,
     rateLimit: r.rateLimit ? new RouteRateLimiter(r.name, r.rateLimit, rateLimits) : null,
+    escapedSlashes: r.escapedSlashes ?? null,
   };
 }
 
