@@ -10,7 +10,10 @@ import { UpstreamPools } from './edge/upstreams.ts';
 import { Proxy } from './edge/proxy.ts';
 import { UpgradeProxy } from './edge/upgrade.ts';
 import { Listeners, type BoundListener } from './edge/listeners.ts';
-import { compileEdgeTable } from './edge/compile.ts';
+import { compileEdgeTable, type EdgeState } from './edge/compile.ts';
+import { ClusterLoads } from './edge/cluster-load.ts';
+import { RateLimitStates } from './edge/rate-limit/index.ts';
+import { AccessLogs, type AccessLog } from './edge/access-log/index.ts';
 import { AdminServer } from './admin/server.ts';
 import type { StateDir } from './control/persistence.ts';
 import { openConfigStore } from './control/open-store.ts';
@@ -77,6 +80,9 @@ export class Gateway {
   readonly #proxy: Proxy;
   readonly #upgrade: UpgradeProxy;
   readonly #listeners: Listeners;
+  /** Retry-budget loads and rate-limit counters: kept across applies (src/edge/cluster-load.ts, src/edge/rate-limit). */
+  readonly #edgeState: EdgeState;
+  readonly #accessLogs: AccessLogs;
   #admin: AdminServer | null = null;
   #adminAddress: { address: string; port: number } | null = null;
   #snapshot: AppliedSnapshot;
@@ -111,7 +117,9 @@ export class Gateway {
     });
     // Endpoints that discovery removes between config changes drain too (a double release is a no-op).
     this.endpoints.onRemoved((eps) => this.#pools.release(eps));
-    const accessLog = options.config.logging?.accessLog ?? false;
+    this.#edgeState = { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: this.clock }) };
+    this.#accessLogs = new AccessLogs({ baseDir: this.baseDir, rng: this.rng, onError: (err) => this.logger.warn({ err: err.message }, 'access log write failed') });
+    const accessLog = this.#accessLogs;
     // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.
     const auth = {
       compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
@@ -219,6 +227,19 @@ export class Gateway {
     return { unfinished };
   }
 
+  /** SIGUSR1: the access log file is opened again (after logrotate moved it). */
+  reopenLogs(): void {
+    this.#accessLogs.reopen();
+    // Workers write their own lines to the same file: each reopens it.
+    for (const w of this.#cluster?.addresses().workers ?? []) {
+      try {
+        process.kill(w.pid, 'SIGUSR1');
+      } catch {
+        // a worker that just exited is restarted with the file opened afresh
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.#draining = true;
     this.#listeners.stopAccepting();
@@ -239,6 +260,7 @@ export class Gateway {
     this.endpoints.close();
     await this.#pools.destroy();
     this.#jwt?.close();
+    await this.#accessLogs.close();
   }
 
   async #startComponents(config: Config): Promise<void> {
@@ -355,12 +377,15 @@ export class Gateway {
     const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.baseDir, clock: this.clock, logger: this.logger.child({ component: 'jwt' }) });
     let table: ReturnType<typeof compileEdgeTable>;
     let undoDns: (() => Promise<void>) | undefined;
+    let accessLog: AccessLog | null = null;
     try {
       if (jwt !== this.#jwt) await jwt.start(); // first JWKS fetch before traffic; failures are retried in the background
-      table = compileEdgeTable(config, version, this.rng, jwt);
+      table = compileEdgeTable(config, version, this.rng, jwt, this.#edgeState);
+      accessLog = this.#accessLogs.prepare(config.logging?.accessLog);
       undoDns = await this.#applyDns(config);
       await this.#listeners.apply(config.listeners);
     } catch (err) {
+      this.#accessLogs.discard(accessLog);
       if (jwt !== this.#jwt) jwt.close();
       await undoDns?.();
       throw err;
@@ -373,6 +398,7 @@ export class Gateway {
     this.#pools.configure(config.clusters);
     this.#proxy.setTable(table);
     this.#upgrade.setTable(table);
+    this.#accessLogs.commit(config.logging?.accessLog, accessLog);
     if (jwt !== this.#jwt) {
       this.#jwt?.close();
       this.#jwt = jwt;

@@ -52,6 +52,8 @@ export async function serveUntilSignalled(gateway: Gateway, readyFile: string | 
     renameSync(tmp, readyFile);
   }
   process.on('SIGHUP', () => void gateway.reloadFromFile());
+  // logrotate's postrotate: the access log file is opened again (Node's inspector no longer claims SIGUSR1 once this is installed).
+  process.on('SIGUSR1', () => gateway.reopenLogs());
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

@@ -23,6 +23,7 @@ function send(message: FromWorker): void {
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => logger.debug({ signal }, 'worker: signals are handled by the control process'));
+process.on('SIGUSR1', () => plane?.reopenLogs());
 process.on('disconnect', () => {
   logger.warn('worker: control process gone, exiting');
   logger.flush?.();
@@ -88,7 +89,6 @@ async function init(m: InitMessage): Promise<void> {
     logger,
     baseDir: m.baseDir,
     workers: m.workers,
-    accessLog: config.logging?.accessLog ?? false,
     ticketKeys: Buffer.from(m.ticketKeys, 'base64'),
     sendOutcomes: (batch) => send({ ep: 'outcomes', batch }),
   });

@@ -7,7 +7,10 @@ import { UpstreamPools } from '../edge/upstreams.ts';
 import { Proxy } from '../edge/proxy.ts';
 import { UpgradeProxy } from '../edge/upgrade.ts';
 import { Listeners } from '../edge/listeners.ts';
-import { compileEdgeTable } from '../edge/compile.ts';
+import { compileEdgeTable, type EdgeState } from '../edge/compile.ts';
+import { ClusterLoads } from '../edge/cluster-load.ts';
+import { RateLimitStates } from '../edge/rate-limit/index.ts';
+import { AccessLogs, type AccessLog } from '../edge/access-log/index.ts';
 import { JwtAuthenticator, type AuthRequirement } from '../edge/jwt/index.ts';
 import { StaticRegionView } from '../dns/region-view.ts';
 import { DnsServer } from '../dns/server.ts';
@@ -18,7 +21,6 @@ export interface WorkerPlaneOptions {
   logger: Logger;
   baseDir: string;
   workers: number;
-  accessLog: boolean;
   /** Shared TLS session ticket keys (see Listeners). */
   ticketKeys?: Buffer;
   sendOutcomes(batch: [string, string, OutcomeRuns][]): void;
@@ -48,6 +50,9 @@ export class WorkerDataPlane {
   #dns: DnsServer | null = null;
   #dnsConfig: Config['dns'] | undefined;
   #version = 0;
+  /** Kept across applies, as in the single-process Gateway. */
+  readonly #edgeState: EdgeState = { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: systemClock }) };
+  readonly #accessLogs: AccessLogs;
 
   constructor(options: WorkerPlaneOptions) {
     this.#logger = options.logger;
@@ -58,7 +63,8 @@ export class WorkerDataPlane {
       compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
       authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
     };
-    this.#proxy = new Proxy({ directory: this.directory, pools: this.#pools, logger: this.#logger, accessLog: options.accessLog, auth });
+    this.#accessLogs = new AccessLogs({ baseDir: this.#baseDir, onError: (err) => this.#logger.warn({ err: err.message }, 'access log write failed') });
+    this.#proxy = new Proxy({ directory: this.directory, pools: this.#pools, logger: this.#logger, accessLog: this.#accessLogs, auth });
     this.#upgrade = new UpgradeProxy({ directory: this.directory, pools: this.#pools, logger: this.#logger });
     this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.#logger, baseDir: this.#baseDir, ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}) });
   }
@@ -73,12 +79,15 @@ export class WorkerDataPlane {
     const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.#baseDir, clock: systemClock, logger: this.#logger.child({ component: 'jwt' }) });
     let table: ReturnType<typeof compileEdgeTable>;
     let undoDns: (() => Promise<void>) | undefined;
+    let accessLog: AccessLog | null = null;
     try {
       if (jwt !== this.#jwt) await jwt.start();
-      table = compileEdgeTable(config, version, mathRng, jwt);
+      table = compileEdgeTable(config, version, mathRng, jwt, this.#edgeState);
+      accessLog = this.#accessLogs.prepare(config.logging?.accessLog);
       undoDns = await this.#applyDns(config);
       await this.#listeners.apply(config.listeners);
     } catch (err) {
+      this.#accessLogs.discard(accessLog);
       if (jwt !== this.#jwt) jwt.close();
       await undoDns?.();
       throw err;
@@ -93,6 +102,7 @@ export class WorkerDataPlane {
     this.#pools.configure(config.clusters);
     this.#proxy.setTable(table);
     this.#upgrade.setTable(table);
+    this.#accessLogs.commit(config.logging?.accessLog, accessLog);
     if (jwt !== this.#jwt) {
       this.#jwt?.close();
       this.#jwt = jwt;
@@ -126,6 +136,11 @@ export class WorkerDataPlane {
     return { unfinished };
   }
 
+  /** SIGUSR1, forwarded by the control process: the access log file is opened again. */
+  reopenLogs(): void {
+    this.#accessLogs.reopen();
+  }
+
   async close(): Promise<void> {
     this.#listeners.stopAccepting();
     this.#listeners.destroyAll();
@@ -134,6 +149,7 @@ export class WorkerDataPlane {
     this.directory.close();
     await this.#pools.destroy();
     this.#jwt?.close();
+    await this.#accessLogs.close();
   }
 
   /** As Gateway#applyDns: a server starts when `dns` appears, is updated in place after that; returns the undo. */

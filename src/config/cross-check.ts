@@ -5,6 +5,7 @@ import { checkHealthConfig } from './health-check.ts';
 import { checkDnsConfig } from '../dns/config-check.ts';
 import { checkGossipConfig } from '../gtm/config-check.ts';
 import { checkUnits } from './unit-check.ts';
+import { checkRateLimits } from '../edge/rate-limit/config-check.ts';
 
 export interface RawIssue {
   path: (string | number)[];
@@ -73,6 +74,7 @@ export function crossCheck(config: Config): RawIssue[] {
     if (r.sticky && (r.sticky.cookie === undefined) === (r.sticky.header === undefined)) {
       issues.push({ path: [...base, 'sticky'], message: 'sticky takes exactly one of cookie or header' });
     }
+    if (r.rateLimit) issues.push(...checkRateLimits(r, base));
   });
 
   // DNS: listen addresses, zone consistency (the zone compiler's own checks), geo and RRL: see src/dns/config-check.ts.

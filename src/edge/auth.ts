@@ -3,7 +3,7 @@ import type { RouteConfig } from '../config/schema/index.ts';
 
 /** What the proxy needs from an authenticator (src/edge/jwt implements it). */
 export type AuthOutcome =
-  | { ok: true; setHeaders: [name: string, value: string][]; removeHeaders: string[]; url?: string }
+  | { ok: true; setHeaders: [name: string, value: string][]; removeHeaders: string[]; url?: string; /** the verified token's payload (rate-limit keys, access log) */ claims?: Readonly<Record<string, unknown>> }
   | { ok: false; status: 401 | 403; headers: Record<string, string>; body: string };
 
 export interface RequestAuthenticator<R = unknown> {

@@ -6,14 +6,19 @@ import { WeightedSplit } from './split.ts';
 import { createBalancer, type Balancer } from './balancer.ts';
 import type { RequestAuthenticator } from './auth.ts';
 import { edgeMetrics } from '../metrics/edge.ts';
+import { ClusterLoads, type ClusterLoad } from './cluster-load.ts';
+import { RouteRateLimiter, RateLimitStates } from './rate-limit/index.ts';
+import { systemClock } from '../util/clock.ts';
+import { GRPC_RETRY_NAMES } from './grpc.ts';
 
 export interface CompiledCluster {
   readonly name: string;
   readonly balancer: Balancer;
   readonly hashOn: { header?: string; cookie?: string } | null;
-  /** Requests and retries in flight, for the retry budget. */
-  active: number;
-  activeRetries: number;
+  /** HTTP/2 upstreams (h2, h2c) answer gRPC: statuses are read from headers and trailers. */
+  readonly h2: boolean;
+  /** Requests and retries in flight, for the retry budget; shared by every table that names the cluster. */
+  readonly load: ClusterLoad;
 }
 
 export interface RetryPolicy {
@@ -22,6 +27,8 @@ export interface RetryPolicy {
   reset: boolean;
   timeout: boolean;
   statuses: ReadonlySet<number>;
+  /** gRPC status codes retried when they come in a Trailers-Only answer (before any message). */
+  grpcCodes: ReadonlySet<number>;
   budgetRatio: number;
   minConcurrency: number;
   perTryTimeoutMs: number;
@@ -50,6 +57,7 @@ export interface CompiledRoute {
   readonly setResponseHeaders: readonly [string, string][];
   readonly removeResponseHeaders: ReadonlySet<string>;
   readonly auth: unknown;
+  readonly rateLimit: RouteRateLimiter | null;
   /** The route's own escaped-slash policy (null: the listener's). */
   readonly escapedSlashes: 'keep' | 'reject' | null;
 }
@@ -61,19 +69,26 @@ export interface EdgeTable {
   readonly clusters: ReadonlyMap<string, CompiledCluster>;
 }
 
-export function compileEdgeTable(config: Config, version: number, rng: Rng, auth?: RequestAuthenticator): EdgeTable {
+/** State the data plane keeps beside its snapshots (see cluster-load.ts, rate-limit/counters.ts); without it every table starts from zero. */
+export interface EdgeState {
+  readonly clusterLoads: ClusterLoads;
+  readonly rateLimits: RateLimitStates;
+}
+
+export function compileEdgeTable(config: Config, version: number, rng: Rng, auth?: RequestAuthenticator, state?: EdgeState): EdgeTable {
+  const st = state ?? { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: systemClock }) };
   const clusters = new Map<string, CompiledCluster>();
-  for (const c of config.clusters) clusters.set(c.name, compileCluster(c, rng));
-  const routes = config.routes.map((r) => ({ config: r, route: compileRoute(r, clusters, auth) }));
+  for (const c of config.clusters) clusters.set(c.name, compileCluster(c, rng, st.clusterLoads));
+  const routes = config.routes.map((r) => ({ config: r, route: compileRoute(r, clusters, auth, st.rateLimits) }));
   return { version, routes: new RouteTable(routes), clusters };
 }
 
-function compileCluster(c: ClusterConfig, rng: Rng): CompiledCluster {
+function compileCluster(c: ClusterConfig, rng: Rng, loads: ClusterLoads): CompiledCluster {
   const hashOn = c.hashOn ? { ...(c.hashOn.header ? { header: c.hashOn.header.toLowerCase() } : {}), ...(c.hashOn.cookie ? { cookie: c.hashOn.cookie } : {}) } : null;
-  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, active: 0, activeRetries: 0 };
+  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, load: loads.get(c.name), h2: (c.protocol ?? 'http1') !== 'http1' };
 }
 
-function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, auth?: RequestAuthenticator): CompiledRoute {
+function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, auth: RequestAuthenticator | undefined, rateLimits: RateLimitStates): CompiledRoute {
   const split = new WeightedSplit(
     r.split.map((s) => {
       const cluster = clusters.get(s.cluster)!;
@@ -113,6 +128,7 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     setResponseHeaders: Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
     removeResponseHeaders: new Set((r.responseHeaders?.remove ?? []).map((h) => h.toLowerCase())),
     auth: r.auth ? compileAuth(r, auth) : null,
+    rateLimit: r.rateLimit ? new RouteRateLimiter(r.name, r.rateLimit, rateLimits) : null,
     escapedSlashes: r.escapedSlashes ?? null,
   };
 }
@@ -131,6 +147,7 @@ function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {
     if (o === 'gateway-error') [502, 503, 504].forEach((s) => statuses.add(s));
     if (o === '5xx') for (let s = 500; s < 600; s++) statuses.add(s);
   }
+  const grpcCodes = new Set([...on].filter((o) => GRPC_RETRY_NAMES[o] !== undefined).map((o) => GRPC_RETRY_NAMES[o]!));
   const gatewayLike = on.has('gateway-error') || on.has('5xx');
   return {
     attempts: p.attempts,
@@ -138,6 +155,7 @@ function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {
     reset: on.has('reset') || on.has('5xx'),
     timeout: on.has('timeout') || gatewayLike,
     statuses,
+    grpcCodes,
     budgetRatio: (p.budgetPercent ?? 20) / 100,
     minConcurrency: p.minRetryConcurrency ?? 3,
     perTryTimeoutMs: p.perTryTimeout ? parseDuration(p.perTryTimeout) : 0,

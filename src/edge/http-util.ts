@@ -92,7 +92,7 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-/** Every error the gateway itself answers is JSON that names the reason. */
+/** Every error the gateway itself answers is JSON that names the reason. Returns the body's length in bytes (access log). */
 export function sendError(
   res: ServerResponse | Http2ServerResponse,
   status: number,
@@ -100,13 +100,14 @@ export function sendError(
   message: string,
   extra: Record<string, string> = {},
   headers: string[] = [],
-): void {
+): number {
   const body = JSON.stringify({ error: reason, message, ...extra });
   if (res.headersSent) {
     res.destroy();
-    return;
+    return 0;
   }
-  const flat = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'cache-control', 'no-store', ...headers];
+  const length = Buffer.byteLength(body);
+  const flat = ['content-type', 'application/json', 'content-length', String(length), 'cache-control', 'no-store', ...headers];
   if ('stream' in res) {
     const obj: Record<string, string> = {};
     for (let i = 0; i < flat.length; i += 2) obj[flat[i]!] = flat[i + 1]!;
@@ -115,4 +116,5 @@ export function sendError(
     res.writeHead(status, flat);
   }
   res.end(body);
+  return length;
 }

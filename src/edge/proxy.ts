@@ -7,11 +7,14 @@ import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } fro
 import type { UpstreamPools } from './upstreams.ts';
 import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
+import type { TLSSocket } from 'node:tls';
+import type { AccessLog, AccessLogs } from './access-log/index.ts';
 import { edgeMetrics, setActiveRequestsSource } from '../metrics/edge.ts';
 import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, readCookie, nameLengths, mayBeIn } from './http-util.ts';
 import { prepareRequest, routeAcceptsEscapedSlash, headerListSize, type PreparedRequest } from './normalize.ts';
 import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-policy.ts';
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
+import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -21,7 +24,8 @@ export interface ProxyOptions {
   directory: EndpointDirectory;
   pools: UpstreamPools;
   logger: Logger;
-  accessLog?: boolean;
+  /** The access log in force (read per request, so a config apply can change it). */
+  accessLog?: AccessLogs;
   auth?: RequestAuthenticator;
 }
 
@@ -52,7 +56,7 @@ export class Proxy {
   /** Swaps the routing table; requests in flight keep the table they started with. */
   setTable(table: EdgeTable): void {
     this.#table = table;
-    setActiveRequestsSource(() => [...table.clusters.values()].map((c) => [c.name, c.active]));
+    setActiveRequestsSource(() => [...table.clusters.values()].map((c) => [c.name, c.load.active]));
   }
 
   get inflight(): number {
@@ -173,6 +177,27 @@ class Exchange implements Dispatcher.DispatchHandler {
   #held = 0;
   #done = false;
   #status = 0;
+  /** RateLimit-* headers for a passing response, when the route's limits send them. */
+  #limitHeaders: string[] | null = null;
+  #claims: Readonly<Record<string, unknown>> | undefined = undefined;
+  /** Access-log timings and counts (filled only while a log is configured). */
+  #log: AccessLog | null = null;
+  #dispatchAt = 0;
+  #connectMs = -1;
+  #responseMs = -1;
+  #bytesOut = 0;
+  #conn: ConnectionFacts | null = null;
+  /** gRPC call (application/grpc): status from headers or trailers, local answers in gRPC form. */
+  #grpc = false;
+  #grpcStatus = -1;
+  /** grpc-status fields of a Trailers-Only answer, sent on as trailers. */
+  #grpcTrailers: string[] | null = null;
+  /** A gRPC answer's endpoint outcome waits for its trailers. */
+  #reportAtEnd = false;
+  #timeoutMs = 0;
+  /** A copy of a gRPC request body, for retries (see #keepForReplay). */
+  #replay: Buffer[] | null = null;
+  #last: Endpoint | null = null;
 
   constructor(
     proxy: Proxy,
@@ -206,6 +231,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     const incomingId = this.#req.headers['x-request-id'];
     this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
     const route = this.#route;
+    this.#log = this.#opts.accessLog?.current ?? null;
+    this.#grpc = 'stream' in this.#res && isGrpcRequest(this.#req.headers['content-type']);
+    // The connection is read now: by the time the line is written a finished request may have let go of it.
+    if (this.#log !== null) this.#conn = connectionFacts(this.#req);
+    if (route.rateLimit !== null && !route.rateLimit.needsClaims && this.#limited()) return;
     if (route.auth !== null && this.#opts.auth) {
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
       if (outcome instanceof Promise) {
@@ -227,6 +257,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#finishLocal(outcome.status, outcome.headers, outcome.body);
       return;
     }
+    if (outcome !== null) this.#claims = outcome.claims;
+    if (this.#route.rateLimit?.needsClaims && this.#limited()) return;
     const index = this.#chooseCluster();
     if (index < 0) {
       this.#fail(503, 'no_cluster', 'every cluster of the route has weight 0', null);
@@ -237,7 +269,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#upstreamHeaders === null) return;
     this.#stats = this.#route.split.targets[index]!.cluster;
     const cluster = this.#stats.cluster;
-    cluster.active++;
+    cluster.load.active++;
     // Circuit breaker (src/health): over maxRequests the request fails fast instead of queueing.
     const breaker = this.#opts.directory.breaker?.(cluster.name) ?? null;
     if (breaker !== null) {
@@ -249,10 +281,53 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#breaker = breaker;
       this.#held = HELD_REQUEST;
     }
-    if (this.#route.timeoutMs > 0) {
-      this.#timer = setTimeout(onRequestTimeout, this.#route.timeoutMs, this);
+    let timeoutMs = this.#route.timeoutMs;
+    if (this.#grpc) {
+      // The client's deadline (grpc-timeout) shortens the route's timeout, never lengthens it.
+      const deadline = parseGrpcTimeout(this.#req.headers['grpc-timeout']);
+      if (deadline !== undefined && (timeoutMs === 0 || deadline < timeoutMs)) timeoutMs = deadline;
     }
+    this.#timeoutMs = timeoutMs;
+    if (timeoutMs > 0) {
+      this.#timer = setTimeout(onRequestTimeout, timeoutMs, this);
+    }
+    if (this.#grpc && this.#hasBody && cluster.h2 && (this.#route.retry?.grpcCodes.size ?? 0) > 0) this.#keepForReplay();
     this.#dispatch();
+  }
+
+  /**
+   * A gRPC call on a route that retries on gRPC statuses keeps a copy of its
+   * request body while it streams to the upstream (as Envoy buffers it), so a
+   * Trailers-Only failure can be retried once the client has sent it all —
+   * up to REPLAY_LIMIT bytes; a longer or unfinished body is not retried.
+   */
+  #keepForReplay(): void {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    this.#replay = chunks;
+    this.#req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > REPLAY_LIMIT) this.#replay = null;
+      else chunks.push(chunk);
+    });
+  }
+
+  /** The request body can be sent again: kept whole and finished. */
+  #replayable(): boolean {
+    return this.#replay !== null && this.#req.readableEnded;
+  }
+
+  /** Takes the request's rate-limit tokens; answers 429 and returns true when a limit refuses. */
+  #limited(): boolean {
+    const v = this.#route.rateLimit!.check({ headers: this.#req.headers, clientAddress: this.#req.socket?.remoteAddress, claims: this.#claims });
+    if (v === null) return false;
+    if (v.allowed) {
+      this.#limitHeaders = v.headers;
+      return false;
+    }
+    edgeMetrics.rateLimited.labels(this.#route.name, v.limit).inc();
+    this.#fail(429, 'rate_limited', `too many requests (limit "${v.limit}")`, null, v.headers);
+    return true;
   }
 
   #chooseCluster(): number {
@@ -315,12 +390,16 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(503, 'no_healthy_upstream', `cluster "${cluster.name}" has no endpoint available`, null);
       return;
     }
-    this.#endpoint = endpoint;
+    this.#endpoint = this.#last = endpoint;
     endpoint.active++;
     this.#attempt++;
     this.#discard = false;
     this.#retryAfterDiscard = null;
     this.#abort = null;
+    if (this.#log !== null) {
+      this.#dispatchAt = performance.now();
+      this.#connectMs = this.#responseMs = -1;
+    }
     const rewrite = this.#route.rewritePrefix;
     const path = rewrite === null ? this.#url : joinPrefix(rewrite.to, this.#url.slice(rewrite.from.length));
     const perTry = this.#route.retry?.perTryTimeoutMs ?? 0;
@@ -348,7 +427,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         path,
         method: this.#method,
         headers: this.#upstreamHeaders!,
-        body: this.#hasBody ? (this.#req as NodeJS.ReadableStream as never) : null,
+        body: this.#hasBody ? (this.#isRetry && this.#replay !== null ? Buffer.concat(this.#replay) : (this.#req as NodeJS.ReadableStream as never)) : null,
         headersTimeout: perTry > 0 ? Math.min(perTry, this.#route.firstByteTimeoutMs) : this.#route.firstByteTimeoutMs,
         bodyTimeout: this.#route.idleTimeoutMs,
       },
@@ -379,15 +458,21 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#abort = abort;
+    if (this.#log !== null) this.#connectMs = performance.now() - this.#dispatchAt;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.#done) return false;
     if (statusCode < 200) return true; // 1xx informational: not forwarded
-    const outcome: UpstreamOutcome = statusCode >= 500 ? (statusCode >= 502 && statusCode <= 504 ? 'gateway-error' : 'http-5xx') : 'success';
-    this.#opts.directory.report(this.#endpoint!, outcome, statusCode);
+    if (this.#log !== null) this.#responseMs = performance.now() - this.#dispatchAt;
+    const grpcStatus = this.#grpc && this.#stats!.cluster.h2 ? findGrpcStatus(rawHeaders) : -1;
+    // gRPC counts by its status as Envoy does (UNAVAILABLE as a 503...); a streamed answer's status comes with the trailers.
+    const effective = grpcStatus >= 0 ? grpcToHttpStatus(grpcStatus) : statusCode;
+    const outcome = outcomeOf(effective);
+    this.#reportAtEnd = this.#grpc && this.#stats!.cluster.h2 && grpcStatus < 0 && statusCode === 200;
+    if (!this.#reportAtEnd) this.#opts.directory.report(this.#endpoint!, outcome, effective);
     const retry = this.#route.retry;
-    if (retry !== null && retry.statuses.has(statusCode) && this.#canRetry()) {
+    if (retry !== null && (retry.statuses.has(statusCode) || (grpcStatus >= 0 && retry.grpcCodes.has(grpcStatus))) && this.#canRetry()) {
       // Read and drop this response's body so the connection stays reusable, then retry.
       this.#discard = true;
       this.#retryAfterDiscard = outcome;
@@ -395,11 +480,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#resume = resume;
     this.#status = statusCode;
+    if (grpcStatus >= 0) this.#grpcStatus = grpcStatus;
     const res = this.#res;
     const route = this.#route;
     const out: string[] = [];
     let tokens: Set<string> | null = null;
-    const checkAll = route.removeResponseHeaders.size > 0;
+    const checkAll = route.removeResponseHeaders.size > 0 || grpcStatus >= 0;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toString('latin1');
       if (!checkAll && !mayBeIn(RESPONSE_SPECIAL_LENGTHS, name)) {
@@ -412,12 +498,18 @@ class Exchange implements Dispatcher.DispatchHandler {
         continue;
       }
       if (checkAll && route.removeResponseHeaders.has(lower)) continue;
+      if (grpcStatus >= 0 && GRPC_STATUS_FIELDS.has(lower)) {
+        // Trailers-Only: HTTP/2 clients need the status after the headers, so it goes on as trailers.
+        (this.#grpcTrailers ??= []).push(lower, rawHeaders[i + 1]!.toString('latin1'));
+        continue;
+      }
       out.push(name, rawHeaders[i + 1]!.toString('latin1'));
     }
     if (tokens !== null) stripTokens(out, tokens);
     for (const [k, v] of route.setResponseHeaders) out.push(k, v);
     out.push('x-request-id', this.#requestId);
     if (this.#setCookie !== null) out.push('set-cookie', this.#setCookie);
+    if (this.#limitHeaders !== null) for (let i = 0; i < this.#limitHeaders.length; i++) out.push(this.#limitHeaders[i]!);
     try {
       writeHead(res, statusCode, statusText, out);
     } catch (err) {
@@ -430,19 +522,29 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#discard || this.#done) return true;
+    this.#bytesOut += chunk.length;
     const ok = (this.#res as ServerResponse).write(chunk);
     if (!ok) this.#res.once('drain', this.#resume!);
     return ok;
   }
 
-  onComplete(): void {
+  onComplete(trailers?: string[] | Buffer[] | null): void {
     if (this.#discard) {
       this.#releaseEndpoint();
       this.#retry(this.#retryAfterDiscard!);
       return;
     }
+    if (this.#reportAtEnd && this.#last !== null) {
+      const code = trailers != null ? findGrpcStatus(trailers) : -1;
+      if (code >= 0) this.#grpcStatus = code;
+      const effective = code >= 0 ? grpcToHttpStatus(code) : 200;
+      this.#opts.directory.report(this.#last, outcomeOf(effective), effective);
+    }
     this.#releaseEndpoint();
     if (!this.#done) {
+      // Trailers (gRPC's grpc-status and grpc-message) go on to an HTTP/2 client.
+      if (this.#grpcTrailers !== null) trailers = trailers != null && trailers.length > 0 ? [...this.#grpcTrailers, ...trailers.map(String)] : this.#grpcTrailers;
+      if (trailers != null && trailers.length > 0 && 'stream' in this.#res) forwardTrailers(this.#res, trailers);
       this.#res.end();
       this.#complete(this.#status, null);
     }
@@ -494,10 +596,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     const retry = this.#route.retry;
     if (retry === null || this.#attempt > retry.attempts) return false;
     // A consumed request body can't be sent again; neither can a non-idempotent request.
-    if (this.#hasBody || !IDEMPOTENT.has(this.#method) || this.#res.headersSent) return false;
+    // (A gRPC call whose body was kept whole is the exception: it is sent again from the copy.)
+    if (((this.#hasBody || !IDEMPOTENT.has(this.#method)) && !this.#replayable()) || this.#res.headersSent) return false;
     const cluster = this.#stats!.cluster;
-    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.active);
-    if (cluster.activeRetries + 1 > budget) {
+    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.load.active);
+    if (cluster.load.activeRetries + 1 > budget) {
       edgeMetrics.retryBudgetExhausted.labels(cluster.name).inc();
       return false;
     }
@@ -522,7 +625,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#tried = this.#endpoint;
     if (!this.#isRetry) {
       this.#isRetry = true;
-      cluster.activeRetries++;
+      cluster.load.activeRetries++;
     }
     this.#stats!.retries.inc();
     this.#dispatch();
@@ -542,8 +645,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   requestTimedOut(): void {
     this.#timer = null;
     if (this.#done) return;
-    if (this.#abort !== null) this.#abort(new UpstreamTimeoutError(this.#route.timeoutMs));
-    else this.#fail(504, 'upstream_timeout', `no response within ${this.#route.timeoutMs}ms`, null);
+    if (this.#abort !== null) this.#abort(new UpstreamTimeoutError(this.#timeoutMs));
+    else this.#fail(504, 'upstream_timeout', `no response within ${this.#timeoutMs}ms`, null);
   }
 
   /** Called through the module-level onDownstreamClose (no closure per request). */
@@ -560,9 +663,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     if (this.#res.headersSent) {
       this.#res.destroy();
+    } else if (this.#grpc) {
+      this.#grpcReply(status, `${reason}: ${message}`, headers);
     } else {
       const extra: string[] = headers === undefined ? ['x-request-id', this.#requestId] : ['x-request-id', this.#requestId, ...headers];
-      sendError(this.#res, status, reason, message, {
+      this.#bytesOut = sendError(this.#res, status, reason, message, {
         route: this.#route.name,
         ...(this.#stats ? { cluster: this.#stats.cluster.name } : {}),
         ...(endpoint ? { endpoint: endpoint.address } : {}),
@@ -573,12 +678,29 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #finishLocal(status: number, headers: Record<string, string>, body: string): void {
+    if (this.#grpc) {
+      this.#grpcReply(status, describeLocal(body), Object.entries(headers).flat());
+      this.#complete(status, null);
+      return;
+    }
     const res = this.#res;
     const out: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', this.#requestId];
     for (const [k, v] of Object.entries(headers)) out.push(k, v);
     writeHead(res, status, '', out);
     res.end(body);
+    this.#bytesOut = Buffer.byteLength(body);
     this.#complete(status, null);
+  }
+
+  /** The gateway's own answer to a gRPC call: HTTP 200 with the status in trailers, as gRPC clients expect (Envoy does the same). */
+  #grpcReply(httpStatus: number, message: string, headers?: string[]): void {
+    const res = this.#res as Http2ServerResponse;
+    this.#grpcStatus = httpToGrpcStatus(httpStatus);
+    const out: Record<string, string> = { 'content-type': 'application/grpc', 'x-request-id': this.#requestId };
+    if (headers !== undefined) for (let i = 0; i < headers.length; i += 2) out[headers[i]!.toLowerCase()] = headers[i + 1]!;
+    res.addTrailers({ 'grpc-status': String(this.#grpcStatus), 'grpc-message': encodeGrpcMessage(message) });
+    res.writeHead(200, out);
+    res.end();
   }
 
   #complete(status: number, error: string | null): void {
@@ -592,8 +714,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const routeName = this.#route.name;
     if (stats !== null) {
       const cluster = stats.cluster;
-      cluster.active--;
-      if (this.#isRetry) cluster.activeRetries--;
+      cluster.load.active--;
+      if (this.#isRetry) cluster.load.activeRetries--;
       let c = stats.byCode.get(status);
       if (c === undefined) {
         c = edgeMetrics.requests.labels(routeName, cluster.name, String(status));
@@ -604,26 +726,66 @@ class Exchange implements Dispatcher.DispatchHandler {
     } else {
       edgeMetrics.requests.labels(routeName, '', String(status)).inc();
     }
-    if (this.#opts.accessLog) {
-      this.#opts.logger.info(
-        {
-          access: true,
-          requestId: this.#requestId,
-          method: this.#method,
-          host: this.#authority,
-          path: this.#url,
-          route: routeName,
-          cluster: stats?.cluster.name,
-          status,
-          attempts: this.#attempt,
-          ms: Math.round((performance.now() - this.#start) * 100) / 100,
-          ...(error ? { error } : {}),
-        },
-        'request',
-      );
-    }
+    if (this.#grpc) edgeMetrics.grpcRequests.labels(routeName, stats?.cluster.name ?? '', this.#grpcStatus >= 0 ? String(this.#grpcStatus) : 'none').inc();
+    if (this.#log !== null && this.#log.sampled(status)) this.#logAccess(this.#log, status, error);
     this.#proxy.finished();
   }
+
+  #logAccess(log: AccessLog, status: number, error: string | null): void {
+    const req = this.#req;
+    const h = req.headers;
+    const conn = this.#conn!;
+    const len = h['content-length'];
+    const now = performance.now();
+    log.write({
+      startedAt: Date.now() - (now - this.#start),
+      clientAddress: conn.clientAddress,
+      method: this.#method,
+      authority: this.#authority,
+      path: req.url ?? '/',
+      protocol: `HTTP/${req.httpVersion}`,
+      status,
+      // HTTP/2 shares the socket between streams: only a declared length counts there.
+      bytesIn: len !== undefined ? Number(len) || 0 : conn.socket === null ? 0 : Math.max(0, conn.socket.bytesRead - conn.bytesRead),
+      bytesOut: this.#bytesOut,
+      userAgent: h['user-agent'],
+      referer: h.referer,
+      route: this.#route.name,
+      cluster: this.#stats?.cluster.name,
+      endpoint: this.#last?.address,
+      attempts: this.#attempt,
+      upstreamConnectMs: this.#connectMs,
+      upstreamResponseMs: this.#responseMs,
+      totalMs: now - this.#start,
+      requestId: this.#requestId,
+      tlsVersion: conn.tlsVersion,
+      sni: conn.sni,
+      jwtSubject: log.jwtSubject && typeof this.#claims?.sub === 'string' ? this.#claims.sub : undefined,
+      error: error ?? undefined,
+    });
+  }
+}
+
+interface ConnectionFacts {
+  clientAddress: string;
+  tlsVersion: string | undefined;
+  sni: string | undefined;
+  /** HTTP/1.1 only (HTTP/2 streams share the socket): the connection's read count at the start, for a chunked body's size. */
+  socket: TLSSocket | null;
+  bytesRead: number;
+}
+
+function connectionFacts(req: DownstreamRequest): ConnectionFacts {
+  const socket = req.socket as TLSSocket | undefined;
+  const tls = socket?.encrypted === true;
+  const h1 = socket !== undefined && !('stream' in req);
+  return {
+    clientAddress: socket?.remoteAddress ?? '',
+    tlsVersion: tls ? (socket.getProtocol() ?? undefined) : undefined,
+    sni: tls && typeof socket.servername === 'string' ? socket.servername : undefined,
+    socket: h1 ? socket : null,
+    bytesRead: h1 ? socket.bytesRead : 0,
+  };
 }
 
 /** The exchange a downstream response belongs to, so one shared 'close' listener can find it. */
@@ -672,6 +834,45 @@ function stripTokens(flat: string[], tokens: Set<string>): void {
   for (let i = flat.length - 2; i >= 0; i -= 2) {
     if (tokens.has(flat[i]!.toLowerCase())) flat.splice(i, 2);
   }
+}
+
+/** gRPC request bodies kept for a retry at most (Envoy's per_request_buffer_limit is of this order). */
+const REPLAY_LIMIT = 64 * 1024;
+const GRPC_STATUS_FIELDS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
+
+/** grpc-status in a flat header list, or -1. */
+function findGrpcStatus(flat: readonly (string | Buffer)[]): number {
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!.toString();
+    if (name.length === 11 && name.toLowerCase() === 'grpc-status') {
+      const code = Number(flat[i + 1]!.toString());
+      return Number.isInteger(code) && code >= 0 ? code : -1;
+    }
+  }
+  return -1;
+}
+
+/** The message of a JSON answer the gateway made (JWT failures), for grpc-message. */
+function describeLocal(body: string): string {
+  try {
+    const o = JSON.parse(body) as { error?: string; error_description?: string };
+    return [o.error, o.error_description].filter(Boolean).join(': ') || 'refused';
+  } catch {
+    return 'refused';
+  }
+}
+
+function outcomeOf(status: number): UpstreamOutcome {
+  return status >= 500 ? (status >= 502 && status <= 504 ? 'gateway-error' : 'http-5xx') : 'success';
+}
+
+function forwardTrailers(res: Http2ServerResponse, flat: string[] | Buffer[]): void {
+  const obj: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i]!.toString().toLowerCase();
+    if (!HOP_BY_HOP.has(k)) obj[k] = obj[k] === undefined ? flat[i + 1]!.toString() : `${obj[k]}, ${flat[i + 1]!.toString()}`;
+  }
+  res.addTrailers(obj);
 }
 
 function writeHead(res: DownstreamResponse, status: number, statusText: string, flat: string[]): void {

@@ -4,9 +4,10 @@ import { Pool } from 'undici';
 import type { ClusterConfig } from '../config/schema/index.ts';
 import type { Endpoint } from '../health/types.ts';
 import { parseDuration } from '../util/duration.ts';
+import { H2Upstream, type UpstreamDispatcher } from './h2-upstream.ts';
 
 interface PoolEntry {
-  pool: Pool;
+  pool: UpstreamDispatcher;
   fingerprint: string;
   /** Set when the pool is replaced or drained, so the per-endpoint cache below misses. */
   retired: boolean;
@@ -22,7 +23,7 @@ export class UpstreamPools {
   #pools = new Map<string, PoolEntry>();
   /** get() is on the request path: an identity lookup on the endpoint object instead of a key string built per request. */
   #byEndpoint = new WeakMap<Endpoint, PoolEntry>();
-  #clusters = new Map<string, { fingerprint: string; options: Pool.Options; origin: (ep: Endpoint) => string }>();
+  #clusters = new Map<string, ClusterSettings>();
   readonly #baseDir: string;
   readonly #connectionCap: ((cluster: string) => number | undefined) | undefined;
 
@@ -38,7 +39,7 @@ export class UpstreamPools {
 
   /** Applies new cluster settings; pools whose settings changed are replaced (the old ones drain). */
   configure(clusters: readonly ClusterConfig[]): void {
-    const next = new Map<string, { fingerprint: string; options: Pool.Options; origin: (ep: Endpoint) => string }>();
+    const next = new Map<string, ClusterSettings>();
     for (const c of clusters) next.set(c.name, this.#clusterOptions(c));
     this.#clusters = next;
     for (const [key, entry] of this.#pools) {
@@ -52,7 +53,7 @@ export class UpstreamPools {
     }
   }
 
-  get(endpoint: Endpoint): Pool {
+  get(endpoint: Endpoint): UpstreamDispatcher {
     const cached = this.#byEndpoint.get(endpoint);
     if (cached !== undefined && !cached.retired) return cached.pool;
     const key = endpoint.cluster + '|' + endpoint.address;
@@ -62,7 +63,9 @@ export class UpstreamPools {
       if (!settings) throw new Error(`no settings for cluster ${endpoint.cluster}`);
       const cap = this.#connectionCap?.(endpoint.cluster);
       const options = cap === undefined ? settings.options : { ...settings.options, connections: Math.max(1, Math.min(settings.options.connections ?? cap, cap)) };
-      entry = { pool: new Pool(settings.origin(endpoint), options), fingerprint: settings.fingerprint, retired: false };
+      // HTTP/2 clusters multiplex one session per endpoint instead of a pool of HTTP/1.1 connections.
+      const pool = settings.h2 !== null ? new H2Upstream({ origin: settings.origin(endpoint), connectTimeoutMs: settings.h2.connectTimeoutMs, ...(settings.h2.tls ? { tls: settings.h2.tls } : {}) }) : new Pool(settings.origin(endpoint), options);
+      entry = { pool, fingerprint: settings.fingerprint, retired: false };
       this.#pools.set(key, entry);
     }
     this.#byEndpoint.set(endpoint, entry);
@@ -95,14 +98,16 @@ export class UpstreamPools {
     await Promise.all(all.map((e) => e.pool.destroy().catch(() => {})));
   }
 
-  #clusterOptions(c: ClusterConfig) {
-    const tlsEnabled = c.tls !== undefined && c.tls.enabled !== false;
+  #clusterOptions(c: ClusterConfig): ClusterSettings {
+    const protocol = c.protocol ?? 'http1';
+    // h2 is HTTP/2 over TLS whether or not `tls` is given; h2c never uses TLS.
+    const tlsEnabled = protocol === 'h2' || (protocol === 'http1' && c.tls !== undefined && c.tls.enabled !== false);
     const connect: Record<string, unknown> = { timeout: parseDuration(c.connectTimeout ?? '2s') };
     if (tlsEnabled) {
       // Verified unless the cluster explicitly opts out.
-      connect.rejectUnauthorized = c.tls!.insecureSkipVerify !== true;
-      if (c.tls!.servername) connect.servername = c.tls!.servername;
-      if (c.tls!.ca) connect.ca = readFileSync(resolve(this.#baseDir, c.tls!.ca));
+      connect.rejectUnauthorized = c.tls?.insecureSkipVerify !== true;
+      if (c.tls?.servername) connect.servername = c.tls.servername;
+      if (c.tls?.ca) connect.ca = readFileSync(resolve(this.#baseDir, c.tls.ca));
     }
     const options: Pool.Options = {
       connections: c.connectionsPerEndpoint ?? 128,
@@ -115,7 +120,16 @@ export class UpstreamPools {
     };
     const scheme = tlsEnabled ? 'https' : 'http';
     const origin = (ep: Endpoint) => `${scheme}://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`;
-    const fingerprint = JSON.stringify({ tls: c.tls ?? null, ct: c.connectTimeout, ka: c.keepAliveTimeout, n: c.connectionsPerEndpoint });
-    return { fingerprint, options, origin };
+    const fingerprint = JSON.stringify({ tls: c.tls ?? null, ct: c.connectTimeout, ka: c.keepAliveTimeout, n: c.connectionsPerEndpoint, p: protocol });
+    const h2 = protocol === 'http1' ? null : { connectTimeoutMs: connect.timeout as number, ...(tlsEnabled ? { tls: { ...connect, timeout: undefined, ALPNProtocols: ['h2'] } as NonNullable<ClusterSettings['h2']>['tls'] } : {}) };
+    return { fingerprint, options, origin, h2 };
   }
+}
+
+interface ClusterSettings {
+  fingerprint: string;
+  options: Pool.Options;
+  origin: (ep: Endpoint) => string;
+  /** HTTP/2 upstream settings (h2, h2c), null for HTTP/1.1. */
+  h2: { connectTimeoutMs: number; tls?: ConstructorParameters<typeof H2Upstream>[0]['tls'] } | null;
 }

@@ -38,4 +38,6 @@ export const edgeMetrics = {
       },
     }),
   clientErrors: counter('edgeplane_client_errors_total', 'Malformed downstream requests rejected before routing, by reason', ['reason'] as const),
+  grpcRequests: counter('edgeplane_grpc_requests_total', 'gRPC calls answered, by route, cluster and grpc-status', ['route', 'cluster', 'grpc_status'] as const),
+  rateLimited: counter('edgeplane_rate_limited_total', 'Requests answered 429 by a route rate limit, by route and limit', ['route', 'limit'] as const),
 };

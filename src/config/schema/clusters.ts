@@ -100,6 +100,7 @@ export const Cluster = Obj({
     sourceIp: Type.Optional(Type.Boolean()),
   }, { description: 'key for consistent-hash; default the client address' })),
   tls: Type.Optional(UpstreamTls),
+  protocol: Type.Optional(Type.Union([Type.Literal('http1'), Type.Literal('h2'), Type.Literal('h2c')], { default: 'http1', description: 'upstream protocol: http1, h2 (HTTP/2 over TLS; gRPC) or h2c (HTTP/2 cleartext, prior knowledge; gRPC)' })),
   connectTimeout: Type.Optional(Duration('default 2s')),
   keepAliveTimeout: Type.Optional(Duration('idle upstream connection lifetime, default 4s')),
   connectionsPerEndpoint: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'undici pool size per endpoint, default 128' })),

@@ -10,6 +10,7 @@ import { Gossip } from './gossip.ts';
 import { Health } from './health.ts';
 import { Store } from './store.ts';
 import { Unit } from './units.ts';
+import { AccessLog } from './access-log.ts';
 
 export const ConfigSchema = Obj(
   {
@@ -29,7 +30,7 @@ export const ConfigSchema = Obj(
     health: Type.Optional(Health),
     logging: Type.Optional(Obj({
       level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' })),
-      accessLog: Type.Optional(Type.Boolean({ default: false })),
+      accessLog: Type.Optional(AccessLog),
     })),
     drain: Type.Optional(Obj({
       delay: Type.Optional(Duration('how long /readyz reports 503 before listeners close, default 5s')),

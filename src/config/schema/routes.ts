@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Name, Duration, Percent } from './common.ts';
 import { HttpMethod } from './http-methods.ts';
+import { RouteRateLimit } from './rate-limit.ts';
 
 export const PathMatch = Type.Union([
   Obj({ prefix: Type.String({ pattern: '^/', description: 'path prefix, on segment boundaries are not required' }) }),
@@ -61,7 +62,7 @@ export const RouteAuth = Obj({
 
 export const RetryPolicy = Obj({
   attempts: Type.Integer({ minimum: 0, maximum: 10, description: 'retries after the first try' }),
-  on: Type.Optional(Type.Array(Type.String({ pattern: '^(connect-failure|reset|timeout|gateway-error|5xx|[1-5][0-9][0-9])$' }), { default: ['connect-failure', 'reset'] })),
+  on: Type.Optional(Type.Array(Type.String({ pattern: '^(connect-failure|reset|timeout|gateway-error|5xx|[1-5][0-9][0-9]|cancelled|deadline-exceeded|internal|resource-exhausted|unavailable)$' }), { default: ['connect-failure', 'reset'] })),
   budgetPercent: Type.Optional(Percent('retries in flight as a share of active requests, default 20')),
   minRetryConcurrency: Type.Optional(Type.Integer({ minimum: 0, description: 'retries always allowed regardless of the budget, default 3' })),
   perTryTimeout: Type.Optional(Duration()),
@@ -94,6 +95,7 @@ export const Route = Obj({
   })),
   requestHeaders: Type.Optional(HeaderOps),
   responseHeaders: Type.Optional(HeaderOps),
+  rateLimit: Type.Optional(RouteRateLimit),
   escapedSlashes: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('reject')], {
     description: 'a path with %2F or %5C matched this route (as data, not a separator): keep forwards it, reject answers 400; default the listener\'s paths.escapedSlashes (unescape on the listener decodes before routing)',
   })),

@@ -17,7 +17,7 @@ export { AuthRequirement } from './requirement.ts';
 export { JwtVerifyError, JwksError, type JwtResult } from './errors.ts';
 
 export type AuthOutcome =
-  | { ok: true; setHeaders: [name: string, value: string][]; removeHeaders: string[]; url?: string /* when a query token was stripped */ }
+  | { ok: true; setHeaders: [name: string, value: string][]; removeHeaders: string[]; url?: string /* when a query token was stripped */; claims?: Readonly<Record<string, unknown>> /* the (first) verified token's payload */ }
   | { ok: false; status: 401 | 403; headers: Record<string, string> /* WWW-Authenticate */; body: string /* JSON */ };
 
 export interface JwtAuthenticatorOptions {
@@ -207,7 +207,7 @@ export class JwtAuthenticator {
     if (oks.length === 1) {
       const { token, location, entry } = oks[0]!;
       const removeHeaders = entry.removeFor.get(location)!;
-      if (entry.provider.forward || location.kind === 'header') return { ok: true, setHeaders: token.setHeaders, removeHeaders };
+      if (entry.provider.forward || location.kind === 'header') return { ok: true, setHeaders: token.setHeaders, removeHeaders, claims: token.payload };
     }
     // Cookie or query tokens being stripped, or several tokens (all of): assemble per request.
     const setHeaders: [string, string][] = [];
@@ -227,7 +227,7 @@ export class JwtAuthenticator {
       }
     }
     if (cookieTouched && cookie !== undefined) setHeaders.push(['cookie', cookie]);
-    const outcome: OkOutcome = { ok: true, setHeaders, removeHeaders: [...remove] };
+    const outcome: OkOutcome = { ok: true, setHeaders, removeHeaders: [...remove], claims: oks[0]!.token.payload };
     if (newUrl !== undefined) outcome.url = newUrl;
     return outcome;
   }

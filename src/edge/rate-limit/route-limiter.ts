@@ -1,0 +1,128 @@
+import type { RateLimitRuleConfig } from './types.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { takeToken, type BucketPolicy, type BucketDecision } from './bucket.ts';
+import { compileKeyReader, describeKey, clientAddress, type KeyReader, type RateLimitSubject } from './key.ts';
+import { DEFAULT_MAX_KEYS, type LimitCounters, type RateLimitStates } from './counters.ts';
+import type { Clock } from '../../util/clock.ts';
+
+interface CompiledLimit {
+  readonly name: string;
+  readonly policy: BucketPolicy;
+  readonly read: KeyReader;
+  readonly whenKeyMissing: 'client-address' | 'shared' | 'skip';
+  readonly counters: LimitCounters;
+  /** `RateLimit-Policy` value: the bucket size per the time it takes to refill. */
+  readonly policyHeader: string;
+  readonly responseHeaders: boolean;
+}
+
+/** A limit's answer for one request; `headers` are flat name/value pairs for the response. */
+export interface RateLimitVerdict {
+  readonly allowed: boolean;
+  /** The limit that refused (or the tightest one that passed). */
+  readonly limit: string;
+  readonly headers: string[];
+}
+
+/** Keys that can't collide with a header or cookie value. */
+const ADDRESS_PREFIX = '\u0000addr:';
+const SHARED_KEY = '\u0000shared';
+
+/**
+ * The rate limits of one route, compiled once per snapshot over counters that
+ * outlive it. `check` takes a token from every limit or from none: a request
+ * refused by one limit does not spend the others' tokens.
+ */
+export class RouteRateLimiter {
+  /** A limit keyed by a JWT claim runs after authentication; otherwise before it, so a flood costs no signature checks. */
+  readonly needsClaims: boolean;
+  readonly #limits: readonly CompiledLimit[];
+  readonly #clock: Clock;
+  readonly #anyResponseHeaders: boolean;
+  readonly #decisions: (BucketDecision | null)[];
+  readonly #keys: (string | null)[];
+
+  constructor(route: string, rules: readonly RateLimitRuleConfig[], states: RateLimitStates) {
+    this.#clock = states.clock;
+    this.#limits = rules.map((r) => {
+      const name = r.name ?? describeKey(r.key);
+      const interval = parseDuration(r.per) / r.requests;
+      const burst = r.burst ?? r.requests;
+      return {
+        name,
+        policy: { interval, burst },
+        read: compileKeyReader(r.key),
+        whenKeyMissing: r.whenKeyMissing ?? 'client-address',
+        counters: states.counters(`${route}\u0000${name}`, r.maxKeys ?? DEFAULT_MAX_KEYS),
+        policyHeader: `${burst};w=${Math.max(1, Math.ceil((burst * interval) / 1000))}`,
+        responseHeaders: r.responseHeaders ?? false,
+      };
+    });
+    this.#anyResponseHeaders = this.#limits.some((l) => l.responseHeaders);
+    this.needsClaims = rules.some((r) => 'claim' in r.key);
+    this.#decisions = this.#limits.map(() => null);
+    this.#keys = this.#limits.map(() => null);
+  }
+
+  /** Takes the request's tokens; null when it passes and no limit wants headers on passing responses. */
+  check(subject: RateLimitSubject): RateLimitVerdict | null {
+    const now = this.#clock.now();
+    const limits = this.#limits;
+    // Scratch arrays are reused: check() runs to completion without yielding.
+    const decisions = this.#decisions;
+    const keys = this.#keys;
+    let refused = -1;
+    for (let i = 0; i < limits.length; i++) {
+      const l = limits[i]!;
+      const key = keyFor(l, subject);
+      keys[i] = key;
+      if (key === null) {
+        decisions[i] = null;
+        continue;
+      }
+      const d = takeToken(l.policy, l.counters.tats.get(key), now);
+      decisions[i] = d;
+      if (!d.allowed && (refused < 0 || d.retryAfterMs > decisions[refused]!.retryAfterMs)) refused = i;
+    }
+    if (refused >= 0) {
+      const l = limits[refused]!;
+      const d = decisions[refused]!;
+      const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+      return { allowed: false, limit: l.name, headers: ['retry-after', String(retryAfter), ...limitHeaders(l, d)] };
+    }
+    let tightest = -1;
+    for (let i = 0; i < limits.length; i++) {
+      const d = decisions[i];
+      if (d == null) continue;
+      limits[i]!.counters.tats.set(keys[i]!, d.tat);
+      if (limits[i]!.responseHeaders && (tightest < 0 || d.remaining < decisions[tightest]!.remaining)) tightest = i;
+    }
+    if (!this.#anyResponseHeaders || tightest < 0) return null;
+    return { allowed: true, limit: limits[tightest]!.name, headers: limitHeaders(limits[tightest]!, decisions[tightest]!) };
+  }
+}
+
+function keyFor(l: CompiledLimit, s: RateLimitSubject): string | null {
+  const key = l.read(s);
+  if (key !== undefined) return key;
+  switch (l.whenKeyMissing) {
+    case 'skip':
+      return null;
+    case 'shared':
+      return SHARED_KEY;
+    default: {
+      const address = clientAddress(s.clientAddress);
+      return address === undefined ? SHARED_KEY : ADDRESS_PREFIX + address;
+    }
+  }
+}
+
+/** Field names of draft-ietf-httpapi-ratelimit-headers-03 (Envoy sends the same with an X- prefix); Reset = seconds until the bucket is full. */
+function limitHeaders(l: CompiledLimit, d: BucketDecision): string[] {
+  return [
+    'ratelimit-limit', String(l.policy.burst),
+    'ratelimit-remaining', String(d.remaining),
+    'ratelimit-reset', String(Math.max(0, Math.ceil(d.resetMs / 1000))),
+    'ratelimit-policy', l.policyHeader,
+  ];
+}

@@ -1,0 +1,3 @@
+import type { RouteConfig } from '../../config/schema/index.ts';
+
+export type RateLimitRuleConfig = NonNullable<RouteConfig['rateLimit']>[number];
