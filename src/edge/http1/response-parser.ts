@@ -131,7 +131,7 @@ export class ResponseParser {
           }
           this.#frame(head);
           this.#handler.onHead(head);
-          if (this.#state === State.Idle) this.#handler.onEnd();
+          if ((this.#state as State) === State.Idle) this.#handler.onEnd();
           break;
         }
         case State.BodyLength: {
