@@ -6,7 +6,7 @@ import { systemClock, type Clock } from './util/clock.ts';
 import { mathRng, type Rng } from './util/rng.ts';
 import { parseDuration } from './util/duration.ts';
 import { EndpointTable } from './health/endpoint-table.ts';
-import { UpstreamPools } from './edge/upstreams.ts';
+import { EnginePools } from './edge/http1/engine-pools.ts';
 import { Proxy } from './edge/proxy.ts';
 import { UpgradeProxy } from './edge/upgrade.ts';
 import { Listeners, type BoundListener } from './edge/listeners.ts';
@@ -70,7 +70,7 @@ export class Gateway {
   readonly configPath: string | undefined;
   readonly endpoints: EndpointTable;
   readonly regionView = new StaticRegionView();
-  readonly #pools: UpstreamPools;
+  readonly #pools: EnginePools;
   readonly #proxy: Proxy;
   readonly #upgrade: UpgradeProxy;
   readonly #listeners: Listeners;
@@ -100,7 +100,7 @@ export class Gateway {
     this.baseDir = options.baseDir;
     this.configPath = options.configPath;
     this.endpoints = new EndpointTable({ clock: this.clock, rng: this.rng, logger: this.logger.child({ component: 'health' }), baseDir: this.baseDir });
-    this.#pools = new UpstreamPools(this.baseDir, (cluster) => {
+    this.#pools = new EnginePools(engineOf(options.config), this.baseDir, (cluster) => {
       // circuitBreaker.maxConnections, shared out over the cluster's endpoints (requests beyond wait as pending).
       const max = this.#snapshot.config.clusters.find((c) => c.name === cluster)?.circuitBreaker?.maxConnections ?? 1024;
       return Math.ceil(max / Math.max(1, this.endpoints.cluster(cluster)?.endpoints.length ?? 1));
@@ -113,9 +113,9 @@ export class Gateway {
       compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
       authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
     };
-    this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger, accessLog, auth });
-    this.#upgrade = new UpgradeProxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger });
-    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.logger, baseDir: this.baseDir });
+    this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools.forProxy, logger: this.logger, accessLog, auth });
+    this.#upgrade = new UpgradeProxy({ directory: this.endpoints, pools: this.#pools.undici, logger: this.logger });
+    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.logger, baseDir: this.baseDir, engine: this.#pools.engine });
     this.#snapshot = { version: 0, config: options.config, appliedAt: 0, source: 'initial' };
   }
 
@@ -373,4 +373,13 @@ export class Gateway {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The config's `engine`; without one, EDGEPLANE_ENGINE (node | native) picks
+ * it, so the whole test suite can run on either engine unchanged.
+ */
+export function engineOf(config: Config): 'node' | 'native' {
+  if (config.engine !== undefined) return config.engine;
+  return process.env.EDGEPLANE_ENGINE === 'native' ? 'native' : 'node';
 }

@@ -11,8 +11,9 @@ import { edgeMetrics } from '../metrics/edge.ts';
 import { TlsContexts } from './tls-contexts.ts';
 import type { Proxy } from './proxy.ts';
 import type { UpgradeProxy } from './upgrade.ts';
+import { createNativeServer, type NativeServer } from './http1/native-server.ts';
 
-type AnyServer = http.Server | https.Server | http2.Http2SecureServer;
+type AnyServer = http.Server | https.Server | http2.Http2SecureServer | NativeServer;
 
 interface RunningListener {
   config: ListenerConfig;
@@ -54,8 +55,11 @@ export class Listeners {
   /** TLS session ticket keys shared by every worker of a multi-worker gateway, so a session resumes on any of them. */
   readonly #ticketKeys: Buffer | null;
   #draining = false;
+  /** `engine: native` serves HTTP/1.1 with edgeplane's own codec (src/edge/http1); h2 stays on node:http2. */
+  readonly #native: boolean;
 
-  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer }) {
+  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine?: 'node' | 'native' }) {
+    this.#native = options.engine === 'native';
     this.#ticketKeys = options.ticketKeys ?? null;
     this.#proxy = options.proxy;
     this.#upgrade = options.upgrade ?? null;
@@ -139,7 +143,10 @@ export class Listeners {
       keepAliveTimeout: parseDuration(config.keepAliveTimeout ?? '60s'),
       insecureHTTPParser: false,
     };
-    if (scheme === 'https') {
+    if (this.#native) {
+      if (scheme === 'https') tls = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
+      server = this.#nativeServer(config, scheme, h1Options, onRequest, tls, () => running);
+    } else if (scheme === 'https') {
       tls = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
       const tlsOptions = { ...tls.defaultCert, SNICallback: (name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => running.tls!.sniCallback(name, cb), minVersion: tls.minVersion, ...(config.tls!.ciphers ? { ciphers: config.tls!.ciphers } : {}) };
       if (config.tls!.http2 !== false) {
@@ -171,7 +178,7 @@ export class Listeners {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectMalformed(err, socket));
     server.on('tlsClientError', () => edgeMetrics.clientErrors.labels('tls_handshake').inc());
-    if (this.#upgrade) {
+    if (this.#upgrade && !this.#native) {
       const upgrade = this.#upgrade;
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade.handle(req, socket, head, scheme));
     }
@@ -197,6 +204,35 @@ export class Listeners {
       'listener started',
     );
     return running;
+  }
+
+  #nativeServer(
+    config: ListenerConfig,
+    scheme: 'http' | 'https',
+    h1: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number },
+    onRequest: (req: never, res: never) => void,
+    tls: TlsContexts | null,
+    running: () => RunningListener,
+  ): NativeServer {
+    const upgrade = this.#upgrade;
+    return createNativeServer({
+      settings: {
+        limits: { maxHeaderBytes: h1.maxHeaderSize, maxHeaderCount: 100, maxUriLength: 8192 },
+        headersTimeoutMs: h1.headersTimeout,
+        requestTimeoutMs: h1.requestTimeout,
+        keepAliveTimeoutMs: h1.keepAliveTimeout,
+      },
+      request: (req, res) => onRequest(req as never, res as never),
+      upgrade: (req, socket, head) => (upgrade ? upgrade.handle(req, socket, head, scheme) : socket.destroy()),
+      clientError: (reason) => edgeMetrics.clientErrors.labels(reason).inc(),
+      draining: () => this.#draining,
+      ...(tls
+        ? {
+            tls: { ...tls.defaultCert, SNICallback: (name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => running().tls!.sniCallback(name, cb), minVersion: tls.minVersion, ...(config.tls!.ciphers ? { ciphers: config.tls!.ciphers } : {}) },
+            ...(config.tls!.http2 !== false ? { h2Request: (req: Http2ServerRequest, res: Http2ServerResponse) => onRequest(req as never, res as never) } : {}),
+          }
+        : {}),
+    });
   }
 
   #refreshTls(l: RunningListener, config: ListenerConfig): void {

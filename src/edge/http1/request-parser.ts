@@ -79,6 +79,11 @@ export class RequestParser {
     this.#sink = { onData: (b: Buffer) => handler.onBody(b) };
   }
 
+  /** Bytes received but not parsed yet (pipelined requests behind a paused one). */
+  get bufferedBytes(): number {
+    return this.#pending === null ? 0 : this.#pending.length;
+  }
+
   get paused(): boolean {
     return this.#paused;
   }
