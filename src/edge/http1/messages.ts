@@ -77,6 +77,9 @@ export class NativeBodyRequest extends Readable implements RequestFields {
     this.httpVersion = head.versionMinor === 1 ? '1.1' : '1.0';
     this.socket = socket;
     this.#onPressure = onPressure;
+    // The connection destroys the body with an error when the client breaks off or sends a malformed
+    // chunk; before the upstream client attaches its own listener that must not become an uncaught error.
+    this.on('error', ignore);
   }
 
   get headers(): Record<string, string | string[]> {
@@ -98,5 +101,7 @@ export class NativeBodyRequest extends Readable implements RequestFields {
     }
   }
 }
+
+function ignore(): void {}
 
 export type AnyNativeRequest = NativeRequest | NativeBodyRequest;
