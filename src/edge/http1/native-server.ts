@@ -44,13 +44,14 @@ export function createNativeServer(options: NativeServerOptions): NativeServer {
   let server: net.Server | tls.Server;
   if (options.tls) {
     const h2 = options.h2Request ? http2.createSecureServer({ ...options.tls, allowHTTP1: false, maxSessionMemory: 32 }, options.h2Request) : null;
-    server = tls.createServer({ ...options.tls, ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'] }, (socket) => {
+    server = tls.createServer({ ...options.tls, allowHalfOpen: true, ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'] }, (socket) => {
       if (h2 !== null && socket.alpnProtocol === 'h2') h2.emit('secureConnection', socket);
       else serve(socket);
     });
     if (h2 !== null) h2.on('session', (s) => server.emit('session', s));
   } else {
-    server = net.createServer(serve);
+    // Half-open: a client may send its requests and FIN; the responses still go out (as node:http does).
+    server = net.createServer({ allowHalfOpen: true }, serve);
   }
   return Object.assign(server, {
     closeIdleConnections(): void {
