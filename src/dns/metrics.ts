@@ -58,10 +58,14 @@ class Tally<L extends string> {
 
 export type Transport = 'udp' | 'tcp';
 
-const queries = new Tally(counter('edgeplane_dns_queries_total', 'DNS queries answered, by zone ("" outside every zone), rcode and transport', ['zone', 'rcode', 'transport'] as const));
+/** The zone label of queries that name no zone served here (or no name at all). Never empty: an empty label is an absent one. */
+export const NO_ZONE_LABEL = '(none)';
+
+const queries = new Tally(counter('edgeplane_dns_queries_total', 'DNS queries answered, by zone ("(none)" outside every zone), rcode and transport', ['zone', 'rcode', 'transport'] as const));
 const gtmAnswers = new Tally(counter('edgeplane_dns_gtm_answers_total', 'GTM answers by name and the region of the first address', ['name', 'region'] as const));
 const gtmFailOpen = new Tally(counter('edgeplane_dns_gtm_fail_open_total', 'GTM answers given while every region of the name was down (answered as if all were up)', ['name'] as const));
 const dropped = new Tally(counter('edgeplane_dns_dropped_total', 'DNS messages not answered: malformed beyond a reply, responses, or limited by RRL', ['reason'] as const));
+const tcpClosed = new Tally(counter('edgeplane_dns_tcp_closed_total', 'DNS TCP connections closed or refused by the server, by reason: idle, message-timeout (a query or answer took too long), max-duration, limit (listener full), client-limit (the client holds too many)', ['reason'] as const));
 const rrlSlipped = new Tally(counter('edgeplane_dns_rrl_slipped_total', 'answers replaced by an empty TC=1 reply by response rate limiting', [] as const));
 
 /** One label set of a FastHistogram: observe() is a bucket search and three adds. */
@@ -148,7 +152,7 @@ export const answerDuration = fastHistogram(
 );
 export const tcpConnections = gauge('edgeplane_dns_tcp_connections', 'open DNS TCP connections', []);
 
-const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' } as Record<number, string>)[rcode] ?? String(rcode);
+const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' } as Record<number, string>)[rcode] ?? String(rcode);
 
 /** Slots for one zone label: [transport][rcode]. */
 export class ZoneQuerySlots {
@@ -194,6 +198,18 @@ const slippedSlot = rrlSlipped.slot({});
 
 export function countDropped(reason: keyof typeof droppedSlots): void {
   dropped.inc(droppedSlots[reason]);
+}
+
+const tcpClosedSlots = {
+  idle: tcpClosed.slot({ reason: 'idle' }),
+  'message-timeout': tcpClosed.slot({ reason: 'message-timeout' }),
+  'max-duration': tcpClosed.slot({ reason: 'max-duration' }),
+  limit: tcpClosed.slot({ reason: 'limit' }),
+  'client-limit': tcpClosed.slot({ reason: 'client-limit' }),
+};
+
+export function countTcpClosed(reason: keyof typeof tcpClosedSlots): void {
+  tcpClosed.inc(tcpClosedSlots[reason]);
 }
 
 export function countSlipped(): void {

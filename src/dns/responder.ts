@@ -5,13 +5,15 @@ import type { Answer, AnswerCache, GtmAnswer, StaticAnswer, ZoneAnswers } from '
 import { encodeResolution } from './answer/encode.ts';
 import type { Resolution } from './zone/resolve.ts';
 import { selectAnswers } from './gtm/select.ts';
-import { countDropped, countSlipped, ZoneQuerySlots } from './metrics.ts';
+import { countDropped, countSlipped, NO_ZONE_LABEL, ZoneQuerySlots } from './metrics.ts';
+import { badKeyTsig } from './wire/tsig.ts';
 import { RrlVerdict, type ResponseRateLimiter } from './rrl.ts';
 
 const TCP_MAX = 65535;
 /** RFC 8914 info-code: the server is not authoritative for the name (what knotd sends with REFUSED). */
 const EDE_NOT_AUTHORITATIVE = 20;
-const NO_ZONE = new ZoneQuerySlots('');
+/** The metrics label of queries that name no zone served here (or no name at all). */
+const NO_ZONE = new ZoneQuerySlots(NO_ZONE_LABEL);
 
 /** Everything a config update replaces, swapped in one assignment. */
 export interface ResponderState {
@@ -61,17 +63,24 @@ export class Responder {
         countDropped(msg.length < HEADER_SIZE ? 'malformed' : 'response');
         return undefined;
       }
+      // an opcode we don't implement is NOTIMP whatever its sections hold (DSO has no question, RFC 8490)
+      if (q.opcode !== 0) return this.#error(msg, q, Rcode.NOTIMP, st !== QueryStatus.FORMERR_HEADER, q.edns && st !== QueryStatus.FORMERR_HEADER, address, tcp);
       const withOpt = st === QueryStatus.FORMERR_OPTION;
-      const out = errorReply(msg, q, Rcode.FORMERR, st !== QueryStatus.FORMERR_HEADER, withOpt, this.#state.udpSize);
-      return this.#deliver(msg, out, Rcode.FORMERR, NO_ZONE, address, tcp, false, withOpt);
+      return this.#error(msg, q, Rcode.FORMERR, st !== QueryStatus.FORMERR_HEADER, withOpt, address, tcp);
     }
     const state = this.#state;
-    if (q.opcode !== 0) return this.#deliver(msg, errorReply(msg, q, Rcode.NOTIMP, true, q.edns, state.udpSize), Rcode.NOTIMP, NO_ZONE, address, tcp, false, q.edns);
+    if (q.opcode !== 0) return this.#error(msg, q, Rcode.NOTIMP, true, q.edns, address, tcp);
+    if (q.tsigStart >= 0) {
+      // RFC 8945 5.2.2: no keys are configured, so every key is unknown: NOTAUTH with TSIG error BADKEY, unsigned
+      const tsig = badKeyTsig(msg, q.tsigStart, q.tsigRdata);
+      if (tsig === undefined) return this.#error(msg, q, Rcode.FORMERR, true, false, address, tcp);
+      return this.#error(msg, q, Rcode.NOTAUTH, true, q.edns, address, tcp, undefined, tsig);
+    }
     // RFC 6891 6.1.3: only version 0 exists
-    if (q.edns && q.ednsVersion > 0) return this.#deliver(msg, errorReply(msg, q, Rcode.BADVERS, true, true, state.udpSize), Rcode.BADVERS, NO_ZONE, address, tcp, false, true);
+    if (q.edns && q.ednsVersion > 0) return this.#error(msg, q, Rcode.BADVERS, true, true, address, tcp);
     // Zone transfers are not offered; CH/HS queries have no zones here
     if ((q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) || q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
-      return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);
+      return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp);
     }
 
     const limit = tcp ? TCP_MAX : q.edns ? Math.min(Math.max(q.udpSize, CLASSIC_UDP_SIZE), state.udpSize) : CLASSIC_UDP_SIZE;
@@ -84,7 +93,7 @@ export class Responder {
       const anc = cache.closestAncestor(msg, HEADER_SIZE, q.qnameEnd);
       if (anc === undefined) {
         // not ours: REFUSED without AA (RFC 8906 3.1.3.1), with EDE 20 "Not Authoritative" (RFC 8914)
-        return this.#deliver(msg, errorReply(msg, q, Rcode.REFUSED, true, q.edns, state.udpSize, EDE_NOT_AUTHORITATIVE), Rcode.REFUSED, NO_ZONE, address, tcp, false, q.edns);
+        return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp, EDE_NOT_AUTHORITATIVE);
       }
       ans = perQueryAnswer(msg, q, anc.zone, anc.referral ?? anc.zone.nxdomain);
     }
@@ -96,7 +105,7 @@ export class Responder {
     const tpl = ans.bytes;
     const optLen = q.edns ? optSize(q) : 0;
     const total = tpl.length + optLen;
-    if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns);
+    if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns, 0);
     const out = Buffer.allocUnsafe(total);
     out.set(tpl, 0);
     patch(out, msg, q, tpl[2]!);
@@ -124,7 +133,7 @@ export class Responder {
     let n = Math.min(rt.spec.answers, plan.size);
     // A GTM answer is a choice of addresses, not an RRset to truncate: give fewer that fit.
     const fit = Math.floor((limit - tpl.length - optLen) / bs);
-    if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns);
+    if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns, scope);
     if (n > fit) n = fit;
     n = selectAnswers(plan, n, this.#rng, this.#picked, this.#scratch);
     const picked = this.#picked;
@@ -149,7 +158,20 @@ export class Responder {
     return out;
   }
 
-  #deliver(msg: Buffer, out: Buffer, rcode: number, slots: ZoneQuerySlots, address: string, tcp: boolean, aa: boolean, withOpt: boolean): Buffer | undefined {
+  /** An error reply, counted under the zone of the question's name when there is one. */
+  #error(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, address: string, tcp: boolean, ede?: number, tail?: Buffer): Buffer | undefined {
+    const out = errorReply(msg, q, rcode, withQuestion, withOpt, this.#state.udpSize, ede, tail);
+    let slots = NO_ZONE;
+    if (withQuestion) {
+      const names = this.#state.cache;
+      const hit = names.names.get(msg, HEADER_SIZE, q.qnameEnd) ?? names.closestAncestor(msg, HEADER_SIZE, q.qnameEnd);
+      if (hit) slots = hit.zone.slots;
+    }
+    return this.#deliver(msg, out, rcode, slots, address, tcp, false, withOpt, -1);
+  }
+
+  /** `ecsScope` -1: the reply must not echo ECS (see truncated()). */
+  #deliver(msg: Buffer, out: Buffer, rcode: number, slots: ZoneQuerySlots, address: string, tcp: boolean, aa: boolean, withOpt: boolean, ecsScope = 0): Buffer | undefined {
     if (!tcp) {
       const rrl = this.#state.rrl;
       const category = rrl.categorize(rcode, out.length);
@@ -161,7 +183,7 @@ export class Responder {
         }
         if (verdict === RrlVerdict.SLIP) {
           countSlipped();
-          out = truncated(msg, this.#q, aa, rcode, this.#state.udpSize, withOpt);
+          out = truncated(msg, this.#q, aa, rcode, this.#state.udpSize, withOpt, ecsScope);
         }
       }
     }
@@ -230,17 +252,19 @@ function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: 
  * An error reply: header with the query's ID, opcode and RD; optionally the
  * question and an OPT (extended rcode for BADVERS). Never AA, no ECS.
  */
-function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number, ede?: number): Buffer {
+function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number, ede?: number, tail?: Buffer): Buffer {
   const qlen = withQuestion ? q.questionEnd - HEADER_SIZE : 0;
   const edeLen = withOpt && ede !== undefined ? 6 : 0;
-  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? 11 : 0) + edeLen);
+  const tailAt = HEADER_SIZE + qlen + (withOpt ? 11 : 0) + edeLen;
+  const out = Buffer.alloc(tailAt + (tail?.length ?? 0));
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
   out[3] = rcode & 0x0f;
   out[5] = withQuestion ? 1 : 0;
-  out[11] = withOpt ? 1 : 0;
+  out[11] = (withOpt ? 1 : 0) + (tail ? 1 : 0);
   if (withQuestion) msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  if (tail) tail.copy(out, tailAt);
   if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false);
   if (edeLen) {
     const at = HEADER_SIZE + qlen + 11;
@@ -252,10 +276,16 @@ function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: bo
   return out;
 }
 
-/** TC=1 with the question and OPT but no records (what knotd sends): the client retries over TCP. */
-function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpSize: number, withOpt: boolean): Buffer {
+/**
+ * TC=1 with the question and OPT but no records (what knotd sends): the client
+ * retries over TCP. ECS is echoed with `ecsScope` (RFC 7871 7.2.1 asks for the
+ * option in every reply to a query that had one); -1 leaves it out (the ECS
+ * option was what was wrong with the query).
+ */
+function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpSize: number, withOpt: boolean, ecsScope: number): Buffer {
   const qlen = q.questionEnd - HEADER_SIZE;
-  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? 11 : 0));
+  const withEcs = withOpt && q.ecs && ecsScope >= 0;
+  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? (withEcs ? optSize(q) : 11) : 0));
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (aa ? Flags2.AA : 0) | Flags2.TC | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
@@ -263,7 +293,7 @@ function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpS
   out[5] = qlen > 0 ? 1 : 0;
   out[11] = withOpt ? 1 : 0;
   msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
-  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false);
+  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, withEcs ? ecsScope : 0, withEcs);
   return out;
 }
 

@@ -41,7 +41,10 @@ export interface DnsServerOptions {
 export type GtmWeightsView = GtmNameWeights[];
 
 const DEFAULT_IDLE_TIMEOUT = '10s';
+const DEFAULT_MESSAGE_TIMEOUT = '2s';
+const DEFAULT_MAX_CONNECTION_DURATION = '60s';
 const DEFAULT_MAX_CONNECTIONS = 1024;
+const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 16;
 /** Queries are small; anything claiming more is not a query we will answer. */
 const MAX_TCP_QUERY = 4096;
 const BIND_ATTEMPTS = 8;
@@ -112,7 +115,10 @@ export class DnsServer {
   #tcpSettings(config: DnsConfig): TcpSettings {
     return {
       idleTimeoutMs: parseDuration(config.tcp?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT),
+      messageTimeoutMs: parseDuration(config.tcp?.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT),
+      maxConnectionDurationMs: parseDuration(config.tcp?.maxConnectionDuration ?? DEFAULT_MAX_CONNECTION_DURATION),
       maxConnections: config.tcp?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerClient: config.tcp?.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
       maxMessage: MAX_TCP_QUERY,
     };
   }

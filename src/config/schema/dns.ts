@@ -72,8 +72,11 @@ export const Dns = Obj({
   })),
   udpPayloadSize: Type.Optional(Type.Integer({ minimum: 512, maximum: 4096, description: 'EDNS UDP payload size advertised and never exceeded; default 1232' })),
   tcp: Type.Optional(Obj({
-    idleTimeout: Type.Optional(Duration('close a TCP connection idle this long; default 10s')),
-    maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'per listen address; default 1024' })),
+    idleTimeout: Type.Optional(Duration('close a TCP connection that sent no complete query this long (partial bytes do not count); default 10s')),
+    messageTimeout: Type.Optional(Duration('a query must arrive whole, and its answer be read, within this after its first byte; default 2s')),
+    maxConnectionDuration: Type.Optional(Duration('close a TCP connection this long after it was accepted, whatever it sends; default 60s')),
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'per listen address (and worker); default 1024' })),
+    maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1, description: 'per client address (IPv6: per /64), listen address and worker; default 16' })),
   })),
   rrl: Type.Optional(Rrl),
 });

@@ -58,14 +58,20 @@ export class GeoLocator {
     return this.#regionIndex.get(region) ?? -1;
   }
 
-  /** Locates the first `bits` bits of an address (ECS). The result may be reused by the next call. */
+  /**
+   * Locates the first `bits` bits of an address (ECS). The scope is the bits
+   * the geo data used, and never more than `bits`: the answer was chosen from
+   * those bits only, so it cannot claim to depend on more (a /16 source inside
+   * a mapped /24 is answered for the /16 and says so; RFC 7871 7.3.1 has
+   * resolvers treat a longer scope as the source length anyway).
+   */
   locateBytes(bytes: Uint8Array, family: 4 | 6, bits: number): GeoResult {
     if (bits === 0) return NOWHERE;
     const m = (family === 4 ? this.#v4 : this.#v6).lookup(bytes, bits);
-    if (m.value !== undefined || !this.#mmdb) return { region: m.value ?? -1, scope: m.decidedBits };
+    if (m.value !== undefined || !this.#mmdb) return { region: m.value ?? -1, scope: Math.min(m.decidedBits, bits) };
     const mm = this.#mmdb.lookup(formatIp(family === 4 ? bytes.subarray(0, 4) : bytes.subarray(0, 16)));
     const region = mm.region === undefined ? -1 : this.regionIndex(mm.region);
-    return { region, scope: Math.max(m.decidedBits, mm.prefix) };
+    return { region, scope: Math.min(Math.max(m.decidedBits, mm.prefix), bits) };
   }
 
   /** Locates a socket peer address (`rinfo.address`); cached per address. */

@@ -13,6 +13,7 @@ export const RRType = {
   SRV: 33,
   OPT: 41,
   DS: 43,
+  TSIG: 250,
   IXFR: 251,
   AXFR: 252,
   MAILB: 253,
@@ -36,6 +37,7 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  NOTAUTH: 9,
   /** Extended (12-bit) rcode: the upper 8 bits travel in the OPT record. */
   BADVERS: 16,
 } as const;
@@ -47,6 +49,7 @@ export const RCODE_NAMES: Record<number, string> = {
   3: 'NXDOMAIN',
   4: 'NOTIMP',
   5: 'REFUSED',
+  9: 'NOTAUTH',
   16: 'BADVERS',
 };
 

@@ -39,6 +39,10 @@ export class ParsedQuery {
   ecsSourcePrefix = 0;
   /** Address bits from ECS, zero-padded to 4 or 16 bytes. */
   readonly ecsAddress = Buffer.alloc(16);
+  /** Offset of a TSIG record (the last one of the message, RFC 8945 5.1), or -1. */
+  tsigStart = -1;
+  /** Offset of the TSIG record's RDATA. */
+  tsigRdata = -1;
 }
 
 /** Skips a possibly compressed name; returns the offset after it or -1. */
@@ -70,6 +74,7 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): QueryStatus {
   q.opcode = (f2 >> 3) & 0x0f;
   q.edns = false;
   q.ecs = false;
+  q.tsigStart = -1;
   q.qnameEnd = HEADER_SIZE;
   q.questionEnd = HEADER_SIZE;
   const qd = (msg[4]! << 8) | msg[5]!;
@@ -110,6 +115,13 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): QueryStatus {
     const rdStart = off + 10;
     off = rdStart + rdlen;
     if (off > len) return QueryStatus.FORMERR_QUESTION;
+    if (type === RRType.TSIG && i >= an + ns) {
+      // RFC 8945 5.1: one TSIG, the last record of the message
+      if (i !== total - 1) return QueryStatus.FORMERR_QUESTION;
+      q.tsigStart = nameStart;
+      q.tsigRdata = rdStart;
+      continue;
+    }
     if (type !== RRType.OPT || i < an + ns) continue;
     // RFC 6891 6.1.1: one OPT, owned by the root
     if (q.edns || msg[nameStart] !== 0) return QueryStatus.FORMERR_QUESTION;
