@@ -53,6 +53,8 @@ export class Http1Connection implements ResponseOwner {
   #timerKind = Timer.None;
   #timerMs = 0;
   #closing = false;
+  /** The client sent FIN: the requests already received are answered, then the connection ends. */
+  #clientEnded = false;
   #headStarted = false;
   #heldBack = false;
 
@@ -178,7 +180,16 @@ export class Http1Connection implements ResponseOwner {
       if (err instanceof Http1ParseError) this.#refuse(err.status, err.reason, err.message);
       else throw err;
     }
-    if (this.#closing && this.idle) this.socket.end();
+    if (this.#res === null) {
+      if (this.#clientEnded) this.#finishAfterClientEnd();
+      else if (this.#closing && this.idle) this.socket.end();
+    }
+  }
+
+  /** After the client's FIN, once no response is outstanding: close cleanly, or cut off a request that can never complete. */
+  #finishAfterClientEnd(): void {
+    if (this.#parser.atMessageBoundary()) this.socket.end();
+    else this.socket.destroy();
   }
 
   #refuse(status: number, reason: string, message: string): void {
@@ -202,13 +213,11 @@ export class Http1Connection implements ResponseOwner {
   }
 
   #onEnd(): void {
-    // The client half-closed: answer what is in progress, then close. A cut-off request is dropped.
-    if (!this.#parser.atMessageBoundary() && this.#res === null) {
-      this.socket.destroy();
-      return;
-    }
-    this.#closing = true;
-    if (this.#res === null) this.socket.end();
+    // The client half-closed: what it already sent is answered (pipelined requests included), then the connection ends.
+    this.#clientEnded = true;
+    // A request body cut off by the FIN can never complete: that exchange ends as a client close (499).
+    if (this.#body !== null) this.socket.destroy();
+    else if (this.#res === null) this.#finishAfterClientEnd();
   }
 
   #onClose(): void {

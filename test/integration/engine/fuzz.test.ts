@@ -65,7 +65,7 @@ function send(bytes: Buffer): Promise<void> {
   });
 }
 
-test(`${COUNT} mutated request streams: no crash, no desync`, { timeout: 30 * 60_000 }, async (t) => {
+test(`${COUNT} mutated request streams: no crash, no desync`, { timeout: 30 * 60_000 }, async () => {
   const rng = seededRng(99);
   const streams: Buffer[] = corpus(5, Math.min(COUNT, 6000)).map((c) => c.bytes);
   while (streams.length < COUNT) streams.push(mutate(rng, Buffer.from(validStream(rng), 'latin1')));
@@ -90,9 +90,7 @@ test(`${COUNT} mutated request streams: no crash, no desync`, { timeout: 30 * 60
   const unexpected = [...seen].filter(([k, n]) => (expected.get(k) ?? 0) < n).map(([k]) => k);
   const missing = [...expected].filter(([k, n]) => (seen.get(k) ?? 0) < n).map(([k]) => k);
   assert.deepEqual(unexpected.slice(0, 5), [], 'the upstream saw a request the parser did not frame (desync)');
-  // Known open issue (docs/engine.md): a few framed requests with chunked bodies are not delivered (the
-  // client sees an error, the upstream nothing): a liveness gap, not a desync. Reported, not asserted yet.
-  t.diagnostic(`framed but not delivered: ${missing.length} of ${expected.size} distinct requests${missing.length ? `, e.g. ${JSON.stringify(missing[0]!.slice(0, 80))}` : ''}`);
+  assert.deepEqual(missing.slice(0, 5), [], 'a framed request never reached the upstream');
   assert.ok(total(expected) > COUNT * 0.3, `a real share of the streams carried valid requests (${total(expected)})`);
   // Still alive and serving.
   const res = await fetch(`http://127.0.0.1:${port}/alive`);
