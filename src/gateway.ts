@@ -6,11 +6,9 @@ import { systemClock, type Clock } from './util/clock.ts';
 import { mathRng, type Rng } from './util/rng.ts';
 import { parseDuration } from './util/duration.ts';
 import { EndpointTable } from './health/endpoint-table.ts';
-import { EnginePools } from './edge/http1/engine-pools.ts';
-import { Proxy } from './edge/proxy.ts';
-import { UpgradeProxy } from './edge/upgrade.ts';
-import { Listeners, type BoundListener } from './edge/listeners.ts';
-import { compileEdgeTable } from './edge/compile.ts';
+import type { BoundListener } from './edge/listeners.ts';
+import { DataPlane } from './cluster/data-plane.ts';
+import { engineOf } from './edge/http1/engine-pools.ts';
 import { AdminServer } from './admin/server.ts';
 import { StateDir } from './admin/persistence.ts';
 import { ConfigStore, type ChangeResult } from './admin/config-store.ts';
@@ -22,10 +20,8 @@ import { DnsServer } from './dns/server.ts';
 import { Fleet } from './gtm/fleet-service.ts';
 import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
-import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
-import type { IncomingHttpHeaders } from 'node:http';
 
 export interface GatewayOptions {
   config: Config;
@@ -70,10 +66,8 @@ export class Gateway {
   readonly configPath: string | undefined;
   readonly endpoints: EndpointTable;
   readonly regionView = new StaticRegionView();
-  readonly #pools: EnginePools;
-  readonly #proxy: Proxy;
-  readonly #upgrade: UpgradeProxy;
-  readonly #listeners: Listeners;
+  /** The request path (listeners, proxy, pools, JWT): the same component every worker runs. */
+  readonly #plane: DataPlane;
   #admin: AdminServer | null = null;
   #adminAddress: { address: string; port: number } | null = null;
   #snapshot: AppliedSnapshot;
@@ -86,9 +80,6 @@ export class Gateway {
   /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
   #fleet: Fleet | null = null;
   #started = false;
-  /** JWT providers of the current snapshot; rebuilt only when the `jwt` section changes (caches and JWKS survive other changes). */
-  #jwt: JwtAuthenticator | null = null;
-  #jwtKey = '';
   #draining = false;
   /** With `workers` > 1, the data plane runs in worker processes and this one is the control process (src/cluster). */
   #cluster: ClusterDataPlane | null = null;
@@ -100,22 +91,18 @@ export class Gateway {
     this.baseDir = options.baseDir;
     this.configPath = options.configPath;
     this.endpoints = new EndpointTable({ clock: this.clock, rng: this.rng, logger: this.logger.child({ component: 'health' }), baseDir: this.baseDir });
-    this.#pools = new EnginePools(engineOf(options.config), this.baseDir, (cluster) => {
-      // circuitBreaker.maxConnections, shared out over the cluster's endpoints (requests beyond wait as pending).
-      const max = this.#snapshot.config.clusters.find((c) => c.name === cluster)?.circuitBreaker?.maxConnections ?? 1024;
-      return Math.ceil(max / Math.max(1, this.endpoints.cluster(cluster)?.endpoints.length ?? 1));
+    this.#plane = new DataPlane({
+      engine: engineOf(options.config),
+      directory: this.endpoints,
+      logger: this.logger,
+      baseDir: this.baseDir,
+      clock: this.clock,
+      rng: this.rng,
+      accessLog: options.config.logging?.accessLog ?? false,
+      workers: 1,
     });
     // Endpoints that discovery removes between config changes drain too (a double release is a no-op).
-    this.endpoints.onRemoved((eps) => this.#pools.release(eps));
-    const accessLog = options.config.logging?.accessLog ?? false;
-    // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.
-    const auth = {
-      compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
-      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
-    };
-    this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools.forProxy, logger: this.logger, accessLog, auth });
-    this.#upgrade = new UpgradeProxy({ directory: this.endpoints, pools: this.#pools.undici, logger: this.logger });
-    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.logger, baseDir: this.baseDir, engine: this.#pools.engine });
+    this.endpoints.onRemoved((eps) => this.#plane.release(eps));
     this.#snapshot = { version: 0, config: options.config, appliedAt: 0, source: 'initial' };
   }
 
@@ -160,7 +147,7 @@ export class Gateway {
       const { listeners, dns, workers } = this.#cluster.addresses();
       return { pid: process.pid, listeners, admin: this.#adminAddress, dns, gossip: this.#fleet?.agent.address ?? null, workers };
     }
-    return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null, gossip: this.#fleet?.agent.address ?? null };
+    return { pid: process.pid, listeners: this.#plane.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null, gossip: this.#fleet?.agent.address ?? null };
   }
 
   /**
@@ -194,7 +181,7 @@ export class Gateway {
    * requests get up to `drain.timeout` to finish; then everything closes.
    */
   async drain(): Promise<{ unfinished: number }> {
-    if (this.#draining) return { unfinished: this.#proxy.inflight };
+    if (this.#draining) return { unfinished: this.#plane.inflight };
     this.#draining = true;
     const drain = this.#snapshot.config.drain;
     const delayMs = parseDuration(drain?.delay ?? '5s');
@@ -207,9 +194,8 @@ export class Gateway {
       await this.close();
       return { unfinished };
     }
-    this.#listeners.stopAccepting();
-    const finished = await Promise.race([this.#proxy.whenIdle().then(() => true), sleep(timeoutMs).then(() => false)]);
-    const unfinished = finished ? 0 : this.#proxy.inflight;
+    const { unfinished } = await this.#plane.drain(timeoutMs);
+    const finished = unfinished === 0;
     if (!finished) this.logger.warn({ unfinished }, 'drain timeout: closing remaining requests');
     await this.close();
     return { unfinished };
@@ -217,8 +203,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.#draining = true;
-    this.#listeners.stopAccepting();
-    this.#listeners.destroyAll();
+    this.#plane.closeListeners();
     await this.#cluster?.close();
     // Leave the fleet first: peers mark this gateway left (not dead) and re-plan DNS at once.
     await this.#fleet?.close().catch(() => {});
@@ -231,8 +216,7 @@ export class Gateway {
     this.#releases?.close();
     await this.#audit?.close();
     this.endpoints.close();
-    await this.#pools.destroy();
-    this.#jwt?.close();
+    await this.#plane.close();
   }
 
   async #startComponents(config: Config): Promise<void> {
@@ -336,19 +320,13 @@ export class Gateway {
       this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
       return this.#snapshot;
     }
-    // Compile first: a config that can't compile changes nothing.
-    const jwtKey = JSON.stringify(config.jwt ?? null);
-    const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.baseDir, clock: this.clock, logger: this.logger.child({ component: 'jwt' }) });
-    let table: ReturnType<typeof compileEdgeTable>;
-    let undoDns: (() => Promise<void>) | undefined;
+    // Compile and bind first: a config that can't compile or bind changes nothing.
+    const undoDns = await this.#applyDns(config);
+    let staged;
     try {
-      if (jwt !== this.#jwt) await jwt.start(); // first JWKS fetch before traffic; failures are retried in the background
-      table = compileEdgeTable(config, version, this.rng, jwt);
-      undoDns = await this.#applyDns(config);
-      await this.#listeners.apply(config.listeners);
+      staged = await this.#plane.stage(config, version);
     } catch (err) {
-      if (jwt !== this.#jwt) jwt.close();
-      await undoDns?.();
+      await undoDns();
       throw err;
     }
     if (!config.dns && this.#dns) {
@@ -356,15 +334,8 @@ export class Gateway {
       this.#dns = null;
     }
     const removed = this.endpoints.update(config.clusters);
-    this.#pools.configure(config.clusters);
-    this.#proxy.setTable(table);
-    this.#upgrade.setTable(table);
-    if (jwt !== this.#jwt) {
-      this.#jwt?.close();
-      this.#jwt = jwt;
-      this.#jwtKey = jwtKey;
-    }
-    this.#pools.release(removed);
+    this.#plane.commit(staged);
+    this.#plane.release(removed);
     this.#fleet?.reconfigure(config); // new gossip keys apply at once (rotation); never throws
     this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
     return this.#snapshot;
@@ -375,11 +346,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * The config's `engine`; without one, EDGEPLANE_ENGINE (node | native) picks
- * it, so the whole test suite can run on either engine unchanged.
- */
-export function engineOf(config: Config): 'node' | 'native' {
-  if (config.engine !== undefined) return config.engine;
-  return process.env.EDGEPLANE_ENGINE === 'native' ? 'native' : 'node';
-}

@@ -16,6 +16,16 @@ export interface CompiledCluster {
   activeRetries: number;
 }
 
+/**
+ * In-flight counters of a cluster (the retry budget's inputs). They live
+ * beside the snapshot, keyed by cluster name, so a config apply neither resets
+ * them nor loses the decrements of requests still running on the old snapshot.
+ */
+export interface ClusterCounters {
+  active: number;
+  activeRetries: number;
+}
+
 export interface RetryPolicy {
   attempts: number;
   connectFailure: boolean;
@@ -59,16 +69,41 @@ export interface EdgeTable {
   readonly clusters: ReadonlyMap<string, CompiledCluster>;
 }
 
-export function compileEdgeTable(config: Config, version: number, rng: Rng, auth?: RequestAuthenticator): EdgeTable {
+/** `counters`: the data plane's per-cluster state, shared by every table it compiles (omitted: fresh counters). */
+export function compileEdgeTable(config: Config, version: number, rng: Rng, auth?: RequestAuthenticator, counters?: Map<string, ClusterCounters>): EdgeTable {
   const clusters = new Map<string, CompiledCluster>();
-  for (const c of config.clusters) clusters.set(c.name, compileCluster(c, rng));
+  for (const c of config.clusters) {
+    let state = counters?.get(c.name);
+    if (state === undefined) {
+      state = { active: 0, activeRetries: 0 };
+      counters?.set(c.name, state);
+    }
+    clusters.set(c.name, compileCluster(c, rng, state));
+  }
+  if (counters) for (const name of [...counters.keys()]) if (!clusters.has(name)) counters.delete(name);
   const routes = config.routes.map((r) => ({ config: r, route: compileRoute(r, clusters, auth) }));
   return { version, routes: new RouteTable(routes), clusters };
 }
 
-function compileCluster(c: ClusterConfig, rng: Rng): CompiledCluster {
+function compileCluster(c: ClusterConfig, rng: Rng, state: ClusterCounters): CompiledCluster {
   const hashOn = c.hashOn ? { ...(c.hashOn.header ? { header: c.hashOn.header.toLowerCase() } : {}), ...(c.hashOn.cookie ? { cookie: c.hashOn.cookie } : {}) } : null;
-  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, active: 0, activeRetries: 0 };
+  return {
+    name: c.name,
+    balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng),
+    hashOn,
+    get active() {
+      return state.active;
+    },
+    set active(n: number) {
+      state.active = n;
+    },
+    get activeRetries() {
+      return state.activeRetries;
+    },
+    set activeRetries(n: number) {
+      state.activeRetries = n;
+    },
+  };
 }
 
 function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, auth?: RequestAuthenticator): CompiledRoute {

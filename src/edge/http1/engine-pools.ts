@@ -1,9 +1,18 @@
-import type { ClusterConfig } from '../../config/schema/index.ts';
+import type { ClusterConfig, Config } from '../../config/schema/index.ts';
 import type { Endpoint } from '../../health/types.ts';
 import { UpstreamPools } from '../upstreams.ts';
 import { Http1PoolSet } from './pool-set.ts';
 
 export type EngineName = 'node' | 'native';
+
+/**
+ * The config's `engine`; without one, EDGEPLANE_ENGINE (node | native) picks
+ * it, so the whole test suite can run on either engine unchanged.
+ */
+export function engineOf(config: Config): EngineName {
+  if (config.engine !== undefined) return config.engine;
+  return process.env.EDGEPLANE_ENGINE === 'native' ? 'native' : 'node';
+}
 
 /**
  * The upstream pools of one data plane for either engine. The node engine
