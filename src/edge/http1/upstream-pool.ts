@@ -256,10 +256,10 @@ class Connection {
     this.#arm('headers', this.#headersTimeout);
     if (body === null) {
       this.#bodyDone = true;
-      this.#socket.write(head);
+      this.#socket.write(head, 'latin1');
       return;
     }
-    this.#socket.write(head);
+    this.#socket.write(head, 'latin1');
     this.#bodyDone = false;
     this.#streamBody(body, framing !== '');
   }
