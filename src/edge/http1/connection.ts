@@ -4,6 +4,7 @@ import { Http1ParseError } from './errors.ts';
 import { NativeRequest, NativeBodyRequest, type AnyNativeRequest } from './messages.ts';
 import { NativeResponse, type ResponseOwner } from './response.ts';
 import { reasonPhrase } from './serialize.ts';
+import { PhaseTimer } from './phase-timer.ts';
 
 export interface ConnectionSettings {
   limits: Http1Limits;
@@ -26,12 +27,7 @@ export interface ConnectionHandlers {
   draining(): boolean;
 }
 
-const enum Timer {
-  None,
-  Idle,
-  Headers,
-  Request,
-}
+type Phase = 'idle' | 'headers' | 'request';
 
 /**
  * One downstream HTTP/1.1 connection: parses requests, runs one exchange at
@@ -49,9 +45,7 @@ export class Http1Connection implements ResponseOwner {
   #res: NativeResponse | null = null;
   /** The request's body is still arriving. */
   #body: NativeBodyRequest | null = null;
-  #timer: NodeJS.Timeout;
-  #timerKind = Timer.None;
-  #timerMs = 0;
+  readonly #timer = new PhaseTimer<Phase>((phase) => this.#timedOut(phase));
   #closing = false;
   /** The client sent FIN: the requests already received are answered, then the connection ends. */
   #clientEnded = false;
@@ -70,14 +64,12 @@ export class Http1Connection implements ResponseOwner {
       },
       settings.limits,
     );
-    this.#timer = setTimeout(onTimer, 0x7fffffff, this);
-    this.#timer.unref();
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.#onData(d));
     socket.on('end', () => this.#onEnd());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.#onClose());
-    this.#arm(Timer.Idle, settings.keepAliveTimeoutMs);
+    this.#timer.arm('idle', settings.keepAliveTimeoutMs);
   }
 
   /** Idle: no request in progress and nothing buffered (a drain may close it now). */
@@ -94,7 +86,7 @@ export class Http1Connection implements ResponseOwner {
   #onData(d: Buffer): void {
     if (!this.#headStarted && this.#res === null) {
       this.#headStarted = true;
-      this.#arm(Timer.Headers, this.#settings.headersTimeoutMs);
+      this.#timer.arm('headers', this.#settings.headersTimeoutMs);
     }
     try {
       this.#parser.execute(d);
@@ -114,13 +106,12 @@ export class Http1Connection implements ResponseOwner {
     const keepAlive = h.keepAlive && !this.#closing && !this.#handlers.draining();
     const socket = this.socket;
     if (h.upgrade) {
-      this.#arm(Timer.None, 0);
+      this.#timer.stop();
       const req = new NativeRequest(h, socket);
       socket.removeAllListeners('data');
       socket.removeAllListeners('end');
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
-      clearTimeout(this.#timer);
       this.#handlers.upgrade(req, socket, this.#parser.takeLeftover());
       return;
     }
@@ -131,11 +122,11 @@ export class Http1Connection implements ResponseOwner {
       const body = new NativeBodyRequest(h, socket, (paused) => this.#pressure(paused));
       this.#body = body;
       req = body;
-      this.#arm(Timer.Request, this.#settings.requestTimeoutMs);
+      this.#timer.arm('request', this.#settings.requestTimeoutMs);
       if (h.expectContinue && h.versionMinor === 1) socket.write('HTTP/1.1 100 Continue\r\n\r\n');
     } else {
       req = new NativeRequest(h, socket);
-      this.#arm(Timer.None, 0);
+      this.#timer.disarm();
     }
     this.#req = req;
     this.#handlers.request(req, res);
@@ -148,7 +139,7 @@ export class Http1Connection implements ResponseOwner {
     const body = this.#body;
     if (body !== null) {
       this.#body = null;
-      if (this.#timerKind === Timer.Request) this.#arm(Timer.None, 0);
+      if (this.#timer.kind === 'request') this.#timer.disarm();
       body.push(null);
     }
   }
@@ -168,7 +159,7 @@ export class Http1Connection implements ResponseOwner {
       this.socket.end();
       return;
     }
-    this.#arm(Timer.Idle, this.#settings.keepAliveTimeoutMs);
+    this.#timer.arm('idle', this.#settings.keepAliveTimeoutMs);
     if (this.#heldBack) {
       this.#heldBack = false;
       this.socket.resume();
@@ -204,7 +195,7 @@ export class Http1Connection implements ResponseOwner {
       this.socket.end(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
     }
     this.#closing = true;
-    this.#arm(Timer.None, 0);
+    this.#timer.disarm();
     if (res !== null) {
       this.#res = null;
       res.closed();
@@ -221,7 +212,7 @@ export class Http1Connection implements ResponseOwner {
   }
 
   #onClose(): void {
-    clearTimeout(this.#timer);
+    this.#timer.stop();
     const res = this.#res;
     this.#res = null;
     const body = this.#body;
@@ -230,33 +221,11 @@ export class Http1Connection implements ResponseOwner {
     body?.destroy(Object.assign(new Error('the client closed the connection'), { code: 'EP_DOWNSTREAM_CLOSED' }));
   }
 
-  timedOut(): void {
-    const kind = this.#timerKind;
-    this.#timerKind = Timer.None;
-    if (kind === Timer.Idle) {
+  #timedOut(phase: Phase): void {
+    if (phase === 'idle') {
       if (this.#res === null) this.socket.destroy();
-    } else if (kind === Timer.Headers || kind === Timer.Request) {
+    } else {
       this.#refuse(408, 'request_timeout', 'the request did not arrive in time');
     }
   }
-
-  #arm(kind: Timer, ms: number): void {
-    if (kind === Timer.None || ms <= 0) {
-      this.#timerKind = Timer.None;
-      return;
-    }
-    this.#timerKind = kind;
-    if (ms === this.#timerMs) {
-      this.#timer.refresh();
-      return;
-    }
-    clearTimeout(this.#timer);
-    this.#timerMs = ms;
-    this.#timer = setTimeout(onTimer, ms, this);
-    this.#timer.unref();
-  }
-}
-
-function onTimer(conn: Http1Connection): void {
-  conn.timedOut();
 }

@@ -5,6 +5,7 @@ import { ResponseParser, type ResponseHead } from './response-parser.ts';
 import { requestHead, chunkHeader, LAST_CHUNK, CRLF } from './serialize.ts';
 import { nameIs } from './fields.ts';
 import { Http1ParseError } from './errors.ts';
+import { PhaseTimer } from './phase-timer.ts';
 
 /** The subset of undici's legacy dispatch handler that the proxy's Exchange implements. */
 export interface DispatchHandler {
@@ -203,9 +204,7 @@ class Connection {
   #responseDone = true;
   #keepAlive = true;
   #dead = false;
-  #timer: NodeJS.Timeout;
-  #timerKind: 'idle' | 'headers' | 'body' | 'none' = 'none';
-  #timerMs = 0;
+  readonly #timer = new PhaseTimer<'idle' | 'headers' | 'body'>((phase) => this.#timedOut(phase));
   #headersTimeout = 0;
   #bodyTimeout = 0;
   readonly #abort = (err?: Error) => this.#fail(err ?? new UpstreamError('UND_ERR_ABORTED', 'request aborted'), true);
@@ -222,8 +221,6 @@ class Connection {
       onBody: (b) => this.#onBody(b),
       onEnd: () => this.#onEnd(),
     });
-    this.#timer = setTimeout(onTimer, 0x7fffffff, this);
-    this.#timer.unref();
     socket.on('data', (d: Buffer) => this.#onData(d));
     socket.on('end', () => this.#onEnd_socket());
     socket.on('error', (err) => this.#fail(err, false));
@@ -231,7 +228,7 @@ class Connection {
   }
 
   idleSince(): void {
-    this.#arm('idle', this.#pool.options.idleTimeoutMs);
+    this.#timer.arm('idle', this.#pool.options.idleTimeoutMs);
   }
 
   run(opts: DispatchOptions, handler: DispatchHandler): void {
@@ -253,7 +250,7 @@ class Connection {
       this.#fail(err as Error, true);
       return;
     }
-    this.#arm('headers', this.#headersTimeout);
+    this.#timer.arm('headers', this.#headersTimeout);
     if (body === null) {
       this.#bodyDone = true;
       this.#socket.write(head, 'latin1');
@@ -314,7 +311,7 @@ class Connection {
       this.destroy();
       return;
     }
-    if (this.#timerKind === 'body') this.#timer.refresh();
+    if (this.#timer.kind === 'body') this.#timer.refresh();
     try {
       this.#parser.execute(d);
     } catch (err) {
@@ -325,7 +322,7 @@ class Connection {
 
   #onHead(h: ResponseHead): void {
     this.#keepAlive = h.keepAlive;
-    this.#arm('body', this.#bodyTimeout);
+    this.#timer.arm('body', this.#bodyTimeout);
     const handler = this.#handler!;
     if (!handler.onHeaders(h.status, h.rawHeaders, this.#resume, h.statusText)) this.#pauseReading();
   }
@@ -344,7 +341,7 @@ class Connection {
   #onEnd(): void {
     const handler = this.#handler!;
     this.#responseDone = true;
-    this.#arm('none', 0);
+    this.#timer.disarm();
     // A response that arrives before the request body was sent in full ends the exchange; the connection can't be reused.
     if (!this.#bodyDone) this.#keepAlive = false;
     this.#handler = null;
@@ -378,7 +375,7 @@ class Connection {
     this.#body = null;
     if (!this.#dead) {
       this.#dead = true;
-      clearTimeout(this.#timer);
+      this.#timer.stop();
       if (local || !this.#socket.destroyed) this.#socket.destroy();
       this.#pool.removed(this);
     }
@@ -389,39 +386,15 @@ class Connection {
     }
   }
 
-  timedOut(): void {
-    const kind = this.#timerKind;
-    this.#timerKind = 'none';
-    if (kind === 'idle') this.destroy();
-    else if (kind === 'headers') this.#fail(new UpstreamError('UND_ERR_HEADERS_TIMEOUT', 'the upstream sent no response headers in time'), true);
-    else if (kind === 'body') this.#fail(new UpstreamError('UND_ERR_BODY_TIMEOUT', 'the upstream stopped sending the body'), true);
-  }
-
-  #arm(kind: 'idle' | 'headers' | 'body' | 'none', ms: number): void {
-    // Disarming only forgets the kind (a stale firing is ignored): one Timeout object per connection,
-    // re-armed with refresh(), costs less than a timer per request.
-    if (ms <= 0 || kind === 'none') {
-      this.#timerKind = 'none';
-      return;
-    }
-    this.#timerKind = kind;
-    if (ms === this.#timerMs) {
-      this.#timer.refresh();
-      return;
-    }
-    clearTimeout(this.#timer);
-    this.#timerMs = ms;
-    this.#timer = setTimeout(onTimer, ms, this);
-    this.#timer.unref();
+  #timedOut(phase: 'idle' | 'headers' | 'body'): void {
+    if (phase === 'idle') this.destroy();
+    else if (phase === 'headers') this.#fail(new UpstreamError('UND_ERR_HEADERS_TIMEOUT', 'the upstream sent no response headers in time'), true);
+    else this.#fail(new UpstreamError('UND_ERR_BODY_TIMEOUT', 'the upstream stopped sending the body'), true);
   }
 
   destroy(): void {
     this.#fail(new UpstreamError('UND_ERR_SOCKET', 'connection closed'), true);
   }
-}
-
-function onTimer(conn: Connection): void {
-  conn.timedOut();
 }
 
 function hasContentLength(flat: readonly string[]): boolean {

@@ -42,6 +42,7 @@ before(async () => {
   gw = await startGateway({
     node: { id: 'fuzz', region: 'jp' },
     engine: 'native',
+    admin: { address: '127.0.0.1:0' },
     listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http', headersTimeout: '2s', requestTimeout: '2s', keepAliveTimeout: '2s' }],
     clusters: [{ name: 'up', endpoints: [upstream.address] }],
     routes: [{ name: 'all', match: { path: { prefix: '/' } }, split: [{ cluster: 'up', weight: 1 }], timeout: '5s' }],

@@ -36,6 +36,7 @@ before(async () => {
   gw = await startGateway({
     node: { id: 'native', region: 'jp' },
     engine: 'native',
+    admin: { address: '127.0.0.1:0' },
     listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http', headersTimeout: '500ms', keepAliveTimeout: '400ms', maxHeaderSize: 2048 }],
     clusters: [{ name: 'up', endpoints: [upstream.address] }],
     routes: [{ name: 'all', match: { path: { prefix: '/' } }, split: [{ cluster: 'up', weight: 1 }] }],
