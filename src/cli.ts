@@ -7,6 +7,7 @@ import { configCommand } from './cli/config.ts';
 import { tokenCommand } from './cli/token.ts';
 import { releaseCommand } from './cli/release.ts';
 import { fleetCommand } from './cli/fleet.ts';
+import { dnssecCommand } from './cli/dnssec.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -20,6 +21,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   token: { run: (args) => tokenCommand(args), help: 'token [--sub S] [--aud A] [--scope S]   mint a development JWT for the demo (see --help)' },
   release: { run: (args) => releaseCommand(args), help: 'release start|status|promote|abort|pause|resume   blue/green and canary releases over the admin API (see --help)' },
   fleet: { run: (args) => fleetCommand(args), help: 'fleet [--admin URL] [--token T] [--json]   gossip members, region states and DNS weights (GET /v1/fleet)' },
+  dnssec: { run: (args) => dnssecCommand(args), help: 'dnssec keygen|ds   DNSSEC key files and the DS for the parent zone (see docs/dns.md)' },
 };
 
 function usage(): string {

@@ -200,7 +200,8 @@ async function gatewayCpu(ci: boolean): Promise<BenchResult[]> {
     ['steady', 0],
     ['health churn', 10_000],
   ] as const) {
-    const gw = await startEdgeplane({ ...base, gossip: { bind: '127.0.0.1:0', keys: [key], profile: 'lan' } }, 1);
+    // The 49 members share 127.0.0.1 and join at once: past the default per-client cap of 8 streams.
+    const gw = await startEdgeplane({ ...base, gossip: { bind: '127.0.0.1:0', keys: [key], profile: 'lan', maxConnectionsPerClient: 64 } }, 1);
     let members: Members | undefined;
     try {
       members = await startMembers(49, gw.ready.gossip as string, [key], healthEveryMs, 0);

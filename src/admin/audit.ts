@@ -27,7 +27,8 @@ export interface AuditLogOptions {
  * request, in `<stateDir>/audit.log` (0600), rotated once to audit.log.1.
  * It is a record for people, not state: a failed append is logged and never
  * fails the request. Bodies and headers are never written (they may carry
- * secrets or the token).
+ * secrets or the token), nor query values other than the API's own (a token
+ * sent as `?token=` is refused, and must not be kept either).
  */
 export class AuditLog {
   readonly file: string;
@@ -45,6 +46,7 @@ export class AuditLog {
   }
 
   append(entry: AuditEntry): Promise<void> {
+    entry = { ...entry, url: redactUrl(entry.url) };
     this.#logger.info(entry, 'admin audit');
     const run = this.#tail.then(() => this.#append(JSON.stringify(entry) + '\n'));
     this.#tail = run.catch(() => {});
@@ -72,4 +74,36 @@ export class AuditLog {
     await fh.appendFile(line);
     this.#size += Buffer.byteLength(line);
   }
+}
+
+/** Query parameters of the admin API whose values are worth keeping in a log: none of them is a secret. */
+const LOGGED_QUERY_PARAMS = new Set(['address']);
+const REDACTED = '[redacted]';
+
+/**
+ * The URL as logs may keep it: the path, and the query with every value
+ * replaced by `[redacted]` except those of the API's own parameters. An
+ * allow-list, not a deny-list: a client may put a secret under any name.
+ */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const query = url.slice(q + 1);
+  if (query === '') return url.slice(0, q);
+  const parts = query.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    if (LOGGED_QUERY_PARAMS.has(name)) return part;
+    // A bare part may be the secret itself; a name is kept (it says what was tried) in a safe spelling only.
+    if (eq < 0) return REDACTED;
+    const safeName = /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : REDACTED;
+    return `${safeName}=${REDACTED}`;
+  });
+  return `${url.slice(0, q)}?${parts.join('&')}`;
 }

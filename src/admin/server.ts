@@ -5,6 +5,8 @@ import { parseHostPort, isLoopback } from '../util/address.ts';
 import { metricsView } from '../metrics/registry.ts';
 import { EdgeplaneError } from '../util/errors.ts';
 import { AdminHttpError, BodyTooLargeError, MalformedBodyError } from './errors.ts';
+import { JSON_MEDIA_TYPE, UnsupportedMediaTypeError, requestGuard } from './request-guard.ts';
+import { redactUrl } from './audit.ts';
 
 /** Admin bodies are configs and small edits; anything bigger is refused with 413 before it is parsed. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -44,10 +46,12 @@ export class AdminServer {
     // fastify logs every admin request at info; keep the admin listener's own logs to warnings and above.
     const logger = options.logger.child({ component: 'admin' }, { level: 'warn' });
     this.app = Fastify({ loggerInstance: logger, bodyLimit: ADMIN_BODY_LIMIT }) as unknown as FastifyInstance;
-    // Every body is parsed as JSON whatever its content type (curl -d sends form encoding), and
-    // every error, 401, 413 and 404 included, answers {errors:[{path,message}]}.
+    // Host, Origin and Sec-Fetch-Site before anything else (DNS rebinding, CSRF): see request-guard.ts.
+    this.app.addHook('onRequest', requestGuard({ allowedHosts: options.config?.allowedHosts ?? [], ownHost: host }));
+    // Bodies must be declared JSON (a browser can send any other type cross-site without a
+    // preflight), and every error, 401, 413, 415 and 404 included, answers {errors:[{path,message}]}.
     this.app.removeAllContentTypeParsers();
-    this.app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    this.app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string' }, (_req, body, done) => {
       const text = String(body);
       if (text.trim() === '') return done(null, undefined);
       try {
@@ -56,6 +60,7 @@ export class AdminServer {
         done(new MalformedBodyError((err as Error).message), undefined);
       }
     });
+    this.app.addContentTypeParser('*', (req, _payload, done) => done(new UnsupportedMediaTypeError(req.headers['content-type']), undefined));
     this.app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
       if (err instanceof AdminHttpError) {
         if (err.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="edgeplane-admin"');
@@ -63,7 +68,7 @@ export class AdminServer {
       }
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ errors: new BodyTooLargeError(ADMIN_BODY_LIMIT).issues });
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-      if (status === 500) logger.error({ err, url: req.url, method: req.method }, 'admin request failed');
+      if (status === 500) logger.error({ err, url: redactUrl(req.url), method: req.method }, 'admin request failed');
       return reply.code(status).send({ errors: [{ path: '', message: status === 500 ? 'internal error (see the gateway log)' : err.message }] });
     });
     this.app.setNotFoundHandler((req, reply) => reply.code(404).send({ errors: [{ path: '', message: `no such admin endpoint: ${req.method} ${req.url.split('?')[0]}` }] }));

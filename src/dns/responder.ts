@@ -1,12 +1,14 @@
 import type { Rng } from '../util/rng.ts';
-import { CLASSIC_UDP_SIZE, EdnsOption, Flags2, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
+import { CLASSIC_UDP_SIZE, EdnsOption, Flags2, Flags3, HEADER_SIZE, Rcode, RRClass, RRType } from './wire/constants.ts';
 import { parseQuery, ParsedQuery, QueryStatus } from './wire/query.ts';
 import type { Answer, AnswerCache, GtmAnswer, StaticAnswer, ZoneAnswers } from './answer/cache.ts';
 import { encodeResolution } from './answer/encode.ts';
-import type { Resolution } from './zone/resolve.ts';
+import { nxdomain, resolveWildcard, type Resolution } from './zone/resolve.ts';
+import type { ZoneNode } from './zone/types.ts';
 import { selectAnswers } from './gtm/select.ts';
 import { countDropped, countSlipped, NO_ZONE_LABEL, ZoneQuerySlots } from './metrics.ts';
 import { badKeyTsig } from './wire/tsig.ts';
+import { chaosReply, type Identity } from './identity.ts';
 import { RrlVerdict, type ResponseRateLimiter } from './rrl.ts';
 
 const TCP_MAX = 65535;
@@ -23,6 +25,7 @@ export interface ResponderState {
   udpSize: number;
   /** Largest number of GTM candidates of any name (sizes the scratch arrays). */
   maxCandidates: number;
+  identity: Identity;
 }
 
 /**
@@ -78,6 +81,11 @@ export class Responder {
     }
     // RFC 6891 6.1.3: only version 0 exists
     if (q.edns && q.ednsVersion > 0) return this.#error(msg, q, Rcode.BADVERS, true, true, address, tcp);
+    if (q.qclass === RRClass.CH) {
+      // id.server, hostname.bind, version.bind (when configured): who answered
+      const ch = chaosReply(msg, q, state.identity);
+      if (ch !== undefined) return this.#deliver(msg, ch, Rcode.NOERROR, NO_ZONE, address, tcp, true, false);
+    }
     // Zone transfers are not offered; CH/HS queries have no zones here
     if ((q.qclass !== RRClass.IN && q.qclass !== RRClass.ANY) || q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
       return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp);
@@ -89,13 +97,15 @@ export class Responder {
     let ans: Answer;
     if (entry !== undefined) {
       ans = entry.types.get(q.qtype) ?? entry.other;
+      // DO=1 and a signed zone: the same answer with RRSIGs and denial NSECs (one branch for unsigned traffic)
+      if (q.dnssecOk && ans.signed !== undefined) ans = ans.signed;
     } else {
       const anc = cache.closestAncestor(msg, HEADER_SIZE, q.qnameEnd);
       if (anc === undefined) {
         // not ours: REFUSED without AA (RFC 8906 3.1.3.1), with EDE 20 "Not Authoritative" (RFC 8914)
         return this.#error(msg, q, Rcode.REFUSED, true, q.edns, address, tcp, EDE_NOT_AUTHORITATIVE);
       }
-      ans = perQueryAnswer(msg, q, anc.zone, anc.referral ?? anc.zone.nxdomain);
+      ans = anc.referral === undefined && anc.wildcard !== undefined ? wildcardAnswer(msg, q, anc.zone, anc.wildcard) : perQueryAnswer(msg, q, anc.zone, anc.referral);
     }
     const out = ans.gtm === undefined ? this.#static(msg, q, ans, limit) : this.#gtm(msg, q, ans, limit, address);
     return this.#deliver(msg, out, ans.rcode, ans.zone.slots, address, tcp, ans.aa, q.edns);
@@ -103,14 +113,15 @@ export class Responder {
 
   #static(msg: Buffer, q: ParsedQuery, ans: StaticAnswer, limit: number): Buffer {
     const tpl = ans.bytes;
-    const optLen = q.edns ? optSize(q) : 0;
+    const nsid = this.#state.identity.nsid;
+    const optLen = q.edns ? optSize(q, nsid) : 0;
     const total = tpl.length + optLen;
     if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns, 0);
     const out = Buffer.allocUnsafe(total);
     out.set(tpl, 0);
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
-      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0);
+      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0, true, nsid);
       bumpArcount(out);
     }
     return out;
@@ -129,15 +140,18 @@ export class Responder {
     }
     const tpl = ans.bytes;
     const bs = ans.blockSize;
-    const optLen = q.edns ? optSize(q) : 0;
+    const nsid = this.#state.identity.nsid;
+    const optLen = q.edns ? optSize(q, nsid) : 0;
     let n = Math.min(rt.spec.answers, plan.size);
+    const sigs = ans.sigs;
+    const sigLen = sigs === undefined ? 0 : sigs.size;
     // A GTM answer is a choice of addresses, not an RRset to truncate: give fewer that fit.
-    const fit = Math.floor((limit - tpl.length - optLen) / bs);
+    const fit = Math.floor((limit - tpl.length - optLen - sigLen) / bs);
     if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns, scope);
     if (n > fit) n = fit;
     n = selectAnswers(plan, n, this.#rng, this.#picked, this.#scratch);
     const picked = this.#picked;
-    const out = Buffer.allocUnsafe(tpl.length + n * bs + optLen);
+    const out = Buffer.allocUnsafe(tpl.length + n * bs + (n > 0 ? sigLen : 0) + optLen);
     out.set(tpl, 0);
     let off = tpl.length;
     const blocks = ans.blocks;
@@ -145,12 +159,18 @@ export class Responder {
       copyBytes(blocks, picked[i]! * bs, out, off, bs);
       off += bs;
     }
-    const an = ans.fixedAnswers + n;
+    let an = ans.fixedAnswers + n;
+    if (sigs !== undefined && n > 0) {
+      const rec = sigs.get(picked, n);
+      out.set(rec, off);
+      off += rec.length;
+      an += sigs.count;
+    }
     out[6] = an >> 8;
     out[7] = an & 0xff;
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
-      putOpt(out, off, this.#state.udpSize, 0, q, scope);
+      putOpt(out, off, this.#state.udpSize, 0, q, scope, true, nsid);
       bumpArcount(out);
     }
     if (n > 0) rt.slots.picked(plans.candidates[picked[0]!]!.regionIdx);
@@ -193,8 +213,8 @@ export class Responder {
 
 }
 
-function optSize(q: ParsedQuery): number {
-  return 11 + (q.ecs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0);
+function optSize(q: ParsedQuery, nsid?: Buffer): number {
+  return 11 + (q.ecs ? 8 + ((q.ecsSourcePrefix + 7) >> 3) : 0) + (q.nsid && nsid !== undefined ? 4 + nsid.length : 0);
 }
 
 /** Small copies: a loop beats Buffer#copy's argument checks below ~100 bytes. */
@@ -207,6 +227,8 @@ function patch(out: Buffer, msg: Buffer, q: ParsedQuery, flags2: number): void {
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = flags2 | (msg[2]! & Flags2.RD);
+  // RFC 4035 3.1.6: CD is copied from the query; AD stays clear (an authoritative server validates nothing)
+  out[3] = (out[3]! & Flags3.RCODE_MASK) | (msg[3]! & Flags3.CD);
   copyBytes(msg, HEADER_SIZE, out, HEADER_SIZE, q.questionEnd - HEADER_SIZE);
 }
 
@@ -216,8 +238,11 @@ function bumpArcount(out: Buffer): void {
   out[11] = ar & 0xff;
 }
 
-/** Writes an OPT RR at `off` (RFC 6891 6.1.2): our payload size, the DO bit echoed (RFC 3225), ECS echoed with `scope`. */
-function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true): number {
+/**
+ * Writes an OPT RR at `off` (RFC 6891 6.1.2): our payload size, the DO bit
+ * echoed (RFC 3225), ECS echoed with `scope`, our NSID when asked (RFC 5001).
+ */
+function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true, nsid?: Buffer): number {
   out[off] = 0;
   out[off + 1] = 0;
   out[off + 2] = RRType.OPT;
@@ -227,25 +252,32 @@ function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: 
   out[off + 6] = 0;
   out[off + 7] = q.dnssecOk ? 0x80 : 0;
   out[off + 8] = 0;
-  if (!(q.ecs && withEcs)) {
-    out[off + 9] = 0;
-    out[off + 10] = 0;
-    return off + 11;
+  let o = off + 11;
+  if (q.ecs && withEcs) {
+    const addrLen = (q.ecsSourcePrefix + 7) >> 3;
+    out[o] = 0;
+    out[o + 1] = 8;
+    out[o + 2] = 0;
+    out[o + 3] = 4 + addrLen;
+    out[o + 4] = 0;
+    out[o + 5] = q.ecsFamily;
+    out[o + 6] = q.ecsSourcePrefix;
+    out[o + 7] = scope;
+    q.ecsAddress.copy(out, o + 8, 0, addrLen);
+    o += 8 + addrLen;
   }
-  const addrLen = (q.ecsSourcePrefix + 7) >> 3;
-  const optLen = 4 + addrLen;
-  out[off + 9] = 0;
-  out[off + 10] = 4 + optLen;
-  out[off + 11] = 0;
-  out[off + 12] = 8;
-  out[off + 13] = 0;
-  out[off + 14] = optLen;
-  out[off + 15] = 0;
-  out[off + 16] = q.ecsFamily;
-  out[off + 17] = q.ecsSourcePrefix;
-  out[off + 18] = scope;
-  q.ecsAddress.copy(out, off + 19, 0, addrLen);
-  return off + 19 + addrLen;
+  if (q.nsid && nsid !== undefined) {
+    out[o] = 0;
+    out[o + 1] = 3;
+    out[o + 2] = nsid.length >> 8;
+    out[o + 3] = nsid.length & 0xff;
+    nsid.copy(out, o + 4);
+    o += 4 + nsid.length;
+  }
+  const rdlen = o - off - 11;
+  out[off + 9] = rdlen >> 8;
+  out[off + 10] = rdlen & 0xff;
+  return o;
 }
 
 /**
@@ -289,7 +321,7 @@ function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpS
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (aa ? Flags2.AA : 0) | Flags2.TC | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
-  out[3] = rcode & 0x0f;
+  out[3] = (rcode & 0x0f) | (msg[3]! & Flags3.CD);
   out[5] = qlen > 0 ? 1 : 0;
   out[11] = withOpt ? 1 : 0;
   msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
@@ -301,7 +333,30 @@ function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpS
  * NXDOMAIN and referrals for names below a cut carry the query's own name, so
  * they are encoded now (rare for a GTM server, and NXDOMAIN is rate limited).
  */
-function perQueryAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, res: Resolution): StaticAnswer {
-  const { answer } = encodeResolution(msg.subarray(HEADER_SIZE, q.qnameEnd), q.qtype, res, undefined, q.qclass);
+function perQueryAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, referral: Resolution | undefined): StaticAnswer {
+  const qname = msg.subarray(HEADER_SIZE, q.qnameEnd);
+  const signer = q.dnssecOk ? za.zone.dnssec : undefined;
+  let res = referral ?? za.nxdomain;
+  // signed NXDOMAIN: an NSEC naming the query's name (lowercase), signed once per name and cached
+  if (signer && !referral) res = nxdomain(za.zone, lowerName(qname));
+  const { answer } = encodeResolution(qname, q.qtype, res, undefined, q.qclass, signer);
   return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+}
+
+/** A name synthesized from a wildcard names the query, so it is encoded (and, signed, signed) per query name. */
+function wildcardAnswer(msg: Buffer, q: ParsedQuery, za: ZoneAnswers, wild: ZoneNode): StaticAnswer {
+  const qname = msg.subarray(HEADER_SIZE, q.qnameEnd);
+  const signer = q.dnssecOk ? za.zone.dnssec : undefined;
+  const res = resolveWildcard(za.zone, wild, q.qtype, lowerName(qname));
+  const { answer } = encodeResolution(qname, q.qtype, res, undefined, q.qclass, signer);
+  return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+}
+
+function lowerName(name: Buffer): Buffer {
+  const out = Buffer.from(name);
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i]!;
+    if (c >= 0x41 && c <= 0x5a) out[i] = c | 0x20;
+  }
+  return out;
 }

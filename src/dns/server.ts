@@ -21,6 +21,9 @@ import { TcpListener, type TcpSettings } from './transport/tcp.ts';
 import { UdpListener } from './transport/udp.ts';
 import { DEFAULT_EDNS_SIZE } from './wire/constants.ts';
 import { compileZones } from './zone/compile.ts';
+import { identityFrom } from './identity.ts';
+import { loadZoneKeys, refreshInterval, signZone } from './dnssec/zone-keys.ts';
+import type { DnsConfigIssue } from './errors.ts';
 
 export interface DnsServerOptions {
   config: DnsConfig;
@@ -72,6 +75,7 @@ export class DnsServer {
   #listening: Listening[] = [];
   #unsubscribe: (() => void) | undefined;
   #phase: 'new' | 'starting' | 'running' | 'closed' = 'new';
+  #resignTimer: NodeJS.Timeout | undefined;
 
   constructor(options: DnsServerOptions) {
     this.#view = options.regionView;
@@ -91,6 +95,12 @@ export class DnsServer {
     const issues = this.#nodeRegion !== undefined ? checkDnsConfig(config, this.#nodeRegion) : compileZones(config).issues;
     if (issues.length > 0) throw new ConfigError(issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
     const { zones } = compileZones(config);
+    const keyIssues: DnsConfigIssue[] = [];
+    const zoneKeys = zones.map((z) => (config.zones[z.index]!.dnssec ? loadZoneKeys(config.zones[z.index]!, z.index, this.#baseDir, keyIssues) : undefined));
+    if (keyIssues.length > 0) throw new ConfigError(keyIssues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+    zones.forEach((z, i) => {
+      if (zoneKeys[i]) signZone(z, config.zones[z.index]!, zoneKeys[i]!, this.#clock.wallNow());
+    });
     const mmdbConfig = config.geo?.mmdb;
     let mmdb: MmdbRegionMap | undefined;
     if (mmdbConfig) {
@@ -109,7 +119,7 @@ export class DnsServer {
     const settings = rrlSettings(config.rrl);
     const rrl = previous && JSON.stringify(previous.rrl.settings) === JSON.stringify(settings) ? previous.rrl : new ResponseRateLimiter(settings, this.#clock);
     const maxCandidates = cache.gtm.reduce((m, rt) => Math.max(m, rt.v4?.candidates.length ?? 0, rt.v6?.candidates.length ?? 0), 1);
-    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates };
+    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity) };
   }
 
   #tcpSettings(config: DnsConfig): TcpSettings {
@@ -139,6 +149,7 @@ export class DnsServer {
       throw err;
     }
     this.#phase = 'running';
+    this.#scheduleResign();
     const a = this.addresses();
     this.#logger.info({ udp: a.udp, tcp: a.tcp, zones: this.#state.cache.zones.map((z) => z.zone.originText) }, 'dns: serving');
   }
@@ -183,7 +194,32 @@ export class DnsServer {
     this.#responder.setState(next);
     for (const l of this.#listening) l.tcp.settings = this.#tcpSettings(config);
     this.#config = config;
+    this.#scheduleResign();
     this.#logger.info({ zones: next.cache.zones.map((z) => z.zone.originText) }, 'dns: zones updated');
+  }
+
+  /**
+   * Signed zones get a fresh validity window every `refresh`: the whole state
+   * is rebuilt (compiled, signed) off to the side and swapped in one
+   * assignment, so queries never wait for signing.
+   */
+  #scheduleResign(): void {
+    clearTimeout(this.#resignTimer);
+    const every = refreshInterval(this.#config);
+    if (every === undefined || this.#phase !== 'running') return;
+    this.#resignTimer = setTimeout(() => {
+      try {
+        const next = this.#build(this.#config, this.#state);
+        this.#state = next;
+        this.#responder.setState(next);
+        this.#logger.info({ zones: next.cache.zones.filter((z) => z.zone.dnssec).map((z) => z.zone.originText) }, 'dns: zones re-signed');
+      } catch (err) {
+        // keep serving the current signatures (valid until their expiration) and say why loudly
+        this.#logger.error({ err: (err as Error).message }, 'dns: re-signing failed; the current signatures stay until they expire');
+      }
+      this.#scheduleResign();
+    }, Math.min(every, 2 ** 31 - 1));
+    this.#resignTimer.unref();
   }
 
   addresses(): { udp: { address: string; port: number }[]; tcp: { address: string; port: number }[] } {
@@ -198,6 +234,7 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#resignTimer);
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#phase = 'closed';

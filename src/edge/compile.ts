@@ -60,6 +60,8 @@ export interface CompiledRoute {
   readonly setResponseHeaders: readonly [string, string][];
   readonly removeResponseHeaders: ReadonlySet<string>;
   readonly auth: unknown;
+  /** The route's own escaped-slash policy (null: the listener's). */
+  readonly escapedSlashes: 'keep' | 'reject' | null;
 }
 
 /** The data plane's view of one snapshot: everything precompiled, nothing parsed per request. */
@@ -146,6 +148,7 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     setResponseHeaders: Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
     removeResponseHeaders: new Set((r.responseHeaders?.remove ?? []).map((h) => h.toLowerCase())),
     auth: r.auth ? compileAuth(r, auth) : null,
+    escapedSlashes: r.escapedSlashes ?? null,
   };
 }
 

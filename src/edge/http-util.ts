@@ -53,7 +53,11 @@ export function isValidRequestId(value: string): boolean {
   return REQUEST_ID.test(value);
 }
 
-/** `Host` value to the lower-case name used for routing. */
+/**
+ * `Host` value to its lower-case name. Not for routing: use prepareRequest() /
+ * parseAuthority() in normalize.ts, which also remove the trailing dot, check the
+ * port and reconcile h2 :authority with Host.
+ */
 export function hostWithoutPort(raw: string): string {
   if (raw === '') return '';
   if (raw.charCodeAt(0) === 91 /* '[' */) {

@@ -1,24 +1,37 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import tls from 'node:tls';
+import net from 'node:net';
 import http2, { type Http2Session, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ListenerConfig } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseHostPort, formatHostPort } from '../util/address.ts';
-import { parseDuration } from '../util/duration.ts';
 import { edgeMetrics } from '../metrics/edge.ts';
 import { TlsContexts } from './tls-contexts.ts';
 import type { Proxy } from './proxy.ts';
 import type { UpgradeProxy } from './upgrade.ts';
-import { createNativeServer, type NativeServer } from './http1/native-server.ts';
+import { connectionLimits, listenerRequestPolicy, type ConnectionLimits, type ListenerRequestPolicy } from './listener-policy.ts';
+import { ClientConnectionCaps } from './client-caps.ts';
+import { guardH2Session, h2ServerOptions } from './h2-guard.ts';
+import { NativeHttp1 } from './http1/native-server.ts';
 
-type AnyServer = http.Server | https.Server | http2.Http2SecureServer | NativeServer;
+/** The accepting server: plain HTTP/1.1, or TLS that hands each handshaken socket to the h1 or h2 server by ALPN. */
+type AnyServer = http.Server | tls.Server | net.Server;
 
 interface RunningListener {
   config: ListenerConfig;
   key: string;
+  /** Accepts connections (the http.Server itself, or the tls.Server in front of h1/h2). */
   server: AnyServer;
+  /** HTTP/1.1 for a TLS listener: fed handshaken sockets, never listens itself. */
+  h1: http.Server | null;
+  h2: http2.Http2Server | null;
+  /** `engine: native`: HTTP/1.1 on edgeplane's own codec instead of `h1` (src/edge/http1). */
+  native: NativeHttp1 | null;
+  limits: ConnectionLimits;
+  policy: ListenerRequestPolicy;
+  caps: ClientConnectionCaps;
   tls: TlsContexts | null;
   sockets: Set<Socket>;
   sessions: Set<Http2Session>;
@@ -55,11 +68,10 @@ export class Listeners {
   /** TLS session ticket keys shared by every worker of a multi-worker gateway, so a session resumes on any of them. */
   readonly #ticketKeys: Buffer | null;
   #draining = false;
-  /** `engine: native` serves HTTP/1.1 with edgeplane's own codec (src/edge/http1); h2 stays on node:http2. */
-  readonly #native: boolean;
+  readonly #engine: 'node' | 'native';
 
   constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine?: 'node' | 'native' }) {
-    this.#native = options.engine === 'native';
+    this.#engine = options.engine ?? 'node';
     this.#ticketKeys = options.ticketKeys ?? null;
     this.#proxy = options.proxy;
     this.#upgrade = options.upgrade ?? null;
@@ -77,6 +89,9 @@ export class Listeners {
         if (existing) {
           if (existing.tls && config.tls) this.#refreshTls(existing, config);
           existing.config = config;
+          existing.limits = connectionLimits(config);
+          existing.policy = listenerRequestPolicy(config);
+          existing.caps.max = existing.limits.maxConnectionsPerClient;
           continue;
         }
         started.push(await this.#start(config, key));
@@ -104,7 +119,7 @@ export class Listeners {
     for (const l of this.#running.values()) {
       l.server.close();
       for (const s of l.sessions) s.close();
-      if ('closeIdleConnections' in l.server) (l.server as http.Server).closeIdleConnections();
+      closeIdle(l);
     }
   }
 
@@ -128,60 +143,85 @@ export class Listeners {
   async #start(config: ListenerConfig, key: string): Promise<RunningListener> {
     const { host, port } = parseHostPort(config.address);
     const scheme = config.protocol;
+    // The handlers read `running`, so a config change to a kept listener takes effect on its next request.
+    let running!: RunningListener;
     const onRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
       if (this.#draining && !('stream' in res)) (res as ServerResponse).shouldKeepAlive = false;
-      this.#proxy.handle(req, res, scheme);
+      this.#proxy.handle(req, res, scheme, running.policy);
     };
+    const limits = connectionLimits(config);
+    const h1 = http.createServer(h1Options(limits), onRequest);
+    h1.keepAliveTimeout = limits.idleTimeoutMs;
+    h1.maxHeadersCount = limits.maxHeaderCount + 1; // one more than allowed, so the proxy sees the excess and answers 431
+    // node:http checks headersTimeout/requestTimeout only for servers that emitted 'listening'
+    // (that is where it starts its connection tracking). The TLS listener's h1 server never listens
+    // itself, so it is told it does: without it slowloris over TLS ran unchecked (finding 2).
+    if (scheme === 'https') h1.emit('listening');
+    h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectMalformed(err, socket));
+    if (this.#upgrade) {
+      const upgrade = this.#upgrade;
+      h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade.handle(req, socket, head, scheme, running.policy));
+    }
+    const native = this.#engine === 'native' ? this.#nativeHttp1(scheme, () => running, onRequest) : null;
+    const serveH1 = native !== null ? (socket: Socket) => native.serve(socket) : (socket: Socket) => h1.emit('connection', socket);
     let server: AnyServer;
-    let tls: TlsContexts | null = null;
-    // The SNI callback reads the listener's current contexts, so a config change can swap them.
-    let running!: RunningListener;
-    const h1Options = {
-      maxHeaderSize: config.maxHeaderSize ?? 16384,
-      requestTimeout: parseDuration(config.requestTimeout ?? '30s'),
-      headersTimeout: parseDuration(config.headersTimeout ?? '15s'),
-      keepAliveTimeout: parseDuration(config.keepAliveTimeout ?? '60s'),
-      insecureHTTPParser: false,
-    };
-    if (this.#native) {
-      if (scheme === 'https') tls = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
-      server = this.#nativeServer(config, scheme, h1Options, onRequest, tls, () => running);
-    } else if (scheme === 'https') {
-      tls = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
-      const tlsOptions = { ...tls.defaultCert, SNICallback: (name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => running.tls!.sniCallback(name, cb), minVersion: tls.minVersion, ...(config.tls!.ciphers ? { ciphers: config.tls!.ciphers } : {}) };
-      if (config.tls!.http2 !== false) {
-        server = http2.createSecureServer({ ...tlsOptions, allowHTTP1: true, maxSessionMemory: 32 }, onRequest);
-      } else {
-        server = https.createServer({ ...tlsOptions, ...h1Options }, onRequest);
+    let tlsContexts: TlsContexts | null = null;
+    let h2: http2.Http2Server | null = null;
+    if (scheme === 'https') {
+      tlsContexts = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
+      const withH2 = config.tls!.http2 !== false;
+      const secure = tls.createServer({
+        ...tlsContexts.defaultCert,
+        SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => running.tls!.sniCallback(name, cb),
+        minVersion: tlsContexts.minVersion,
+        ...(config.tls!.ciphers ? { ciphers: config.tls!.ciphers } : {}),
+        ALPNProtocols: withH2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+        handshakeTimeout: limits.handshakeTimeoutMs,
+      });
+      if (withH2) {
+        h2 = http2.createServer(h2ServerOptions(limits), onRequest);
+        h2.on('session', (session: Http2Session) => {
+          running.sessions.add(session);
+          session.once('close', () => running.sessions.delete(session));
+          guardH2Session(session, () => running.limits);
+          if (this.#draining) session.close();
+        });
       }
+      secure.on('secureConnection', (socket: tls.TLSSocket) => {
+        if (socket.alpnProtocol === 'h2' && h2 !== null) h2.emit('connection', socket);
+        else serveH1(socket);
+      });
+      // A handshake that fails or times out closes the socket: a silent client must not hold an fd (finding 1).
+      secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+        edgeMetrics.clientErrors.labels(err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tls_handshake_timeout' : 'tls_handshake').inc();
+        socket.destroy();
+      });
+      server = secure;
+    } else if (native !== null) {
+      server = net.createServer({ allowHalfOpen: true });
     } else {
-      server = http.createServer(h1Options, onRequest);
+      server = h1;
     }
-    if (server instanceof http.Server) {
-      server.keepAliveTimeout = h1Options.keepAliveTimeout;
-    }
-    running = { config, key, server, tls, sockets: new Set(), sessions: new Set(), address: { address: host, port } };
-    if (tls) this.#applyTicketKeys(server);
+    running = {
+      config, key, server, h1: server === h1 ? null : h1, h2, native, limits, policy: listenerRequestPolicy(config),
+      caps: new ClientConnectionCaps(limits.maxConnectionsPerClient),
+      tls: tlsContexts, sockets: new Set(), sessions: new Set(), address: { address: host, port },
+    };
+    if (tlsContexts) this.#applyTicketKeys(server);
     const gaugeChild = edgeMetrics.activeConnections.labels(config.name);
     server.on('connection', (socket: Socket) => {
+      if (!running.caps.admit(socket)) {
+        edgeMetrics.clientErrors.labels('client_connection_cap').inc();
+        return;
+      }
       running.sockets.add(socket);
       gaugeChild.inc();
       socket.once('close', () => {
         running.sockets.delete(socket);
         gaugeChild.dec();
       });
+      if (native !== null && server instanceof net.Server && !(server instanceof tls.Server)) native.serve(socket);
     });
-    server.on('session', (session: Http2Session) => {
-      running.sessions.add(session);
-      session.once('close', () => running.sessions.delete(session));
-      if (this.#draining) session.close();
-    });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => rejectMalformed(err, socket));
-    server.on('tlsClientError', () => edgeMetrics.clientErrors.labels('tls_handshake').inc());
-    if (this.#upgrade && !this.#native) {
-      const upgrade = this.#upgrade;
-      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade.handle(req, socket, head, scheme));
-    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`listener ${config.name} cannot bind ${config.address}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
       server.once('error', onError);
@@ -193,68 +233,61 @@ export class Listeners {
     server.on('error', (err) => this.#logger.error({ err, listener: config.name }, 'listener error'));
     const bound = server.address();
     if (bound && typeof bound === 'object') running.address = { address: bound.address, port: bound.port };
-    if (tls) {
-      tls.watch((defaults) => {
-        (server as https.Server).setSecureContext({ ...defaults, minVersion: tls!.minVersion });
+    if (tlsContexts) {
+      const contexts = tlsContexts;
+      contexts.watch((defaults) => {
+        (server as tls.Server).setSecureContext({ ...defaults, minVersion: contexts.minVersion });
         this.#applyTicketKeys(server);
       });
     }
     this.#logger.info(
-      { listener: config.name, protocol: scheme, address: formatHostPort({ host: running.address.address, port: running.address.port }), ...(tls ? { certificates: tls.names() } : {}) },
+      { listener: config.name, protocol: scheme, address: formatHostPort({ host: running.address.address, port: running.address.port }), ...(tlsContexts ? { certificates: tlsContexts.names() } : {}) },
       'listener started',
     );
     return running;
   }
 
-  #nativeServer(
-    config: ListenerConfig,
-    scheme: 'http' | 'https',
-    h1: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number },
-    onRequest: (req: never, res: never) => void,
-    tls: TlsContexts | null,
-    running: () => RunningListener,
-  ): NativeServer {
+  #nativeHttp1(scheme: 'http' | 'https', running: () => RunningListener, onRequest: (req: never, res: never) => void): NativeHttp1 {
     const upgrade = this.#upgrade;
-    return createNativeServer({
-      settings: {
-        limits: { maxHeaderBytes: h1.maxHeaderSize, maxHeaderCount: 100, maxUriLength: 8192 },
-        headersTimeoutMs: h1.headersTimeout,
-        requestTimeoutMs: h1.requestTimeout,
-        keepAliveTimeoutMs: h1.keepAliveTimeout,
+    return new NativeHttp1({
+      settings: () => {
+        const l = running().limits;
+        return {
+          limits: { maxHeaderBytes: l.maxHeaderSize, maxHeaderCount: l.maxHeaderCount, maxUriLength: 8192 },
+          headersTimeoutMs: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+          requestTimeoutMs: l.requestTimeoutMs,
+          keepAliveTimeoutMs: l.idleTimeoutMs,
+        };
       },
       request: (req, res) => onRequest(req as never, res as never),
-      upgrade: (req, socket, head) => (upgrade ? upgrade.handle(req, socket, head, scheme) : socket.destroy()),
+      upgrade: (req, socket, head) => (upgrade ? upgrade.handle(req, socket, head, scheme, running().policy) : socket.destroy()),
       clientError: (reason) => edgeMetrics.clientErrors.labels(reason).inc(),
       draining: () => this.#draining,
-      ...(tls
-        ? {
-            tls: { ...tls.defaultCert, SNICallback: (name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => running().tls!.sniCallback(name, cb), minVersion: tls.minVersion, ...(config.tls!.ciphers ? { ciphers: config.tls!.ciphers } : {}) },
-            ...(config.tls!.http2 !== false ? { h2Request: (req: Http2ServerRequest, res: Http2ServerResponse) => onRequest(req as never, res as never) } : {}),
-          }
-        : {}),
     });
   }
 
   #refreshTls(l: RunningListener, config: ListenerConfig): void {
     if (JSON.stringify(l.config.tls) === JSON.stringify(config.tls)) return;
-    const tls = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
+    const contexts = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
     l.tls?.close();
-    l.tls = tls;
-    (l.server as https.Server).setSecureContext({ ...tls.defaultCert, minVersion: tls.minVersion });
+    l.tls = contexts;
+    (l.server as tls.Server).setSecureContext({ ...contexts.defaultCert, minVersion: contexts.minVersion });
     this.#applyTicketKeys(l.server);
-    tls.watch((defaults) => {
-      (l.server as https.Server).setSecureContext({ ...defaults, minVersion: tls.minVersion });
+    contexts.watch((defaults) => {
+      (l.server as tls.Server).setSecureContext({ ...defaults, minVersion: contexts.minVersion });
       this.#applyTicketKeys(l.server);
     });
   }
 
   /** setSecureContext() replaces the ticket keys with random ones: shared keys are put back after every call. */
   #applyTicketKeys(server: AnyServer): void {
-    if (this.#ticketKeys !== null && 'setTicketKeys' in server) (server as https.Server).setTicketKeys(this.#ticketKeys);
+    if (this.#ticketKeys !== null && 'setTicketKeys' in server) (server as tls.Server).setTicketKeys(this.#ticketKeys);
   }
 
   async #stop(l: RunningListener, graceMs: number): Promise<void> {
     l.tls?.close();
+    // Stops the h1 server's connection-checking interval (it never listened, so there is nothing else to close).
+    l.h1?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         for (const s of l.sockets) s.destroy();
@@ -266,9 +299,29 @@ export class Listeners {
         resolve();
       });
       for (const s of l.sessions) s.close();
-      if ('closeIdleConnections' in l.server) (l.server as http.Server).closeIdleConnections();
+      closeIdle(l);
     });
   }
+}
+
+/** Idle keep-alive h1 connections close now; busy ones after their current request. */
+function closeIdle(l: RunningListener): void {
+  const h1 = l.h1 ?? (l.server instanceof http.Server ? l.server : null);
+  h1?.closeIdleConnections();
+  l.native?.closeIdleConnections();
+}
+
+/** node:http's own options for a listener's limits: node enforces header size and both timeouts for h1. */
+function h1Options(limits: ConnectionLimits): http.ServerOptions {
+  return {
+    maxHeaderSize: limits.maxHeaderSize,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // node checks the two timeouts on this interval (default 30s): a 1s limit must not take 30s.
+    connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+    insecureHTTPParser: false,
+  };
 }
 
 function listenerKey(c: ListenerConfig): string {
@@ -290,4 +343,6 @@ function rejectMalformed(err: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   socket.once('finish', () => socket.destroy());
+  // A socket whose peer stopped reading never emits 'finish': it must not stay open (and hold an fd) forever.
+  setTimeout(() => socket.destroy(), 2000).unref();
 }

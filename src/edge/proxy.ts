@@ -8,7 +8,10 @@ import type { UpstreamPools } from './upstreams.ts';
 import type { RequestAuthenticator, AuthOutcome } from './auth.ts';
 import type { Logger } from '../util/logger.ts';
 import { edgeMetrics, setActiveRequestsSource } from '../metrics/edge.ts';
-import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, hostWithoutPort, readCookie, nameLengths, mayBeIn } from './http-util.ts';
+import { HOP_BY_HOP, connectionTokens, sendError, isValidRequestId, readCookie, nameLengths, mayBeIn } from './http-util.ts';
+import { prepareRequest, routeAcceptsEscapedSlash, headerListSize, type PreparedRequest } from './normalize.ts';
+import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-policy.ts';
+import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -27,10 +30,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const HELD_REQUEST = 1;
 const HELD_PENDING = 2;
 const HELD_RETRY = 4;
-/** Request headers the gateway sets itself; client-sent values are replaced (XFF is appended to). */
-const MANAGED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 /** Most header names (Content-Type, Date, User-Agent...) have a length no special name has: they skip toLowerCase(). */
-const REQUEST_SPECIAL_LENGTHS = nameLengths(HOP_BY_HOP, MANAGED);
 const RESPONSE_SPECIAL_LENGTHS = nameLengths(HOP_BY_HOP);
 
 /**
@@ -65,7 +65,11 @@ export class Proxy {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  handle(req: DownstreamRequest, res: DownstreamResponse, scheme: 'http' | 'https'): void {
+  /**
+   * `listener` is the listener's request policy (path normalisation, header
+   * limits, underscores); requests are canonicalised by it before routing.
+   */
+  handle(req: DownstreamRequest, res: DownstreamResponse, scheme: 'http' | 'https', listener: ListenerRequestPolicy = DEFAULT_LISTENER_POLICY): void {
     const table = this.#table;
     if (table === null) {
       sendError(res, 503, 'not_ready', 'the gateway has no configuration yet');
@@ -73,11 +77,21 @@ export class Proxy {
     }
     try {
       const headers = req.headers;
-      const rawHost = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
-      const host = hostWithoutPort(rawHost);
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
+      const h2 = 'stream' in req;
+      if (h2 && headerListSize(req.rawHeaders) > listener.maxHeaderSize) {
+        edgeMetrics.clientErrors.labels('header_too_large').inc();
+        sendError(res, 431, 'header_too_large', 'request header fields too large');
+        return;
+      }
+      const pseudo = h2 ? ((headers[':authority'] as string | undefined) ?? null) : null;
+      const prepared = prepareRequest(req.url ?? '/', pseudo, req.rawHeaders, listener.request);
+      if (!prepared.ok) {
+        edgeMetrics.clientErrors.labels(prepared.reason).inc();
+        sendError(res, prepared.status, prepared.reason, prepared.message);
+        return;
+      }
+      const host = prepared.host;
+      const path = prepared.path;
       const method = req.method ?? 'GET';
       const route = table.routes.match(host, path, method, (name) => {
         const v = headers[name];
@@ -87,7 +101,12 @@ export class Proxy {
         sendError(res, 404, 'no_route', `no route for host "${host}" and path "${path}"`);
         return;
       }
-      const exchange = new Exchange(this, this.#options, table, route, req, res, scheme, rawHost, url, method);
+      if (!routeAcceptsEscapedSlash(prepared, route.escapedSlashes, listener.request)) {
+        edgeMetrics.clientErrors.labels('escaped_slash').inc();
+        sendError(res, 400, 'escaped_slash', 'the path has an encoded "/" or "\\" (%2F, %5C)');
+        return;
+      }
+      const exchange = new Exchange(this, this.#options, table, route, req, res, scheme, prepared, method, listener.underscores);
       this.#inflight++;
       exchange.start();
     } catch (err) {
@@ -130,7 +149,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly #req: DownstreamRequest;
   readonly #res: DownstreamResponse;
   readonly #scheme: 'http' | 'https';
-  readonly #rawHost: string;
+  /** Canonical host[:port] routing used. */
+  readonly #authority: string;
+  readonly #underscores: UnderscoreAction;
   readonly #method: string;
   readonly #start = performance.now();
   readonly #hasBody: boolean;
@@ -161,9 +182,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     req: DownstreamRequest,
     res: DownstreamResponse,
     scheme: 'http' | 'https',
-    rawHost: string,
-    url: string,
+    prepared: PreparedRequest,
     method: string,
+    underscores: UnderscoreAction,
   ) {
     this.#proxy = proxy;
     this.#opts = opts;
@@ -171,8 +192,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#req = req;
     this.#res = res;
     this.#scheme = scheme;
-    this.#rawHost = rawHost;
-    this.#url = url;
+    this.#authority = prepared.authority;
+    this.#underscores = underscores;
+    this.#url = prepared.url;
     this.#method = method;
     this.#hasBody = requestHasBody(req);
   }
@@ -210,9 +232,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(503, 'no_cluster', 'every cluster of the route has weight 0', null);
       return;
     }
-    this.#stats = this.#route.split.targets[index]!.cluster;
     if (outcome !== null && outcome.url !== undefined) this.#url = outcome.url;
     this.#upstreamHeaders = this.#buildUpstreamHeaders(outcome);
+    if (this.#upstreamHeaders === null) return;
+    this.#stats = this.#route.split.targets[index]!.cluster;
     const cluster = this.#stats.cluster;
     cluster.active++;
     // Circuit breaker (src/health): over maxRequests the request fails fast instead of queueing.
@@ -261,45 +284,22 @@ class Exchange implements Dispatcher.DispatchHandler {
     return split.next(available);
   }
 
-  #buildUpstreamHeaders(auth: AuthOutcome | null): string[] {
+  /** The one sanitiser (src/edge/request-headers.ts) shared with Upgrade requests; null when the listener refuses the request. */
+  #buildUpstreamHeaders(auth: AuthOutcome | null): string[] | null {
     const route = this.#route;
-    const raw = this.#req.rawHeaders;
-    const out: string[] = [];
-    let xff: string | undefined;
-    let tokens: Set<string> | null = null;
     const removeAuth = auth !== null && auth.ok && auth.removeHeaders.length > 0 ? headerSet(auth.removeHeaders) : null;
-    // Per-route removals (claim headers, config) and host rewrites need every name lower-cased; without them only names of a special length do.
-    const checkAll = route.removeRequestHeaders.size > 0 || removeAuth !== null || route.rewriteHost !== null;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers
-      if (!checkAll && !mayBeIn(REQUEST_SPECIAL_LENGTHS, name)) {
-        out.push(name, raw[i + 1]!);
-        continue;
-      }
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) {
-        if (lower === 'connection') tokens = connectionTokens(raw[i + 1]!, tokens);
-        continue;
-      }
-      if (MANAGED.has(lower)) {
-        if (lower === 'x-forwarded-for') xff = xff === undefined ? raw[i + 1] : `${xff}, ${raw[i + 1]}`;
-        continue;
-      }
-      if (route.removeRequestHeaders.has(lower) || (removeAuth !== null && removeAuth.has(lower))) continue;
-      if (route.rewriteHost !== null && lower === 'host') continue;
-      out.push(name, raw[i + 1]!);
+    const out = upstreamRequestHeaders(this.#req.rawHeaders, { remove: route.removeRequestHeaders, removeAlso: removeAuth, underscores: this.#underscores }, {
+      host: route.rewriteHost ?? this.#authority,
+      forwardedHost: this.#authority,
+      clientIp: this.#req.socket?.remoteAddress ?? '',
+      scheme: this.#scheme,
+      requestId: this.#requestId,
+    });
+    if (!Array.isArray(out)) {
+      edgeMetrics.clientErrors.labels(out.reason).inc();
+      this.#fail(out.status, out.reason, out.message, null);
+      return null;
     }
-    if (tokens !== null) stripTokens(out, tokens);
-    const hasHost = route.rewriteHost === null && this.#req.headers.host !== undefined;
-    if (!hasHost) out.push('host', route.rewriteHost ?? this.#rawHost);
-    const clientIp = this.#req.socket?.remoteAddress ?? '';
-    out.push(
-      'x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`,
-      'x-forwarded-proto', this.#scheme,
-      'x-forwarded-host', this.#rawHost,
-      'x-request-id', this.#requestId,
-    );
     for (const [k, v] of route.setRequestHeaders) out.push(k, v);
     if (auth !== null && auth.ok) for (const [k, v] of auth.setHeaders) out.push(k, v);
     return out;
@@ -454,7 +454,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#releaseEndpoint();
     if (this.#done) return;
     const failure = classifyUpstreamError(err);
-    if (endpoint !== null) {
+    // A failure the client caused (it went away, its body broke off) says nothing about the endpoint.
+    if (endpoint !== null && !failure.fromClient) {
       this.#opts.directory.report(endpoint, failure.outcome, 0);
       if (failure.outcome === 'connect-failure') edgeMetrics.connectErrors.labels(endpoint.cluster).inc();
       edgeMetrics.upstreamErrors.labels(endpoint.cluster, failure.reason).inc();
@@ -609,7 +610,7 @@ class Exchange implements Dispatcher.DispatchHandler {
           access: true,
           requestId: this.#requestId,
           method: this.#method,
-          host: this.#rawHost,
+          host: this.#authority,
           path: this.#url,
           route: routeName,
           cluster: stats?.cluster.name,

@@ -5,7 +5,11 @@ import type { EdgeTable } from './compile.ts';
 import type { EndpointDirectory } from '../health/types.ts';
 import type { UpstreamPools } from './upstreams.ts';
 import type { Logger } from '../util/logger.ts';
-import { HOP_BY_HOP, hostWithoutPort } from './http-util.ts';
+import { prepareRequest, routeAcceptsEscapedSlash } from './normalize.ts';
+import { upstreamRequestHeaders } from './request-headers.ts';
+import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-policy.ts';
+import { isValidRequestId } from './http-util.ts';
+import { randomUUID } from 'node:crypto';
 
 /**
  * HTTP/1.1 Upgrade (WebSocket) pass-through: route and pick an endpoint like any
@@ -21,13 +25,13 @@ export class UpgradeProxy {
     this.#table = table;
   }
 
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: 'http' | 'https'): void {
+  /** Same normalisation, routing and header sanitising as a normal request (src/edge/normalize.ts, request-headers.ts). */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer, scheme: 'http' | 'https', listener: ListenerRequestPolicy = DEFAULT_LISTENER_POLICY): void {
     socket.on('error', () => socket.destroy());
     const table = this.#table;
-    const rawHost = req.headers.host ?? '';
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const route = table?.routes.match(hostWithoutPort(rawHost), q < 0 ? url : url.slice(0, q), req.method ?? 'GET', (n) => {
+    const prepared = prepareRequest(req.url ?? '/', null, req.rawHeaders, listener.request);
+    if (!prepared.ok) return rawReply(socket, prepared.status, prepared.reason, prepared.message);
+    const route = table?.routes.match(prepared.host, prepared.path, req.method ?? 'GET', (n) => {
       const v = req.headers[n];
       return Array.isArray(v) ? v.join(',') : v;
     });
@@ -35,6 +39,17 @@ export class UpgradeProxy {
       // Upgrades on authenticated routes are refused rather than let through unchecked.
       return rawReply(socket, route ? 403 : 404, route ? 'upgrade_not_allowed' : 'no_route');
     }
+    if (!routeAcceptsEscapedSlash(prepared, route.escapedSlashes, listener.request)) return rawReply(socket, 400, 'escaped_slash');
+    const incomingId = req.headers['x-request-id'];
+    const headers = upstreamRequestHeaders(req.rawHeaders, { remove: route.removeRequestHeaders, underscores: listener.underscores }, {
+      host: route.rewriteHost ?? prepared.authority,
+      forwardedHost: prepared.authority,
+      clientIp: req.socket.remoteAddress ?? '',
+      scheme,
+      requestId: typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID(),
+    });
+    if (!Array.isArray(headers)) return rawReply(socket, headers.status, headers.reason, headers.message);
+    for (const [k, v] of route.setRequestHeaders) headers.push(k, v);
     const index = route.split.next((i) => this.options.directory.cluster(route.split.targets[i]!.name)?.available ?? false);
     const clusterName = index >= 0 ? route.split.targets[index]!.name : undefined;
     const cluster = clusterName ? table!.clusters.get(clusterName) : undefined;
@@ -42,14 +57,6 @@ export class UpgradeProxy {
     const endpoint = cluster && target ? cluster.balancer.pick(target.endpoints, req.socket.remoteAddress, undefined) : undefined;
     if (!endpoint) return rawReply(socket, 503, 'no_healthy_upstream');
 
-    const headers: string[] = [];
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const lower = raw[i]!.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower.startsWith('x-forwarded-')) continue;
-      headers.push(raw[i]!, raw[i + 1]!);
-    }
-    headers.push('x-forwarded-for', req.socket.remoteAddress ?? '', 'x-forwarded-proto', scheme, 'x-forwarded-host', rawHost);
     const upgradeProtocol = String(req.headers.upgrade ?? 'websocket');
     const handler: Dispatcher.DispatchHandler = {
       onConnect: () => {},
@@ -81,12 +88,14 @@ export class UpgradeProxy {
     } catch {
       return rawReply(socket, 503, 'no_healthy_upstream');
     }
-    pool.dispatch({ path: url, method: req.method ?? 'GET', headers, upgrade: upgradeProtocol }, handler);
+    pool.dispatch({ path: prepared.url, method: req.method ?? 'GET', headers, upgrade: upgradeProtocol }, handler);
   }
 }
 
 function rawReply(socket: Duplex, status: number, reason: string, message = reason): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ error: reason, message });
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Gateway'}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 431: 'Request Header Fields Too Large', 503: 'Service Unavailable' };

@@ -28,6 +28,9 @@ import {
 } from './codec.ts';
 import { protocolConfig, pushPullScale, retransmitLimit, suspicionTimeout, type ProfileName, type ProtocolConfig } from './config.ts';
 import { Envelope } from './envelope.ts';
+import { ReplayWindow, GossipReplayError } from './replay-window.ts';
+import { envelopeGate } from './stream-gate.ts';
+import { parseDuration } from '../util/duration.ts';
 import { GossipAuthError, GossipConfigError, GossipDecodeError, GossipJoinError, GossipSecurityError, GossipStateError } from './errors.ts';
 import { HealthStore, fitHealthRecord } from './health-store.ts';
 import { Keyring } from './keyring.ts';
@@ -163,7 +166,10 @@ export class GossipAgent implements MetricsSource {
     const label = config.label ?? DEFAULT_LABEL;
     if (Buffer.byteLength(label) > 255) throw new GossipConfigError('gossip.label must be at most 255 bytes');
     this.#keyring = keyring;
-    this.#envelope = new Envelope(label, keyring);
+    const now = () => this.#clock.wallNow();
+    // Replay protection needs authentication: only with keys (a keyless bind is loopback-only).
+    const window = keyring ? new ReplayWindow({ now, skewMs: config.maxClockSkew ? parseDuration(config.maxClockSkew) : undefined }) : undefined;
+    this.#envelope = new Envelope(label, keyring, { now, window });
     this.#transport = opts.transport;
 
     this.#table = new MemberTable(this.#rng);
@@ -181,9 +187,22 @@ export class GossipAgent implements MetricsSource {
     if (this.#started) return;
     if (!this.#transport) {
       const { NetTransport } = await import('./net-transport.ts');
-      this.#transport = new NetTransport({ bind: this.#gossipConfig.bind, advertise: this.#gossipConfig.advertise, maxPacket: this.config.UDPBufferSize, logger: this.#log });
+      const cfg = this.#gossipConfig;
+      this.#transport = new NetTransport({
+        bind: cfg.bind,
+        advertise: cfg.advertise,
+        maxPacket: this.config.UDPBufferSize,
+        streamTimeout: this.config.TCPTimeout,
+        maxConnections: cfg.maxConnections,
+        maxConnectionsPerClient: cfg.maxConnectionsPerClient,
+        onRefused: (reason) => {
+          if (reason === 'deadline') this.stats.streamsTimedOut++;
+          else if (reason !== 'frame') this.stats.streamsRefused++;
+        },
+        logger: this.#log,
+      });
     }
-    await this.#transport.start(this.#onPacket, this.#onStream);
+    await this.#transport.start(this.#onPacket, this.#onStream, envelopeGate(this.#envelope, (e) => this.#countInputError(e)));
     this.#begin();
   }
 
@@ -660,7 +679,13 @@ export class GossipAgent implements MetricsSource {
   };
 
   #countInputError(e: unknown): void {
-    if (e instanceof GossipAuthError) this.stats.droppedAuth++;
+    if (e instanceof GossipReplayError) {
+      if (e.reason === 'replayed') this.stats.droppedReplayed++;
+      else {
+        this.stats.droppedSkew++;
+        this.#warnOnce('clock-skew', { err: e.message }, 'dropped gossip stamped outside gossip.maxClockSkew: check the clocks (NTP) of this gateway and its peers (logged once)');
+      }
+    } else if (e instanceof GossipAuthError) this.stats.droppedAuth++;
     else if (e instanceof GossipDecodeError) this.stats.droppedMalformed++;
     else {
       this.stats.handlerErrors++;

@@ -1,6 +1,7 @@
 import type { GossipConfig } from '../config/schema/index.ts';
 import { isLoopback, parseHostPort } from '../util/address.ts';
 import { decodeBase64Strict } from './keyring.ts';
+import { parseDuration } from '../util/duration.ts';
 
 export interface GossipIssue {
   path: (string | number)[];
@@ -43,6 +44,9 @@ export function checkGossipConfig(gossip: GossipConfig): GossipIssue[] {
     else if (seen.has(buf.toString('base64'))) issues.push({ path: ['gossip', 'keys', i], message: 'duplicate key' });
     else seen.add(buf.toString('base64'));
   });
+  if (gossip.maxClockSkew !== undefined && !(parseDuration(gossip.maxClockSkew) >= 1)) {
+    issues.push({ path: ['gossip', 'maxClockSkew'], message: 'must be at least 1ms (messages stamped further than this from the local clock are dropped)' });
+  }
   if (bindHost !== undefined) {
     if (keys.length === 0 && !isLoopback(bindHost)) {
       issues.push({ path: ['gossip', 'keys'], message: `gossip.bind ${gossip.bind} is not a loopback address: set gossip.keys (messages are encrypted and authenticated with them)` });

@@ -1,12 +1,28 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { GossipAuthError, GossipConfigError } from './errors.ts';
 
-/** memberlist encryption version 1: AES-GCM, no padding. */
-const ENCRYPTION_VERSION = 1;
+/**
+ * Version 2: memberlist's version 1 (AES-GCM, no padding) with the sender's
+ * wall-clock time after the version byte, covered by the tag like the
+ * version (Fernet's layout). Version 1 is not read: it carries no time, so
+ * accepting it would let any captured message be replayed forever.
+ */
+const ENCRYPTION_VERSION = 2;
+const STAMP_SIZE = 8;
+const HEADER_SIZE = 1 + STAMP_SIZE;
 const NONCE_SIZE = 12;
 const TAG_SIZE = 16;
-/** Bytes encryption adds to a message: version + nonce + tag. */
-export const ENCRYPT_OVERHEAD = 1 + NONCE_SIZE + TAG_SIZE;
+/** Bytes encryption adds to a message: version + timestamp + nonce + tag. */
+export const ENCRYPT_OVERHEAD = HEADER_SIZE + NONCE_SIZE + TAG_SIZE;
+
+/** A decrypted message with what the replay window needs: the sender's time and the message's nonce. */
+export interface Opened {
+  payload: Uint8Array;
+  /** Sender's wall-clock milliseconds, authenticated. */
+  timestamp: number;
+  /** The AES-GCM nonce: random per message, so a replay is recognised by it. */
+  nonce: Uint8Array;
+}
 
 /**
  * Several AES keys accepted for decryption, the first used for encryption, as
@@ -63,39 +79,57 @@ export class Keyring {
     this.#keys = this.#keys.filter((k) => !k.equals(buf));
   }
 
-  /** [version][nonce][ciphertext][tag], authenticated with `aad` (the cluster label). */
-  encrypt(plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  /**
+   * [version][timestamp u64][nonce][ciphertext][tag]; `aad` (the cluster
+   * label), version and timestamp are authenticated. `timestamp` is the
+   * sender's wall-clock ms.
+   */
+  encrypt(plaintext: Uint8Array, aad: Uint8Array, timestamp = Date.now()): Uint8Array {
     const key = this.#keys[0]!;
     const nonce = randomBytes(NONCE_SIZE);
     const cipher = createCipheriv(algorithm(key), key, nonce);
-    cipher.setAAD(aad);
+    const out = Buffer.allocUnsafe(HEADER_SIZE + NONCE_SIZE + plaintext.length + TAG_SIZE);
+    out[0] = ENCRYPTION_VERSION;
+    out.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(timestamp))), 1);
+    cipher.setAAD(Buffer.concat([aad, out.subarray(0, HEADER_SIZE)]));
     const body = cipher.update(plaintext);
     const final = cipher.final();
-    const tag = cipher.getAuthTag();
-    const out = Buffer.allocUnsafe(1 + NONCE_SIZE + body.length + final.length + TAG_SIZE);
-    out[0] = ENCRYPTION_VERSION;
-    nonce.copy(out, 1);
-    body.copy(out, 1 + NONCE_SIZE);
-    final.copy(out, 1 + NONCE_SIZE + body.length);
-    tag.copy(out, out.length - TAG_SIZE);
+    nonce.copy(out, HEADER_SIZE);
+    body.copy(out, HEADER_SIZE + NONCE_SIZE);
+    final.copy(out, HEADER_SIZE + NONCE_SIZE + body.length);
+    cipher.getAuthTag().copy(out, out.length - TAG_SIZE);
     return out;
+  }
+
+  /** The sender's timestamp, unauthenticated: for refusing stale messages before spending a decryption on them. */
+  static peekTimestamp(message: Uint8Array): number | undefined {
+    if (message.length < ENCRYPT_OVERHEAD || message[0] !== ENCRYPTION_VERSION) return undefined;
+    return Number(Buffer.from(message.buffer, message.byteOffset, message.byteLength).readBigUInt64BE(1));
   }
 
   /** Tries every key; throws GossipAuthError when none authenticates the message. */
   decrypt(message: Uint8Array, aad: Uint8Array): Uint8Array {
+    return this.open(message, aad).payload;
+  }
+
+  /** decrypt() with the authenticated timestamp and the nonce. */
+  open(message: Uint8Array, aad: Uint8Array): Opened {
     if (message.length < ENCRYPT_OVERHEAD) throw new GossipAuthError('encrypted message too short');
     if (message[0] !== ENCRYPTION_VERSION) throw new GossipAuthError(`unsupported encryption version ${message[0]}`);
-    const nonce = message.subarray(1, 1 + NONCE_SIZE);
-    const body = message.subarray(1 + NONCE_SIZE, message.length - TAG_SIZE);
+    const header = message.subarray(0, HEADER_SIZE);
+    const nonce = message.subarray(HEADER_SIZE, HEADER_SIZE + NONCE_SIZE);
+    const body = message.subarray(HEADER_SIZE + NONCE_SIZE, message.length - TAG_SIZE);
     const tag = message.subarray(message.length - TAG_SIZE);
+    const authenticated = Buffer.concat([aad, header]);
     for (const key of this.#keys) {
       try {
         const d = createDecipheriv(algorithm(key), key, nonce);
-        d.setAAD(aad);
+        d.setAAD(authenticated);
         d.setAuthTag(tag);
         const a = d.update(body);
         const b = d.final();
-        return b.length === 0 ? a : Buffer.concat([a, b]);
+        const timestamp = Number(Buffer.from(header.buffer, header.byteOffset, header.byteLength).readBigUInt64BE(1));
+        return { payload: b.length === 0 ? a : Buffer.concat([a, b]), timestamp, nonce };
       } catch {
         // wrong key: try the next one
       }

@@ -40,6 +40,14 @@ export interface GossipStats {
   droppedMisdirected: number;
   /** Suspect or dead messages about members we never heard of. */
   droppedUnknown: number;
+  /** Authenticated messages seen before, or stamped before this member started: replays. */
+  droppedReplayed: number;
+  /** Authenticated messages stamped further from the local clock than gossip.maxClockSkew. */
+  droppedSkew: number;
+  /** Inbound push-pull connections closed on accept by gossip.maxConnections or maxConnectionsPerClient. */
+  streamsRefused: number;
+  /** Inbound push-pull connections closed by their deadline (TCPTimeout). */
+  streamsTimedOut: number;
   handlerErrors: number;
   sendErrors: number;
   refutes: number;
@@ -65,6 +73,10 @@ export function newStats(): GossipStats {
     downgradedDeaths: 0,
     droppedMisdirected: 0,
     droppedUnknown: 0,
+    droppedReplayed: 0,
+    droppedSkew: 0,
+    streamsRefused: 0,
+    streamsTimedOut: 0,
     handlerErrors: 0,
     sendErrors: 0,
     refutes: 0,
@@ -99,6 +111,10 @@ const DROP_REASONS: [string, keyof GossipStats][] = [
   ['future', 'droppedFuture'],
   ['misdirected', 'droppedMisdirected'],
   ['unknown_member', 'droppedUnknown'],
+  ['replayed', 'droppedReplayed'],
+  ['clock_skew', 'droppedSkew'],
+  ['stream_limit', 'streamsRefused'],
+  ['stream_deadline', 'streamsTimedOut'],
   ['handler_error', 'handlerErrors'],
 ];
 

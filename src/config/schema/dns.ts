@@ -37,6 +37,21 @@ export const GtmName = Obj({
   regions: Type.Array(GtmRegion, { minItems: 1 }),
 });
 
+export const DnssecKey = Obj({
+  file: Type.String({ minLength: 1, description: 'PKCS#8 PEM private key from `edgeplane dnssec keygen`, relative to the config file' }),
+  role: Type.Optional(Type.Union([Type.Literal('csk'), Type.Literal('ksk'), Type.Literal('zsk')], { description: 'csk (default) signs everything; ksk signs the DNSKEY, CDS and CDNSKEY sets; zsk the rest' })),
+  state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('published')], { description: 'active (default): published and signing; published: only in the DNSKEY set (rollover)' })),
+});
+
+export const Dnssec = Obj({
+  keys: Type.Array(DnssecKey, { minItems: 1 }),
+  algorithm: Type.Optional(Type.Union([Type.Literal('ecdsap256sha256'), Type.Literal('ed25519')], { description: 'every key must be of this algorithm; default ecdsap256sha256' })),
+  signatureValidity: Type.Optional(Duration('RRSIG lifetime from signing (inception is an hour before); default 14d')),
+  refresh: Type.Optional(Duration('re-sign everything this often; must be shorter than signatureValidity; default 7d')),
+  dnskeyTtl: Type.Optional(Ttl('TTL of DNSKEY, CDS and CDNSKEY; default the zone ttl')),
+  cds: Type.Optional(Type.Boolean({ description: 'publish CDS and CDNSKEY for the active SEP keys (RFC 7344/8078); default true' })),
+});
+
 export const Zone = Obj({
   origin: Type.String(),
   ttl: Type.Optional(Ttl('default TTL of static records, default 3600')),
@@ -44,6 +59,7 @@ export const Zone = Obj({
   nameservers: Type.Array(Type.String(), { minItems: 1 }),
   records: Type.Optional(Type.Array(StaticRecord)),
   gtm: Type.Optional(Type.Array(GtmName)),
+  dnssec: Type.Optional(Dnssec),
 });
 
 export const Rrl = Obj({
@@ -79,4 +95,9 @@ export const Dns = Obj({
     maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1, description: 'per client address (IPv6: per /64), listen address and worker; default 16' })),
   })),
   rrl: Type.Optional(Rrl),
+  identity: Type.Optional(Obj({
+    serverId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'answers NSID and CH TXT id.server / hostname.bind: a string, true (default: the host name) or false (off)' })),
+    nsid: Type.Optional(Type.Boolean({ description: 'send serverId as NSID (RFC 5001) when a query asks; default true' })),
+    version: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'CH TXT version.bind / version.server: a string, true ("edgeplane VERSION") or false (default: off, REFUSED)' })),
+  })),
 });

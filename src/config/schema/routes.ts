@@ -93,4 +93,7 @@ export const Route = Obj({
   })),
   requestHeaders: Type.Optional(HeaderOps),
   responseHeaders: Type.Optional(HeaderOps),
+  escapedSlashes: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('reject')], {
+    description: 'a path with %2F or %5C matched this route (as data, not a separator): keep forwards it, reject answers 400; default the listener\'s paths.escapedSlashes (unescape on the listener decodes before routing)',
+  })),
 });

@@ -1,5 +1,5 @@
 import { RRType } from '../wire/constants.ts';
-import { isAtOrBelow } from '../wire/name.ts';
+import { isAtOrBelow, isWildcard, nameKey } from '../wire/name.ts';
 import type { RegionView } from '../region-view.ts';
 import type { GeoLocator } from '../geo/locator.ts';
 import { planFamily, regionWeights, type FamilyPlans, type GtmNameWeights } from '../gtm/policy.ts';
@@ -8,6 +8,7 @@ import { nxdomain, resolve, type Resolution } from '../zone/resolve.ts';
 import type { CompiledZone, GtmSpec, ZoneNode } from '../zone/types.ts';
 import { encodeResolution } from './encode.ts';
 import { NameTable } from './name-table.ts';
+import { GtmSignatures } from './gtm-sigs.ts';
 
 export interface ZoneAnswers {
   zone: CompiledZone;
@@ -41,6 +42,8 @@ export class GtmRuntime {
 
 export interface StaticAnswer {
   gtm: undefined;
+  /** The DNSSEC form for DO queries when the zone is signed. */
+  signed?: StaticAnswer;
   /** Complete response minus ID, RD, question bytes and OPT. */
   bytes: Buffer;
   rcode: number;
@@ -50,6 +53,9 @@ export interface StaticAnswer {
 
 export interface GtmAnswer {
   gtm: GtmRuntime;
+  signed?: GtmAnswer;
+  /** In the signed form: the RRSIGs of the picked address set. */
+  sigs?: GtmSignatures;
   family: 4 | 6;
   /** Header, question and any CNAME chain before the addresses. */
   bytes: Buffer;
@@ -72,6 +78,8 @@ export interface NameAnswers {
   other: Answer;
   /** At or below a delegation: names under it get this referral, encoded per query for their name. */
   referral: Resolution | undefined;
+  /** `*.<this name>` when it exists: missing names right below are synthesized from it (RFC 4592). */
+  wildcard?: ZoneNode;
 }
 
 /** A type that never occurs in zone data: resolving it gives the generic answer. */
@@ -91,6 +99,7 @@ export class AnswerCache {
 
   constructor(zones: CompiledZone[], locator: GeoLocator, view: RegionView) {
     this.locator = locator;
+    // the unsigned NXDOMAIN names no name; the signed one is made per query (its NSEC names the query)
     this.zones = zones.map((zone) => ({ zone, slots: new ZoneQuerySlots(zone.originText), nxdomain: nxdomain(zone) }));
     const runtimes = new Map<GtmSpec, GtmRuntime>();
     const runtimeOf = (spec: GtmSpec) => {
@@ -113,6 +122,13 @@ export class AnswerCache {
       }
     }
     this.names = new NameTable(entries);
+    // a wildcard serves the missing names below its parent (the closest encloser)
+    for (const [name] of entries) {
+      if (!isWildcard(name)) continue;
+      const parent = this.names.get(name, 2, name.length);
+      const wild = this.names.get(name, 0, name.length);
+      if (parent && wild) parent.wildcard = wild.zone.zone.nodes.get(nameKey(name));
+    }
   }
 
   refreshGtm(view: RegionView): void {
@@ -135,14 +151,20 @@ export class AnswerCache {
   }
 
   #encode(za: ZoneAnswers, node: ZoneNode, qtype: number, res: Resolution, runtimeOf: (s: GtmSpec) => GtmRuntime): Answer {
+    const signer = za.zone.dnssec;
     if (!res.gtm) {
       const { answer } = encodeResolution(node.name, qtype, res);
-      return { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+      const plain: StaticAnswer = { gtm: undefined, bytes: answer.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+      if (signer) {
+        const signed = encodeResolution(node.name, qtype, res, undefined, undefined, signer).answer;
+        plain.signed = { gtm: undefined, bytes: signed.bytes, rcode: res.rcode, aa: res.aa, zone: za };
+      }
+      return plain;
     }
     const rt = runtimeOf(res.gtm.spec);
     const plans = res.gtm.family === 4 ? rt.v4 : rt.v6;
     const { answer, gtm } = encodeResolution(node.name, qtype, res, plans!.candidates);
-    return {
+    const plain: GtmAnswer = {
       gtm: rt,
       family: res.gtm.family,
       bytes: answer.bytes,
@@ -153,6 +175,15 @@ export class AnswerCache {
       aa: true,
       zone: za,
     };
+    if (signer) {
+      const s = encodeResolution(node.name, qtype, res, plans!.candidates, undefined, signer);
+      const addrLen = res.gtm.family === 4 ? 4 : 16;
+      const ownerBytes = s.gtm!.blocks.subarray(0, s.gtm!.blockSize - 10 - addrLen);
+      const type = res.gtm.family === 4 ? RRType.A : RRType.AAAA;
+      const sigs = new GtmSignatures(signer, res.gtm.owner, Buffer.from(ownerBytes), type, res.gtm.spec.ttl, plans!.candidates.map((c) => c.address));
+      plain.signed = { ...plain, bytes: s.answer.bytes, fixedAnswers: s.answer.ancount, blocks: s.gtm!.blocks, blockSize: s.gtm!.blockSize, sigs };
+    }
+    return plain;
   }
 
   /**

@@ -5,6 +5,7 @@ import { MessageWriter } from '../wire/writer.ts';
 import type { OwnedRRset, Resolution } from '../zone/resolve.ts';
 import type { Candidate } from '../gtm/policy.ts';
 import { DnsError } from '../errors.ts';
+import type { ZoneSigner } from '../dnssec/signer.ts';
 
 /**
  * A response without ID, RD, question case and OPT: those are patched in per
@@ -22,16 +23,23 @@ export interface GtmBlocks {
   blockSize: number;
 }
 
-function writeHeader(w: MessageWriter, res: Resolution, an: number, ns: number, ar: number): void {
+function writeHeader(w: MessageWriter, res: Resolution, rcode: number): void {
   w.u16(0);
   w.u8(Flags2.QR | (res.aa ? Flags2.AA : 0));
-  w.u8(res.rcode & 0x0f);
-  w.u16(1).u16(an).u16(ns).u16(ar);
+  w.u8(rcode & 0x0f);
+  w.u16(1).u16(0).u16(0).u16(0);
 }
 
-function writeSets(w: MessageWriter, sets: OwnedRRset[]): number {
+/** Sets made for one query name are signed through the bounded ad-hoc cache, keyed by owner and type. */
+function signaturesOf(signer: ZoneSigner, set: OwnedRRset): Buffer[] {
+  return set.adhoc ? signer.signAdhoc(`${set.rrset.type}/${set.owner.toString('latin1')}`, set.owner, set.rrset) : signer.sign(set.owner, set.rrset);
+}
+
+/** Writes the RRsets, each followed by its RRSIGs when `signer` is given; returns the record count. */
+function writeSets(w: MessageWriter, sets: OwnedRRset[], signer?: ZoneSigner): number {
   let n = 0;
-  for (const { owner, rrset } of sets) {
+  for (const set of sets) {
+    const { owner, rrset } = set;
     for (const rd of rrset.rdatas) {
       w.name(owner).u16(rrset.type).u16(RRClass.IN).u32(rrset.ttl);
       const lenAt = w.length;
@@ -40,11 +48,14 @@ function writeSets(w: MessageWriter, sets: OwnedRRset[]): number {
       w.patchU16(lenAt, w.length - lenAt - 2);
       n++;
     }
+    if (!signer || set.unsigned) continue;
+    for (const sig of signaturesOf(signer, set)) {
+      w.name(owner).u16(RRType.RRSIG).u16(RRClass.IN).u32(rrset.ttl).u16(sig.length).bytes(sig);
+      n++;
+    }
   }
   return n;
 }
-
-const count = (sets: OwnedRRset[]) => sets.reduce((n, s) => n + s.rrset.rdatas.length, 0);
 
 /**
  * Encodes a resolution for `qname` (lowercase; the query's own bytes replace it
@@ -53,15 +64,19 @@ const count = (sets: OwnedRRset[]) => sets.reduce((n, s) => n + s.rrset.rdatas.l
  * record per candidate, each compressed against names already written so all
  * have the same size.
  */
-export function encodeResolution(qname: WireName, qtype: number, res: Resolution, candidates?: Candidate[], qclass: number = RRClass.IN): { answer: EncodedAnswer; gtm?: GtmBlocks } {
+export function encodeResolution(qname: WireName, qtype: number, res: Resolution, candidates?: Candidate[], qclass: number = RRClass.IN, signer?: ZoneSigner): { answer: EncodedAnswer; gtm?: GtmBlocks } {
   const w = new MessageWriter(512);
-  const an = count(res.answer);
-  writeHeader(w, res, an, count(res.authority), count(res.additional));
+  // RFC 9824 3.2: a compact denial of a missing name is NOERROR on the wire
+  writeHeader(w, res, signer && res.nxname ? 0 : res.rcode);
   w.name(qname).u16(qtype).u16(qclass);
   if (w.length !== HEADER_SIZE + qname.length + 4) throw new DnsError('EP_DNS_INTERNAL', 'question must be written uncompressed');
-  writeSets(w, res.answer);
-  writeSets(w, res.authority);
-  writeSets(w, res.additional);
+  const an = writeSets(w, res.answer, signer);
+  const authority = signer && res.nsec ? [...res.authority, res.nsec] : res.authority;
+  const ns = writeSets(w, authority, signer);
+  const ar = writeSets(w, res.additional, signer);
+  w.patchU16(6, an);
+  w.patchU16(8, ns);
+  w.patchU16(10, ar);
   const answer = { bytes: w.finish(), ancount: an };
   if (!res.gtm || !candidates) return { answer };
   if (res.authority.length || res.additional.length) throw new DnsError('EP_DNS_INTERNAL', 'a GTM answer cannot carry authority or additional records');

@@ -13,6 +13,13 @@ export const RRType = {
   SRV: 33,
   OPT: 41,
   DS: 43,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  CDS: 59,
+  CDNSKEY: 60,
+  /** RFC 9824: in a compact-denial NSEC bitmap, "this name does not exist". */
+  NXNAME: 128,
   TSIG: 250,
   IXFR: 251,
   AXFR: 252,
@@ -59,7 +66,7 @@ export const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entr
 export const Flags2 = { QR: 0x80, OPCODE_MASK: 0x78, AA: 0x04, TC: 0x02, RD: 0x01 } as const;
 export const Flags3 = { RA: 0x80, Z: 0x40, AD: 0x20, CD: 0x10, RCODE_MASK: 0x0f } as const;
 
-export const EdnsOption = { ECS: 8, EDE: 15 } as const;
+export const EdnsOption = { NSID: 3, ECS: 8, COOKIE: 10, EDE: 15 } as const;
 export const ECS_FAMILY_IPV4 = 1;
 export const ECS_FAMILY_IPV6 = 2;
 

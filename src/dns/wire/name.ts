@@ -29,10 +29,15 @@ export function nameFromText(text: string, origin?: WireName): WireName {
   const body = raw.endsWith('.') ? raw.slice(0, -1) : raw;
   const labels = body.split('.');
   const parts: Buffer[] = [];
-  for (const label of labels) {
+  for (const [i, label] of labels.entries()) {
     if (label.length === 0) throw new DnsError('EP_DNS_NAME', `empty label in name ${JSON.stringify(text)}`);
     if (label.length > MAX_LABEL) throw new DnsError('EP_DNS_NAME', `label "${label}" is longer than ${MAX_LABEL} characters`);
-    if (label === '*') throw new DnsError('EP_DNS_NAME', `wildcard names are not supported (${JSON.stringify(text)})`);
+    if (label === '*') {
+      // RFC 4592 2.1.1: only the leftmost label makes a wildcard; names in values are never wildcards
+      if (i !== 0 || !origin) throw new DnsError('EP_DNS_NAME', `"*" is only valid as the first label of a record name (${JSON.stringify(text)})`);
+      parts.push(Buffer.from([1, 0x2a]));
+      continue;
+    }
     if (!LABEL_CHARS.test(label)) throw new DnsError('EP_DNS_NAME', `label "${label}" may only contain letters, digits, "-" and "_"`);
     parts.push(Buffer.from([label.length]), Buffer.from(label, 'ascii'));
   }
@@ -110,6 +115,11 @@ export function isAtOrBelow(name: WireName, ancestor: WireName): boolean {
   const start = name.length - ancestor.length;
   if (!labelOffsets(name).includes(start)) return false;
   return name.subarray(start).equals(ancestor);
+}
+
+/** True for `*.<anything>` (RFC 4592). */
+export function isWildcard(name: WireName): boolean {
+  return name[0] === 1 && name[1] === 0x2a;
 }
 
 /** The parent name (one label removed); the root has none. */

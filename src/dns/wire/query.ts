@@ -39,6 +39,8 @@ export class ParsedQuery {
   ecsSourcePrefix = 0;
   /** Address bits from ECS, zero-padded to 4 or 16 bytes. */
   readonly ecsAddress = Buffer.alloc(16);
+  /** The query asked for our NSID (RFC 5001). */
+  nsid = false;
   /** Offset of a TSIG record (the last one of the message, RFC 8945 5.1), or -1. */
   tsigStart = -1;
   /** Offset of the TSIG record's RDATA. */
@@ -75,6 +77,7 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): QueryStatus {
   q.edns = false;
   q.ecs = false;
   q.tsigStart = -1;
+  q.nsid = false;
   q.qnameEnd = HEADER_SIZE;
   q.questionEnd = HEADER_SIZE;
   const qd = (msg[4]! << 8) | msg[5]!;
@@ -144,6 +147,10 @@ function parseOptions(msg: Buffer, off: number, end: number, q: ParsedQuery): Qu
     const data = off + 4;
     off = data + olen;
     if (off > end) return QueryStatus.FORMERR_QUESTION;
+    if (code === EdnsOption.NSID) {
+      q.nsid = true;
+      continue;
+    }
     if (code !== EdnsOption.ECS) continue; // unknown options are ignored (RFC 6891 6.1.2)
     if (q.ecs || olen < 4) return QueryStatus.FORMERR_OPTION;
     const family = (msg[data]! << 8) | msg[data + 1]!;

@@ -13,6 +13,8 @@ export type RData =
   | { type: typeof RRType.SRV; priority: number; weight: number; port: number; target: WireName }
   | { type: typeof RRType.CAA; flags: number; tag: string; value: Buffer }
   | { type: typeof RRType.HINFO; cpu: Buffer; os: Buffer }
+  /** DNSSEC records are made by the signer already in wire form (no compressible names inside). */
+  | { type: typeof RRType.NSEC | typeof RRType.RRSIG | typeof RRType.DNSKEY | typeof RRType.CDS | typeof RRType.CDNSKEY; raw: Buffer }
   | {
       type: typeof RRType.SOA;
       mname: WireName;
@@ -160,6 +162,13 @@ export function writeRData(w: MessageWriter, rd: RData): void {
       return;
     case RRType.HINFO:
       w.u8(rd.cpu.length).bytes(rd.cpu).u8(rd.os.length).bytes(rd.os);
+      return;
+    case RRType.NSEC:
+    case RRType.RRSIG:
+    case RRType.DNSKEY:
+    case RRType.CDS:
+    case RRType.CDNSKEY:
+      w.bytes(rd.raw);
       return;
     case RRType.SOA:
       w.name(rd.mname).name(rd.rname).u32(rd.serial).u32(rd.refresh).u32(rd.retry).u32(rd.expire).u32(rd.minimum);

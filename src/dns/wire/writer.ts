@@ -9,9 +9,12 @@ export class MessageWriter {
   #buf: Buffer;
   #len = 0;
   #names = new Map<string, number>();
+  readonly #compress: boolean;
 
-  constructor(initialSize = 512) {
+  /** `compress` false writes every name in full (DNSSEC canonical form). */
+  constructor(initialSize = 512, compress = true) {
     this.#buf = Buffer.alloc(initialSize);
+    this.#compress = compress;
   }
 
   get length(): number {
@@ -71,7 +74,7 @@ export class MessageWriter {
       }
       const key = lowerKeyOf(wire, i, wire.length);
       const known = this.#names.get(key);
-      if (compress && known !== undefined) {
+      if (compress && this.#compress && known !== undefined) {
         this.u16(0xc000 | known);
         return this;
       }

@@ -1,6 +1,6 @@
 import type { DnsConfig } from '../../config/schema/index.ts';
 import { RRType, STATIC_TYPES } from '../wire/constants.ts';
-import { isAtOrBelow, nameFromText, nameKey, nameToText, parentName, type WireName } from '../wire/name.ts';
+import { isAtOrBelow, isWildcard, nameFromText, nameKey, nameToText, parentName, type WireName } from '../wire/name.ts';
 import { parseIPv4, parseIPv6 } from '../wire/ip.ts';
 import { parseRData, writeRData, type RData } from '../wire/rdata.ts';
 import { MessageWriter } from '../wire/writer.ts';
@@ -220,6 +220,11 @@ function compileZone(z: ZoneConfig, index: number, path: Path, issues: DnsConfig
       issues.push(new DnsConfigIssue('EP_DNS_ZONE', firstPath(RRType.CNAME), `${text} has a CNAME and other data (RFC 1034 3.6.2)`));
     }
     const isGtm = gtmNames.has(n.key);
+    if (isWildcard(n.name)) {
+      // a wildcard synthesizes static data; a cut or a GTM name there has no meaning a resolver could follow
+      if (isGtm) issues.push(new DnsConfigIssue('EP_DNS_ZONE', [...path, 'gtm', gtmNames.get(n.key)!, 'name'], `${text}: GTM names cannot be wildcards`));
+      if (n.rrsets.has(RRType.NS)) issues.push(new DnsConfigIssue('EP_DNS_ZONE', firstPath(RRType.NS), `${text}: a wildcard cannot be a delegation (RFC 4592 4.2)`));
+    }
     if (isGtm && (n.rrsets.has(RRType.A) || n.rrsets.has(RRType.AAAA))) {
       const t = n.rrsets.has(RRType.A) ? RRType.A : RRType.AAAA;
       issues.push(new DnsConfigIssue('EP_DNS_ZONE', firstPath(t), `${text} is a GTM name; its addresses come from the gtm entry, not from static records`));
@@ -252,6 +257,7 @@ function compileZone(z: ZoneConfig, index: number, path: Path, issues: DnsConfig
     originText: nameToText(origin),
     soa,
     negativeTtl: Math.min(soaTtl, z.soa.minimum),
+    negativeSoa: { ...soa, ttl: Math.min(soaTtl, z.soa.minimum) },
     nodes,
   };
 }

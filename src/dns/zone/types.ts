@@ -1,5 +1,6 @@
 import type { RData } from '../wire/rdata.ts';
 import type { WireName } from '../wire/name.ts';
+import type { ZoneSigner } from '../dnssec/signer.ts';
 
 export interface RRset {
   type: number;
@@ -49,5 +50,9 @@ export interface CompiledZone {
   soa: RRset;
   /** RFC 2308 5: min(SOA TTL, SOA minimum). */
   negativeTtl: number;
+  /** The SOA with that TTL, as negative answers carry it (one object, so its signature is cached). */
+  negativeSoa: RRset;
   nodes: Map<string, ZoneNode>;
+  /** Set when the zone is signed (the server attaches it after loading the keys). */
+  dnssec?: ZoneSigner;
 }

@@ -1,61 +1,52 @@
-import net from 'node:net';
-import tls from 'node:tls';
-import http2 from 'node:http2';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Http1Connection, type ConnectionSettings } from './connection.ts';
 import type { AnyNativeRequest } from './messages.ts';
 import type { NativeResponse } from './response.ts';
 
-export interface NativeServerOptions {
-  settings: ConnectionSettings;
+export interface NativeHttp1Options {
+  /** Read per connection, so a config change to a kept listener applies to its next connection. */
+  settings(): ConnectionSettings;
   /** The proxy's request entry point (the same one the node engine calls). */
   request(req: AnyNativeRequest, res: NativeResponse): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   clientError(reason: string): void;
   draining(): boolean;
-  /** TLS: the listener's secure context options; with `h2Request`, ALPN offers h2 and hands those sessions to node:http2. */
-  tls?: tls.TlsOptions;
-  h2Request?: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
 }
 
-/** A listening server of the native engine: net/tls server plus closeIdleConnections() for drains. */
-export type NativeServer = (net.Server | tls.Server) & { closeIdleConnections(): void };
-
 /**
- * The native engine's listener: HTTP/1.1 on raw net/tls sockets through
- * Http1Connection. HTTP/2 (ALPN h2) stays on node:http2: its sessions are
- * handed to an http2 server that never listens itself, and its 'session'
- * events are re-emitted on the returned server so drains see them.
+ * The native engine's HTTP/1.1 side of a listener: every accepted socket (plain,
+ * or TLS after an ALPN choice of http/1.1) becomes an Http1Connection. The
+ * listener keeps accepting, TLS, ALPN, h2 and connection caps; this replaces
+ * only node:http's server.
  */
-export function createNativeServer(options: NativeServerOptions): NativeServer {
-  const connections = new Set<Http1Connection>();
-  const handlers = {
-    request: options.request,
-    upgrade: (req: unknown, socket: net.Socket, head: Buffer) => options.upgrade(req as IncomingMessage, socket, head),
-    clientError: options.clientError,
-    draining: options.draining,
-  };
-  const serve = (socket: net.Socket) => {
-    const conn = new Http1Connection(socket, options.settings, handlers);
-    connections.add(conn);
-    socket.once('close', () => connections.delete(conn));
-  };
-  let server: net.Server | tls.Server;
-  if (options.tls) {
-    const h2 = options.h2Request ? http2.createSecureServer({ ...options.tls, allowHTTP1: false, maxSessionMemory: 32 }, options.h2Request) : null;
-    server = tls.createServer({ ...options.tls, allowHalfOpen: true, ALPNProtocols: h2 ? ['h2', 'http/1.1'] : ['http/1.1'] }, (socket) => {
-      if (h2 !== null && socket.alpnProtocol === 'h2') h2.emit('secureConnection', socket);
-      else serve(socket);
-    });
-    if (h2 !== null) h2.on('session', (s) => server.emit('session', s));
-  } else {
-    // Half-open: a client may send its requests and FIN; the responses still go out (as node:http does).
-    server = net.createServer({ allowHalfOpen: true }, serve);
+export class NativeHttp1 {
+  readonly #options: NativeHttp1Options;
+  readonly #connections = new Set<Http1Connection>();
+  readonly #handlers: ConstructorParameters<typeof Http1Connection>[2];
+
+  constructor(options: NativeHttp1Options) {
+    this.#options = options;
+    this.#handlers = {
+      request: options.request,
+      upgrade: (req: unknown, socket: net.Socket, head: Buffer) => options.upgrade(req as IncomingMessage, socket, head),
+      clientError: options.clientError,
+      draining: options.draining,
+    };
   }
-  return Object.assign(server, {
-    closeIdleConnections(): void {
-      for (const c of connections) c.closeWhenIdle();
-    },
-  });
+
+  serve(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    // Half-open: a client may send its requests and FIN; the responses still go out (as node:http does).
+    (socket as net.Socket & { allowHalfOpen: boolean }).allowHalfOpen = true;
+    const conn = new Http1Connection(socket, this.#options.settings(), this.#handlers);
+    this.#connections.add(conn);
+    socket.once('close', () => this.#connections.delete(conn));
+  }
+
+  /** Drain: idle connections close now, busy ones after their current response. */
+  closeIdleConnections(): void {
+    for (const c of this.#connections) c.closeWhenIdle();
+  }
 }

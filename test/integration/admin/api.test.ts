@@ -105,7 +105,7 @@ test('admin API', async (t) => {
       { name: 'endpoint address of the wrong type', method: 'POST', path: '/v1/clusters/blue/endpoints', body: { address: 9101 }, errorPath: 'address' },
     ];
     for (const c of cases) {
-      const r = await call(gw, c.method, c.path, { ...(c.body !== undefined ? { body: c.body } : {}), ...(c.raw !== undefined ? { raw: c.raw } : {}) });
+      const r = await call(gw, c.method, c.path, { ...(c.body !== undefined ? { body: c.body } : {}), ...(c.raw !== undefined ? { raw: c.raw, headers: { 'content-type': 'application/json' } } : {}) });
       assert.equal(r.status, 400, `${c.name}: ${JSON.stringify(r.body)}`);
       assert.ok(Array.isArray(r.body.errors) && r.body.errors.length > 0, c.name);
       for (const e of r.body.errors) assert.deepEqual(Object.keys(e).sort(), ['message', 'path'], c.name);

@@ -151,9 +151,11 @@ test('EDNS: OPT in the reply with our 1232 payload size; DO echoed; unknown opti
   const zr = await udpQuery(s.port, zbits);
   assert.equal(zr.rcode, Rcode.NOERROR);
   assert.equal(zr.opt!.flags, 0);
-  // Z and AD/CD in the query header are not reflected
+  // Z and AD in the query header are not reflected; CD is copied (RFC 4035 3.1.6)
   const z = await udpQuery(s.port, q('static.svc.plus', RRType.A, { flags3: 0x70 }));
-  assert.ok(!z.z && !z.ad && !z.cd);
+  assert.ok(!z.z && !z.ad && z.cd);
+  const noCd = await udpQuery(s.port, q('static.svc.plus', RRType.A, { flags3: 0x60 }));
+  assert.ok(!noCd.z && !noCd.ad && !noCd.cd);
 });
 
 test('EDNS version 1 gets BADVERS with an OPT of version 0', async () => {

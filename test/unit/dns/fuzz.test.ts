@@ -1,3 +1,4 @@
+import { identityFrom } from '../../../src/dns/identity.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseQuery, ParsedQuery } from '../../../src/dns/wire/query.ts';
@@ -50,7 +51,7 @@ test(`responder: ${N} fuzzed queries get a well-formed reply or none, and valid 
   const view = new StaticRegionView();
   const cache = new AnswerCache(zones, new GeoLocator([]), view);
   const rrl = new ResponseRateLimiter(rrlSettings(config.rrl), new ManualClock());
-  const responder = new Responder({ cache, rrl, udpSize: 1232, maxCandidates: 4 }, seededRng(3));
+  const responder = new Responder({ cache, rrl, udpSize: 1232, maxCandidates: 4, identity: identityFrom({ serverId: 'fuzz-ns', version: true }) }, seededRng(3));
   const rng = seededRng(0xfeed);
   const seeds = seedQueries();
   let replies = 0;
