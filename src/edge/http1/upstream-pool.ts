@@ -69,8 +69,12 @@ export class UpstreamPool {
   #closing = false;
   #closed: (() => void) | null = null;
 
+  /** `host:port` for a Host header the request lacks. */
+  readonly authority: string;
+
   constructor(options: UpstreamPoolOptions) {
     this.options = options;
+    this.authority = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   }
 
   get connected(): number {
@@ -241,8 +245,11 @@ class Connection {
     handler.onConnect(this.#abort);
     if (this.#handler !== handler || this.#dead) return; // aborted in onConnect
     const body = opts.body;
+    const present = framingHeaders(opts.headers);
     let framing = '';
-    if (body !== null && !hasContentLength(opts.headers)) framing = 'transfer-encoding: chunked\r\n';
+    if (body !== null && (present & HAS_LENGTH) === 0) framing = 'transfer-encoding: chunked\r\n';
+    // HTTP/1.1 requires Host: without one from the client (HTTP/1.0), the endpoint's authority (as undici does).
+    if ((present & HAS_HOST) === 0) framing += `host: ${this.#pool.authority}\r\n`;
     let head: string;
     try {
       head = requestHead(opts.method, opts.path, opts.headers, framing);
@@ -397,7 +404,14 @@ class Connection {
   }
 }
 
-function hasContentLength(flat: readonly string[]): boolean {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.length === 14 && nameIs(flat[i]!, 'content-length')) return true;
-  return false;
+const HAS_LENGTH = 1;
+const HAS_HOST = 2;
+function framingHeaders(flat: readonly string[]): number {
+  let found = 0;
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    if (name.length === 14 && nameIs(name, 'content-length')) found |= HAS_LENGTH;
+    else if (name.length === 4 && nameIs(name, 'host')) found |= HAS_HOST;
+  }
+  return found;
 }
