@@ -246,8 +246,8 @@ class Connection {
     if (this.#handler !== handler || this.#dead) return; // aborted in onConnect
     const body = opts.body;
     const present = framingHeaders(opts.headers);
-    let framing = '';
-    if (body !== null && (present & HAS_LENGTH) === 0) framing = 'transfer-encoding: chunked\r\n';
+    const chunked = body !== null && (present & HAS_LENGTH) === 0;
+    let framing = chunked ? 'transfer-encoding: chunked\r\n' : '';
     // HTTP/1.1 requires Host: without one from the client (HTTP/1.0), the endpoint's authority (as undici does).
     if ((present & HAS_HOST) === 0) framing += `host: ${this.#pool.authority}\r\n`;
     let head: string;
@@ -265,7 +265,7 @@ class Connection {
     }
     this.#socket.write(head, 'latin1');
     this.#bodyDone = false;
-    this.#streamBody(body, framing !== '');
+    this.#streamBody(body, chunked);
   }
 
   #streamBody(body: Readable, chunked: boolean): void {

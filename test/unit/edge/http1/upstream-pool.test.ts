@@ -97,6 +97,9 @@ test('keep-alive reuse, connection cap, request bodies (length and chunked)', as
     assert.equal(up.total, 2, 'two connections, reused');
     const cl = await request(pool, { method: 'POST', headers: ['host', 'x', 'content-length', '5'], body: Readable.from([Buffer.from('he'), Buffer.from('llo')]) });
     assert.equal(cl.body, 'POST / te= cl=5 body=hello');
+    // Without Host (an HTTP/1.0 client): the endpoint's authority is added, the body framing is unchanged.
+    const noHost = await request(pool, { method: 'POST', headers: ['content-length', '5'], body: Readable.from([Buffer.from('hello')]) });
+    assert.equal(noHost.body, 'POST / te= cl=5 body=hello');
     const ch = await request(pool, { method: 'POST', body: Readable.from([Buffer.from('stream'), Buffer.from('ed')]) });
     assert.equal(ch.body, 'POST / te=chunked cl= body=streamed');
     assert.equal(up.total, 2);
