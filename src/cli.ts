@@ -8,6 +8,7 @@ import { tokenCommand } from './cli/token.ts';
 import { releaseCommand } from './cli/release.ts';
 import { fleetCommand } from './cli/fleet.ts';
 import { dnssecCommand } from './cli/dnssec.ts';
+import { storeCommand } from './cli/store.ts';
 
 type Command = (args: string[]) => Promise<number | void>;
 
@@ -22,6 +23,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   release: { run: (args) => releaseCommand(args), help: 'release start|status|promote|abort|pause|resume   blue/green and canary releases over the admin API (see --help)' },
   fleet: { run: (args) => fleetCommand(args), help: 'fleet [--admin URL] [--token T] [--json]   gossip members, region states and DNS weights (GET /v1/fleet)' },
   dnssec: { run: (args) => dnssecCommand(args), help: 'dnssec keygen|ds   DNSSEC key files and the DS for the parent zone (see docs/dns.md)' },
+  store: { run: (args) => storeCommand(args), help: 'store import|export --config FILE        move a config between a file and the etcd store (see --help)' },
 };
 
 function usage(): string {

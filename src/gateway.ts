@@ -10,8 +10,9 @@ import type { BoundListener } from './edge/listeners.ts';
 import { DataPlane } from './cluster/data-plane.ts';
 import { engineOf } from './edge/http1/engine-pools.ts';
 import { AdminServer } from './admin/server.ts';
-import { StateDir } from './admin/persistence.ts';
-import { ConfigStore, type ChangeResult } from './admin/config-store.ts';
+import type { StateDir } from './control/persistence.ts';
+import { openConfigStore } from './control/open-store.ts';
+import type { ConfigStore, ChangeResult } from './control/store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
@@ -214,6 +215,7 @@ export class Gateway {
     this.#admin = null;
     // Running releases stop here and resume from the persisted state on the next start.
     this.#releases?.close();
+    await this.#store?.close();
     await this.#audit?.close();
     this.endpoints.close();
     await this.#plane.close();
@@ -230,9 +232,10 @@ export class Gateway {
       this.#cluster = new ClusterDataPlane({ workers, logger: this.logger, baseDir: this.baseDir, endpoints: this.endpoints, regionView: this.#fleet?.aggregator ?? this.regionView, rng: this.rng, clock: this.clock });
     }
     // The store decides between the file and the persisted state (the GitOps rule) and applies the winner.
-    const stateDir = await StateDir.open(resolve(this.baseDir, config.admin?.stateDir ?? 'state'));
+    // `store` picks the kind: this node's state directory (default) or etcd shared by the fleet (src/control).
+    const { store, stateDir } = await openConfigStore({ config, baseDir: this.baseDir, apply: (c, v, s) => this.#apply(c, v, s), logger: this.logger, clock: this.clock });
     this.#stateDir = stateDir;
-    this.#store = await ConfigStore.open({ stateDir, historyLimit: config.admin?.history ?? 20, apply: (c, v, s) => this.#apply(c, v, s), logger: this.logger, clock: this.clock });
+    this.#store = store;
     await this.#store.start(config, this.configPath);
     this.#audit = new AuditLog({ dir: stateDir.path, logger: this.logger });
     if (!config.admin?.token) this.logger.warn('admin.token is not set: the /v1 admin API is open to every local process');

@@ -9,7 +9,7 @@
  * Standalone: npx tsx bench/scenarios/dns.ts [--ci]
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -313,6 +313,8 @@ async function startKnot(work: string, signed = false): Promise<Started> {
     const dir = mkdtempSync(join(work, 'knot-'));
     const port = await freeUdpPort();
     writeFileSync(join(dir, 'svc.plus.zone'), benchZoneFile());
+    // signing keeps its keys in the database (KASP); knotd does not create the directory
+    mkdirSync(join(dir, 'db'), { recursive: true });
     writeFileSync(join(dir, 'knot.conf'), [
       'server:',
       `  listen: 127.0.0.1@${port}`,

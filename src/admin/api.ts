@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerAuth } from './auth.ts';
 import type { AuditLog } from './audit.ts';
-import { AdminHttpError } from './errors.ts';
+import { AdminHttpError, httpErrorOf } from './errors.ts';
+import { ControlError } from '../control/errors.ts';
 import { adminMetrics } from './metrics.ts';
 import { writeOutcome, authorOf, type AdminContext } from './routes/context.ts';
 import { configRoutes } from './routes/config.ts';
@@ -9,6 +10,7 @@ import { splitRoutes } from './routes/splits.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { versionRoutes } from './routes/versions.ts';
 import { healthRoutes } from './routes/health.ts';
+import { statusRoutes } from './routes/status.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { uiRoutes } from './routes/ui.ts';
@@ -59,7 +61,11 @@ export function adminApi(options: AdminApiOptions) {
         });
         // Remember why a request failed for the audit line; the reply itself is built by server.ts's error handler.
         v1.addHook('onError', async (req: FastifyRequest, _reply: FastifyReply, err: Error) => {
-          if (err instanceof AdminHttpError) failures.set(req, err.issues);
+          if (err instanceof AdminHttpError || err instanceof ControlError) failures.set(req, err.issues);
+        });
+        // Control-plane refusals know their kind, not HTTP: give them their status, then the server's handler answers.
+        v1.setErrorHandler((err: Error) => {
+          throw err instanceof ControlError ? httpErrorOf(err) : err;
         });
         const ctx: AdminContext = { store: options.store, healthReport: options.healthReport };
         configRoutes(v1, ctx);
@@ -67,6 +73,7 @@ export function adminApi(options: AdminApiOptions) {
         endpointRoutes(v1, ctx);
         versionRoutes(v1, ctx);
         healthRoutes(v1, ctx);
+        statusRoutes(v1, ctx);
         if (options.releases) releaseRoutes(v1, options.releases);
         dashboardRoutes(v1, { ...ctx, releases: options.releases, gtmWeights: options.gtmWeights, fleet: options.fleet, token: options.token });
       },

@@ -1,10 +1,8 @@
 import { EdgeplaneError } from '../util/errors.ts';
+import { ControlError, type ControlErrorKind, type Issue } from '../control/errors.ts';
 
 /** One problem with a request, in the shape every rejected admin write answers: `{errors:[{path,message}]}`. */
-export interface AdminIssue {
-  path: string;
-  message: string;
-}
+export type AdminIssue = Issue;
 
 /**
  * Base class of the errors the admin API turns into HTTP answers. Each carries
@@ -35,25 +33,10 @@ export class MalformedBodyError extends AdminRejectedError {
   }
 }
 
-/** 400: rollback to a version the history does not hold. */
-export class VersionNotFoundError extends AdminRejectedError {
-  constructor(version: number, kept: readonly number[]) {
-    const range = kept.length ? `kept: ${Math.min(...kept)}..${Math.max(...kept)}` : 'the history is empty';
-    super([{ path: 'version', message: `version ${version} is not in the history (${range})` }], 'EP_ADMIN_NO_SUCH_VERSION');
-  }
-}
-
 /** 401: missing or wrong bearer token. The answer never says which, so it can't be used as an oracle. */
 export class UnauthorizedError extends AdminHttpError {
   constructor() {
     super('EP_ADMIN_UNAUTHORIZED', 401, [{ path: 'headers.authorization', message: 'a valid bearer token is required' }]);
-  }
-}
-
-/** 412: If-Match named a version that is no longer current (someone else wrote in between). */
-export class VersionConflictError extends AdminHttpError {
-  constructor(expected: string, current: number) {
-    super('EP_ADMIN_VERSION_CONFLICT', 412, [{ path: 'headers.if-match', message: `the config is at version ${current}, not ${expected}: read it again and retry` }]);
   }
 }
 
@@ -64,26 +47,18 @@ export class BodyTooLargeError extends AdminHttpError {
   }
 }
 
-/**
- * 500: the change could not be made durable. The running config was put back
- * to the previous version before this is thrown, so nothing changed.
- */
-export class PersistError extends AdminHttpError {
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super('EP_ADMIN_PERSIST_FAILED', 500, [{ path: '', message: `cannot persist the change: ${detail}; nothing was changed` }], options);
-  }
-}
+/** The HTTP status of each kind of control-plane refusal (src/control/errors.ts). */
+export const STATUS_OF_KIND: Record<ControlErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  version_conflict: 412,
+  conflict: 409,
+  unavailable: 503,
+  persist_failed: 500,
+};
 
-/** The persisted state file exists but can't be read as state (hand-edited, wrong format). */
-export class StateCorruptError extends EdgeplaneError {
-  constructor(file: string, detail: string) {
-    super('EP_STATE_CORRUPT', `${file}: ${detail}`);
-  }
-}
-
-/** The state directory can't be created or written (permissions, read-only file system). */
-export class StateDirError extends EdgeplaneError {
-  constructor(dir: string, detail: string) {
-    super('EP_STATE_DIR', `admin.stateDir ${dir}: ${detail}`);
-  }
+/** A control-plane error as the admin API answers it (same code and issues, the kind's status). */
+export function httpErrorOf(err: ControlError): AdminHttpError {
+  const out = new AdminHttpError(err.code, STATUS_OF_KIND[err.kind], err.issues, { cause: err });
+  return out;
 }

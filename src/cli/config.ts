@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseConfig } from '../config/load.ts';
 import { ConfigError, formatIssues } from '../util/errors.ts';
-import { readStateDocument } from '../admin/persistence.ts';
-import { VersionHistory } from '../admin/history.ts';
-import { CONFIG_DOCUMENT } from '../admin/config-store.ts';
-import { exportConfig } from '../admin/export.ts';
+import { readStateDocument } from '../control/persistence.ts';
+import { VersionHistory } from '../control/history.ts';
+import { CONFIG_DOCUMENT } from '../control/file-store.ts';
+import { exportConfig } from '../control/export.ts';
 
 const USAGE = 'usage: edgeplane config export --config FILE [--state-dir DIR] [--output FILE]';
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { FleetView } from '../gtm/fleet.ts';
 
-const USAGE = `usage: edgeplane fleet [options]     the gossip fleet as this gateway sees it (GET /v1/fleet)
+const USAGE = `usage: edgeplane fleet [options]     the gossip fleet as this gateway sees it (GET /v1/fleet), and the config version every node serves (GET /v1/status)
 
   --admin URL      admin API (default $EDGEPLANE_ADMIN_URL, else http://127.0.0.1:9901)
   --token TOKEN    bearer token (default $EDGEPLANE_ADMIN_TOKEN)
@@ -49,7 +49,30 @@ export async function fleetCommand(args: string[], out: Out = process.stdout, er
   }
   const f = JSON.parse(text) as FleetAnswer;
   out.write(renderFleet(f));
+  // The config plane: which version each node serves (GET /v1/status; older gateways don't have it).
+  try {
+    const st = await fetch(`${base}/v1/status`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    if (st.ok) out.write(`\n${renderConfigStatus((await st.json()) as StatusAnswer)}`);
+  } catch {
+    /* the fleet view above is the answer; the status is extra */
+  }
   return 0;
+}
+
+interface StatusAnswer {
+  node: { id: string; region: string };
+  version: number;
+  store: { kind: string; up: boolean; storeVersion: number; location: string; refused: { version: number; errors: { path: string; message: string }[] } | null };
+  nodes: { id: string; region: string; version: number; refused: { version: number; errors: number } | null }[] | null;
+}
+
+/** The config store and, with etcd, every live node and the version it serves: drift shows as a version unlike the others. */
+export function renderConfigStatus(s: StatusAnswer): string {
+  const head = `config: ${s.store.kind} store ${s.store.location}, ${s.store.up ? 'reachable' : 'UNREACHABLE (serving the last good config)'}; this node serves version ${s.version}${s.store.kind === 'etcd' ? `, the store holds ${s.store.storeVersion}` : ''}\n`;
+  const refused = s.store.refused ? `refused version ${s.store.refused.version}: ${s.store.refused.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')}\n` : '';
+  if (!s.nodes) return head + refused;
+  const newest = Math.max(...s.nodes.map((n) => n.version));
+  return head + refused + table(['NODE', 'REGION', 'VERSION', 'STATE'], s.nodes.map((n) => [n.id + (n.id === s.node.id ? ' *' : ''), n.region, String(n.version), n.refused ? `refused ${n.refused.version}` : n.version < newest ? 'behind' : 'current']));
 }
 
 export function renderFleet(f: FleetAnswer): string {

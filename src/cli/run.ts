@@ -5,14 +5,15 @@ import { loadConfigFile } from '../config/load.ts';
 import { ConfigError, formatIssues } from '../util/errors.ts';
 import { createLogger } from '../util/logger.ts';
 import { Gateway } from '../gateway.ts';
+import { ConfigFileWatch } from '../control/config-file-watch.ts';
 
 export async function runCommand(args: string[]): Promise<number | void> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string', short: 'c' }, 'ready-file': { type: 'string' } },
+    options: { config: { type: 'string', short: 'c' }, 'ready-file': { type: 'string' }, watch: { type: 'boolean' } },
   });
   if (!values.config) {
-    console.error('usage: edgeplane run --config FILE [--ready-file FILE]');
+    console.error('usage: edgeplane run --config FILE [--watch] [--ready-file FILE]');
     return 2;
   }
   const configPath = resolve(values.config);
@@ -28,7 +29,13 @@ export async function runCommand(args: string[]): Promise<number | void> {
   }
   const logger = createLogger({ level: config.logging?.level });
   const gateway = await Gateway.start({ config, configPath, baseDir: dirname(configPath), logger });
-  await serveUntilSignalled(gateway, values['ready-file']);
+  // --watch (or `watch: true` in the file as started): a changed file is applied like SIGHUP; a bad one is logged and changes nothing.
+  let fileWatch: ConfigFileWatch | null = null;
+  if (values.watch || config.watch) {
+    fileWatch = new ConfigFileWatch({ path: configPath, reload: () => gateway.reloadFromFile(), logger: logger.child({ component: 'config-watch' }) });
+    await fileWatch.start();
+  }
+  await serveUntilSignalled(gateway, values['ready-file'], {}, async () => fileWatch?.close());
 }
 
 /**

@@ -150,9 +150,16 @@ export const answerDuration = fastHistogram(
   'time from receiving a DNS query to handing its answer to the socket',
   [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05],
 );
+/**
+ * One series per signed zone naming its DNSKEY set: every nameserver of a zone
+ * must serve the same set, so across a fleet
+ * `count by (zone) (count by (zone, fingerprint) (edgeplane_dns_dnssec_keyset_info)) > 1`
+ * is the mismatch alert (a node that missed a rollover step).
+ */
+export const dnssecKeyset = gauge('edgeplane_dns_dnssec_keyset_info', 'the DNSKEY set a signed zone serves: fingerprint (SHA-256 of the sorted DNSKEY RDATAs, 16 hex digits) and key tags; all nameservers of a zone must agree', ['zone', 'fingerprint', 'key_tags']);
 export const tcpConnections = gauge('edgeplane_dns_tcp_connections', 'open DNS TCP connections', []);
 
-const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS' } as Record<number, string>)[rcode] ?? String(rcode);
+const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS', 23: 'BADCOOKIE' } as Record<number, string>)[rcode] ?? String(rcode);
 
 /** Slots for one zone label: [transport][rcode]. */
 export class ZoneQuerySlots {

@@ -9,6 +9,12 @@ import { selectAnswers } from './gtm/select.ts';
 import { countDropped, countSlipped, NO_ZONE_LABEL, ZoneQuerySlots } from './metrics.ts';
 import { badKeyTsig } from './wire/tsig.ts';
 import { chaosReply, type Identity } from './identity.ts';
+import type { CookieJar } from './cookies.ts';
+import { clientAddressBytes } from './wire/ip.ts';
+
+/** RFC 7873 8: extended rcode 23. */
+const BADCOOKIE = 23;
+const ADDRESS_CACHE_MAX = 4096;
 import { RrlVerdict, type ResponseRateLimiter } from './rrl.ts';
 
 const TCP_MAX = 65535;
@@ -26,6 +32,10 @@ export interface ResponderState {
   /** Largest number of GTM candidates of any name (sizes the scratch arrays). */
   maxCandidates: number;
   identity: Identity;
+  /** DNS cookies, when enabled. */
+  cookies?: CookieJar;
+  /** Wall-clock seconds (cookie timestamps). */
+  nowSeconds: () => number;
 }
 
 /**
@@ -41,6 +51,11 @@ export class Responder {
   readonly #q = new ParsedQuery();
   #picked: Int32Array;
   #scratch: Float64Array;
+  /** This query's COOKIE option for the reply (client + fresh server cookie), when it sent one. */
+  #cookie: Buffer | undefined;
+  #cookieValid = false;
+  readonly #cookieOut = Buffer.alloc(24);
+  readonly #addresses = new Map<string, Buffer | undefined>();
 
   constructor(state: ResponderState, rng: Rng) {
     this.#state = state;
@@ -62,6 +77,8 @@ export class Responder {
     const q = this.#q;
     const st = parseQuery(msg, q);
     if (st !== QueryStatus.OK) {
+      this.#cookie = undefined;
+      this.#cookieValid = false;
       if (st === QueryStatus.DROP) {
         countDropped(msg.length < HEADER_SIZE ? 'malformed' : 'response');
         return undefined;
@@ -72,6 +89,9 @@ export class Responder {
       return this.#error(msg, q, Rcode.FORMERR, st !== QueryStatus.FORMERR_HEADER, withOpt, address, tcp);
     }
     const state = this.#state;
+    this.#cookie = undefined;
+    this.#cookieValid = false;
+    if (q.cookieOff >= 0 && state.cookies !== undefined) this.#cookies(msg, q, address, state.cookies, state.nowSeconds());
     if (q.opcode !== 0) return this.#error(msg, q, Rcode.NOTIMP, true, q.edns, address, tcp);
     if (q.tsigStart >= 0) {
       // RFC 8945 5.2.2: no keys are configured, so every key is unknown: NOTAUTH with TSIG error BADKEY, unsigned
@@ -114,14 +134,15 @@ export class Responder {
   #static(msg: Buffer, q: ParsedQuery, ans: StaticAnswer, limit: number): Buffer {
     const tpl = ans.bytes;
     const nsid = this.#state.identity.nsid;
-    const optLen = q.edns ? optSize(q, nsid) : 0;
+    const cookie = this.#cookie;
+    const optLen = q.edns ? optSize(q, nsid) + (cookie === undefined ? 0 : 28) : 0;
     const total = tpl.length + optLen;
-    if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns, 0);
+    if (total > limit) return truncated(msg, q, ans.aa, ans.rcode, this.#state.udpSize, q.edns, 0, cookie);
     const out = Buffer.allocUnsafe(total);
     out.set(tpl, 0);
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
-      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0, true, nsid);
+      putOpt(out, tpl.length, this.#state.udpSize, 0, q, 0, true, nsid, cookie);
       bumpArcount(out);
     }
     return out;
@@ -141,13 +162,14 @@ export class Responder {
     const tpl = ans.bytes;
     const bs = ans.blockSize;
     const nsid = this.#state.identity.nsid;
-    const optLen = q.edns ? optSize(q, nsid) : 0;
+    const cookie = this.#cookie;
+    const optLen = q.edns ? optSize(q, nsid) + (cookie === undefined ? 0 : 28) : 0;
     let n = Math.min(rt.spec.answers, plan.size);
     const sigs = ans.sigs;
     const sigLen = sigs === undefined ? 0 : sigs.size;
     // A GTM answer is a choice of addresses, not an RRset to truncate: give fewer that fit.
     const fit = Math.floor((limit - tpl.length - optLen - sigLen) / bs);
-    if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns, scope);
+    if (fit < 1) return truncated(msg, q, true, 0, this.#state.udpSize, q.edns, scope, cookie);
     if (n > fit) n = fit;
     n = selectAnswers(plan, n, this.#rng, this.#picked, this.#scratch);
     const picked = this.#picked;
@@ -170,7 +192,7 @@ export class Responder {
     out[7] = an & 0xff;
     patch(out, msg, q, tpl[2]!);
     if (optLen) {
-      putOpt(out, off, this.#state.udpSize, 0, q, scope, true, nsid);
+      putOpt(out, off, this.#state.udpSize, 0, q, scope, true, nsid, cookie);
       bumpArcount(out);
     }
     if (n > 0) rt.slots.picked(plans.candidates[picked[0]!]!.regionIdx);
@@ -178,9 +200,23 @@ export class Responder {
     return out;
   }
 
+  /** Checks the query's server cookie and makes the reply's (RFC 7873 5.2, RFC 9018). */
+  #cookies(msg: Buffer, q: ParsedQuery, address: string, jar: CookieJar, now: number): void {
+    let ip = this.#addresses.get(address);
+    if (ip === undefined && !this.#addresses.has(address)) {
+      ip = clientAddressBytes(address);
+      if (this.#addresses.size >= ADDRESS_CACHE_MAX) this.#addresses.clear();
+      this.#addresses.set(address, ip);
+    }
+    if (ip === undefined) return;
+    this.#cookieValid = q.cookieLen > 8 && jar.valid(msg, q.cookieOff, q.cookieOff + 8, q.cookieLen - 8, ip, now);
+    jar.write(msg, q.cookieOff, ip, now, this.#cookieOut, 0);
+    this.#cookie = this.#cookieOut;
+  }
+
   /** An error reply, counted under the zone of the question's name when there is one. */
   #error(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, address: string, tcp: boolean, ede?: number, tail?: Buffer): Buffer | undefined {
-    const out = errorReply(msg, q, rcode, withQuestion, withOpt, this.#state.udpSize, ede, tail);
+    const out = errorReply(msg, q, rcode, withQuestion, withOpt, this.#state.udpSize, ede, tail, this.#cookie);
     let slots = NO_ZONE;
     if (withQuestion) {
       const names = this.#state.cache;
@@ -192,18 +228,23 @@ export class Responder {
 
   /** `ecsScope` -1: the reply must not echo ECS (see truncated()). */
   #deliver(msg: Buffer, out: Buffer, rcode: number, slots: ZoneQuerySlots, address: string, tcp: boolean, aa: boolean, withOpt: boolean, ecsScope = 0): Buffer | undefined {
-    if (!tcp) {
+    // a valid server cookie proves the source address, as TCP does: no rate limit (RFC 7873 5.3)
+    if (!tcp && !this.#cookieValid) {
       const rrl = this.#state.rrl;
       const category = rrl.categorize(rcode, out.length);
       if (rrl.limits(category)) {
         const verdict = rrl.check(address, category);
-        if (verdict === RrlVerdict.DROP) {
+        if (verdict !== RrlVerdict.SEND && this.#cookie !== undefined) {
+          // a cookie-speaking client gets BADCOOKIE with a fresh cookie to retry with, not silence (RFC 7873 5.4)
+          countSlipped();
+          out = errorReply(msg, this.#q, BADCOOKIE, true, true, this.#state.udpSize, undefined, undefined, this.#cookie);
+          rcode = BADCOOKIE;
+        } else if (verdict === RrlVerdict.DROP) {
           countDropped('rrl');
           return undefined;
-        }
-        if (verdict === RrlVerdict.SLIP) {
+        } else if (verdict === RrlVerdict.SLIP) {
           countSlipped();
-          out = truncated(msg, this.#q, aa, rcode, this.#state.udpSize, withOpt, ecsScope);
+          out = truncated(msg, this.#q, aa, rcode, this.#state.udpSize, withOpt, ecsScope, this.#cookie);
         }
       }
     }
@@ -240,9 +281,10 @@ function bumpArcount(out: Buffer): void {
 
 /**
  * Writes an OPT RR at `off` (RFC 6891 6.1.2): our payload size, the DO bit
- * echoed (RFC 3225), ECS echoed with `scope`, our NSID when asked (RFC 5001).
+ * echoed (RFC 3225), ECS echoed with `scope`, our NSID when asked (RFC 5001),
+ * the client's cookie with a fresh server cookie (RFC 7873), an EDE code.
  */
-function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true, nsid?: Buffer): number {
+function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: ParsedQuery, scope: number, withEcs = true, nsid?: Buffer, cookie?: Buffer, ede?: number): number {
   out[off] = 0;
   out[off + 1] = 0;
   out[off + 2] = RRType.OPT;
@@ -268,11 +310,25 @@ function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: 
   }
   if (q.nsid && nsid !== undefined) {
     out[o] = 0;
-    out[o + 1] = 3;
+    out[o + 1] = EdnsOption.NSID;
     out[o + 2] = nsid.length >> 8;
     out[o + 3] = nsid.length & 0xff;
     nsid.copy(out, o + 4);
     o += 4 + nsid.length;
+  }
+  if (cookie !== undefined) {
+    out[o] = 0;
+    out[o + 1] = EdnsOption.COOKIE;
+    out[o + 2] = 0;
+    out[o + 3] = cookie.length;
+    cookie.copy(out, o + 4);
+    o += 4 + cookie.length;
+  }
+  if (ede !== undefined) {
+    out.writeUInt16BE(EdnsOption.EDE, o);
+    out.writeUInt16BE(2, o + 2);
+    out.writeUInt16BE(ede, o + 4);
+    o += 6;
   }
   const rdlen = o - off - 11;
   out[off + 9] = rdlen >> 8;
@@ -280,31 +336,29 @@ function putOpt(out: Buffer, off: number, udpSize: number, extRcode: number, q: 
   return o;
 }
 
+/** Bytes of the options putOpt writes besides ECS and NSID. */
+function extraOptLen(cookie: Buffer | undefined, ede: number | undefined): number {
+  return (cookie !== undefined ? 4 + cookie.length : 0) + (ede !== undefined ? 6 : 0);
+}
+
 /**
  * An error reply: header with the query's ID, opcode and RD; optionally the
- * question and an OPT (extended rcode for BADVERS). Never AA, no ECS.
+ * question and an OPT (extended rcode for BADVERS and BADCOOKIE). Never AA, no ECS.
  */
-function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number, ede?: number, tail?: Buffer): Buffer {
+function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: boolean, withOpt: boolean, udpSize: number, ede?: number, tail?: Buffer, cookie?: Buffer): Buffer {
   const qlen = withQuestion ? q.questionEnd - HEADER_SIZE : 0;
-  const edeLen = withOpt && ede !== undefined ? 6 : 0;
-  const tailAt = HEADER_SIZE + qlen + (withOpt ? 11 : 0) + edeLen;
+  const optLen = withOpt ? 11 + extraOptLen(cookie, ede) : 0;
+  const tailAt = HEADER_SIZE + qlen + optLen;
   const out = Buffer.alloc(tailAt + (tail?.length ?? 0));
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
-  out[3] = rcode & 0x0f;
+  out[3] = (rcode & 0x0f) | (msg.length > 3 ? msg[3]! & Flags3.CD : 0);
   out[5] = withQuestion ? 1 : 0;
   out[11] = (withOpt ? 1 : 0) + (tail ? 1 : 0);
   if (withQuestion) msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false, undefined, cookie, ede);
   if (tail) tail.copy(out, tailAt);
-  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, 0, false);
-  if (edeLen) {
-    const at = HEADER_SIZE + qlen + 11;
-    out.writeUInt16BE(edeLen, at - 2); // OPT RDLENGTH
-    out.writeUInt16BE(EdnsOption.EDE, at);
-    out.writeUInt16BE(2, at + 2);
-    out.writeUInt16BE(ede!, at + 4);
-  }
   return out;
 }
 
@@ -314,10 +368,10 @@ function errorReply(msg: Buffer, q: ParsedQuery, rcode: number, withQuestion: bo
  * option in every reply to a query that had one); -1 leaves it out (the ECS
  * option was what was wrong with the query).
  */
-function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpSize: number, withOpt: boolean, ecsScope: number): Buffer {
+function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpSize: number, withOpt: boolean, ecsScope: number, cookie?: Buffer): Buffer {
   const qlen = q.questionEnd - HEADER_SIZE;
   const withEcs = withOpt && q.ecs && ecsScope >= 0;
-  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? (withEcs ? optSize(q) : 11) : 0));
+  const out = Buffer.alloc(HEADER_SIZE + qlen + (withOpt ? (withEcs ? optSize(q) : 11) + extraOptLen(cookie, undefined) : 0));
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = Flags2.QR | (aa ? Flags2.AA : 0) | Flags2.TC | (msg[2]! & (Flags2.OPCODE_MASK | Flags2.RD));
@@ -325,7 +379,7 @@ function truncated(msg: Buffer, q: ParsedQuery, aa: boolean, rcode: number, udpS
   out[5] = qlen > 0 ? 1 : 0;
   out[11] = withOpt ? 1 : 0;
   msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
-  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, withEcs ? ecsScope : 0, withEcs);
+  if (withOpt) putOpt(out, HEADER_SIZE + qlen, udpSize, rcode >> 4, q, withEcs ? ecsScope : 0, withEcs, undefined, cookie);
   return out;
 }
 

@@ -22,7 +22,9 @@ import { UdpListener } from './transport/udp.ts';
 import { DEFAULT_EDNS_SIZE } from './wire/constants.ts';
 import { compileZones } from './zone/compile.ts';
 import { identityFrom } from './identity.ts';
-import { loadZoneKeys, refreshInterval, signZone } from './dnssec/zone-keys.ts';
+import { CookieJar, cookieSettings } from './cookies.ts';
+import { keysetFingerprint, loadZoneKeys, refreshInterval, signZone } from './dnssec/zone-keys.ts';
+import { dnssecKeyset } from './metrics.ts';
 import type { DnsConfigIssue } from './errors.ts';
 
 export interface DnsServerOptions {
@@ -38,6 +40,13 @@ export interface DnsServerOptions {
    * `edgeplane validate` does; optional because the DNS server itself doesn't need it.
    */
   nodeRegion?: string;
+}
+
+/** The DNSKEY set a signed zone serves (peers compare these: they must agree). */
+export interface DnssecKeyset {
+  zone: string;
+  fingerprint: string;
+  tags: string;
 }
 
 /** Effective weights per GTM name, for /v1/fleet and the dashboard. */
@@ -76,6 +85,8 @@ export class DnsServer {
   #unsubscribe: (() => void) | undefined;
   #phase: 'new' | 'starting' | 'running' | 'closed' = 'new';
   #resignTimer: NodeJS.Timeout | undefined;
+  #keysets: DnssecKeyset[] = [];
+  #publishedKeysets = '';
 
   constructor(options: DnsServerOptions) {
     this.#view = options.regionView;
@@ -101,6 +112,7 @@ export class DnsServer {
     zones.forEach((z, i) => {
       if (zoneKeys[i]) signZone(z, config.zones[z.index]!, zoneKeys[i]!, this.#clock.wallNow());
     });
+    this.#keysets = zones.flatMap((z, i) => (zoneKeys[i] ? [{ zone: z.originText, ...keysetFingerprint(zoneKeys[i]!) }] : []));
     const mmdbConfig = config.geo?.mmdb;
     let mmdb: MmdbRegionMap | undefined;
     if (mmdbConfig) {
@@ -119,7 +131,18 @@ export class DnsServer {
     const settings = rrlSettings(config.rrl);
     const rrl = previous && JSON.stringify(previous.rrl.settings) === JSON.stringify(settings) ? previous.rrl : new ResponseRateLimiter(settings, this.#clock);
     const maxCandidates = cache.gtm.reduce((m, rt) => Math.max(m, rt.v4?.candidates.length ?? 0, rt.v6?.candidates.length ?? 0), 1);
-    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity) };
+    const cookies = previous?.cookies && JSON.stringify(config.cookies ?? {}) === JSON.stringify(this.#config.cookies ?? {}) ? previous.cookies : this.#cookieJar(config);
+    const clock = this.#clock;
+    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity), cookies, nowSeconds: () => Math.floor(clock.wallNow() / 1000) };
+  }
+
+  #cookieJar(config: DnsConfig): CookieJar | undefined {
+    try {
+      const settings = cookieSettings(config.cookies);
+      return settings.enabled ? new CookieJar(settings) : undefined;
+    } catch (err) {
+      throw new ConfigError([{ path: 'dns.cookies', message: (err as Error).message }]);
+    }
   }
 
   #tcpSettings(config: DnsConfig): TcpSettings {
@@ -150,6 +173,7 @@ export class DnsServer {
     }
     this.#phase = 'running';
     this.#scheduleResign();
+    this.#publishKeysets();
     const a = this.addresses();
     this.#logger.info({ udp: a.udp, tcp: a.tcp, zones: this.#state.cache.zones.map((z) => z.zone.originText) }, 'dns: serving');
   }
@@ -195,6 +219,7 @@ export class DnsServer {
     for (const l of this.#listening) l.tcp.settings = this.#tcpSettings(config);
     this.#config = config;
     this.#scheduleResign();
+    this.#publishKeysets();
     this.#logger.info({ zones: next.cache.zones.map((z) => z.zone.originText) }, 'dns: zones updated');
   }
 
@@ -227,6 +252,21 @@ export class DnsServer {
       udp: this.#listening.map((l) => l.udp.address()),
       tcp: this.#listening.map((l) => l.tcp.address()),
     };
+  }
+
+  /** Per signed zone, the DNSKEY set served: for fleet views and health checks that compare nodes. */
+  dnssecKeysets(): DnssecKeyset[] {
+    return this.#keysets.map((k) => ({ ...k }));
+  }
+
+  /** Exports the key sets as a metric and logs a change (a rollover step, or a node that differs). */
+  #publishKeysets(): void {
+    const text = JSON.stringify(this.#keysets);
+    if (text === this.#publishedKeysets) return;
+    dnssecKeyset.reset();
+    for (const k of this.#keysets) dnssecKeyset.set({ zone: k.zone, fingerprint: k.fingerprint, key_tags: k.tags }, 1);
+    if (this.#keysets.length > 0) this.#logger.info({ keysets: this.#keysets }, 'dns: DNSKEY sets served (every nameserver of a zone must serve the same)');
+    this.#publishedKeysets = text;
   }
 
   gtmWeights(): GtmWeightsView {

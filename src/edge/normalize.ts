@@ -72,6 +72,16 @@ export function normalizePath(raw: string, policy: PathPolicy = DEFAULT_PATH_POL
   if (raw === '*') return { ok: true, path: '*', escapedSlash: false };
   if (raw.charCodeAt(0) !== 47 /* '/' */) return reject('invalid_target', 'the request target must start with "/"');
   if (!policy.normalize) return checkOnly(raw);
+  // Fast path (most requests): only characters that stand as they are, no escapes, no backslash.
+  let clean = true;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 128 || PATH_SAFE[c] !== 1) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return removeDotSegments(raw, policy.mergeSlashes, false);
   // Pass 1: one left-to-right scan that decodes what RFC 3986 says is equivalent.
   let out = '';
   let escapedSlash = false;

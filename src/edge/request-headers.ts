@@ -12,7 +12,7 @@
  * - names with `_` are dropped, kept or refused per the listener policy, since
  *   CGI/WSGI/PHP upstreams read `a_b` and `a-b` as one header.
  */
-import { HOP_BY_HOP } from './http-util.ts';
+import { HOP_BY_HOP, nameLengths, mayBeIn } from './http-util.ts';
 
 export type UnderscoreAction = 'allow' | 'drop' | 'reject';
 
@@ -44,6 +44,15 @@ export interface HeaderRejection {
   readonly message: string;
 }
 
+/** Most names (Accept, User-Agent, Content-Type...) have a length no special name has: they skip toLowerCase(). */
+const SPECIAL_LENGTHS = nameLengths(GATEWAY_OWNED, HOP_BY_HOP);
+const removeLengths = new WeakMap<ReadonlySet<string>, Uint8Array>();
+function lengthsOf(set: ReadonlySet<string>): Uint8Array {
+  let l = removeLengths.get(set);
+  if (l === undefined) removeLengths.set(set, (l = nameLengths(set)));
+  return l;
+}
+
 /** Header names a `Connection` option may never remove: the gateway needs them to frame and route the request. */
 const NOT_REMOVABLE_BY_CONNECTION = new Set(['content-length', 'content-type', 'host']);
 
@@ -58,9 +67,20 @@ export function upstreamRequestHeaders(raw: readonly string[], policy: HeaderPol
   let listed: Set<string> | null = null;
   const remove = policy.remove !== null && policy.remove.size > 0 ? policy.remove : null;
   const removeAlso = policy.removeAlso != null && policy.removeAlso.size > 0 ? policy.removeAlso : null;
+  const removeLens = remove !== null ? lengthsOf(remove) : null;
+  const removeAlsoLens = removeAlso !== null ? lengthsOf(removeAlso) : null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.charCodeAt(0) === 58 /* ':' */) continue; // HTTP/2 pseudo-headers
+    if (
+      !mayBeIn(SPECIAL_LENGTHS, name) &&
+      (removeLens === null || !mayBeIn(removeLens, name)) &&
+      (removeAlsoLens === null || !mayBeIn(removeAlsoLens, name)) &&
+      name.indexOf('_') < 0
+    ) {
+      out.push(name, raw[i + 1]!);
+      continue;
+    }
     let lower = name.toLowerCase();
     if (lower.indexOf('_') >= 0) {
       if (policy.underscores === 'reject') return { ok: false, status: 400, reason: 'underscore_in_header_name', message: `header "${name}" has an underscore in its name` };
@@ -105,6 +125,11 @@ export function upstreamRequestHeaders(raw: readonly string[], policy: HeaderPol
 
 /** Names listed in a Connection header (RFC 9110 §7.6.1), lower case, minus the ones the gateway needs. */
 export function connectionOptions(value: string, into: Set<string> | null): Set<string> | null {
+  // The usual values name no header: no split, no allocation.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return into;
+  }
   let set = into;
   for (const part of value.split(',')) {
     const t = part.trim().toLowerCase();
@@ -133,5 +158,10 @@ function forwardedNode(ip: string): string {
 
 /** A Forwarded parameter value: a token, or a quoted string when it has characters a token cannot. */
 function forwardedValue(v: string): string {
-  return /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  // A canonical authority has only [a-z0-9.-_] plus ":" and "[]" (port, IPv6): quoted exactly when it has those.
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 58 || c === 91 || c === 93 || c === 34 || c === 92 || c === 32) return `"${v.replace(/["\\]/g, '\\$&')}"`;
+  }
+  return v;
 }

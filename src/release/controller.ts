@@ -1,5 +1,5 @@
-import type { ConfigStore } from '../admin/config-store.ts';
-import type { StateDir } from '../admin/persistence.ts';
+import type { ConfigStore } from '../control/store.ts';
+import type { StateDir } from '../control/persistence.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { formatDuration } from '../util/duration.ts';

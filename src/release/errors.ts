@@ -1,38 +1,38 @@
-import { AdminHttpError, type AdminIssue } from '../admin/errors.ts';
+import { ControlError, ReleaseLockedError, type Issue } from '../control/errors.ts';
 
 /**
- * The release errors the admin API answers. They extend AdminHttpError so the
- * admin server's one error handler turns them into `{errors:[{path,message}]}`
- * with the right status, like every other admin error.
+ * The release errors. They are control-plane errors (src/control/errors.ts):
+ * the admin API maps their kind to the HTTP status, like every other refusal.
  */
 
-/** 400: the start request makes no sense (unknown route or cluster, bad steps, window shorter than the interval...); nothing was started. */
-export class ReleaseRejectedError extends AdminHttpError {
-  constructor(issues: AdminIssue[]) {
-    super('EP_RELEASE_REJECTED', 400, issues);
+/** The start request makes no sense (unknown route or cluster, bad steps, window shorter than the interval...); nothing was started. */
+export class ReleaseRejectedError extends ControlError {
+  constructor(issues: Issue[]) {
+    super('invalid', 'EP_RELEASE_REJECTED', issues);
   }
 }
 
-/** 409: the route already has a release in progress, or a change would move the split of a route that is being released. */
-export class ReleaseConflictError extends AdminHttpError {
-  readonly releaseId: string;
-  constructor(releaseId: string, path: string, message: string) {
-    super('EP_RELEASE_CONFLICT', 409, [{ path, message }]);
-    this.releaseId = releaseId;
-  }
-}
+/** The route already has a release in progress, or a change would move the split of a route that is being released. */
+export class ReleaseConflictError extends ReleaseLockedError {}
 
-/** 409: the action does not apply in the release's phase (promote a finished release, resume one that is not paused...). */
-export class ReleaseStateError extends AdminHttpError {
+/** The action does not apply in the release's phase (promote a finished release, resume one that is not paused...). */
+export class ReleaseStateError extends ControlError {
   constructor(id: string, action: string, phase: string, why?: string) {
-    super('EP_RELEASE_STATE', 409, [{ path: '', message: `cannot ${action} release ${id}: it is ${phase}${why ? ` (${why})` : ''}` }]);
+    super('conflict', 'EP_RELEASE_STATE', [{ path: '', message: `cannot ${action} release ${id}: it is ${phase}${why ? ` (${why})` : ''}` }]);
   }
 }
 
-/** 404: no release with that id (neither running nor among the kept finished ones). */
-export class ReleaseNotFoundError extends AdminHttpError {
+/** No release with that id (neither running nor among the kept finished ones). */
+export class ReleaseNotFoundError extends ControlError {
   constructor(id: string) {
-    super('EP_RELEASE_NOT_FOUND', 404, [{ path: 'id', message: `no release "${id}"` }]);
+    super('not_found', 'EP_RELEASE_NOT_FOUND', [{ path: 'id', message: `no release "${id}"` }]);
+  }
+}
+
+/** This node no longer leads the fleet's releases (its leader key is gone or newer): it stops acting. */
+export class NotLeaderError extends ControlError {
+  constructor(detail: string) {
+    super('unavailable', 'EP_RELEASE_NOT_LEADER', [{ path: '', message: `this node no longer drives releases: ${detail}` }]);
   }
 }
 

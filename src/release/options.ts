@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema/index.ts';
-import type { AdminIssue } from '../admin/errors.ts';
+import type { Issue as AdminIssue } from '../control/errors.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import { ReleaseRejectedError } from './errors.ts';
 import type { GateThresholds, ReleaseSpec, Strategy } from './model.ts';

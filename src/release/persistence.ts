@@ -1,5 +1,5 @@
-import type { DurableDocument, StateDir } from '../admin/persistence.ts';
-import { StateCorruptError } from '../admin/errors.ts';
+import type { DurableDocument, StateDir } from '../control/persistence.ts';
+import { StateCorruptError } from '../control/errors.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { PHASES, isActive, type ReleaseRecord } from './model.ts';

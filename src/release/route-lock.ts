@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema/index.ts';
-import type { ChangeMeta } from '../admin/config-store.ts';
+import type { ChangeMeta } from '../control/store.ts';
 import { ReleaseConflictError } from './errors.ts';
 import type { ReleaseRecord } from './model.ts';
 import { sameSplit } from './strategy.ts';

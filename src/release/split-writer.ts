@@ -1,5 +1,5 @@
-import type { ConfigStore } from '../admin/config-store.ts';
-import { AdminHttpError } from '../admin/errors.ts';
+import type { ConfigStore } from '../control/store.ts';
+import { ControlError } from '../control/errors.ts';
 import { ReleaseSplitDriftError } from './errors.ts';
 import type { ReleaseRecord, SplitWeight } from './model.ts';
 import { sameSplit, splitAt } from './strategy.ts';
@@ -39,7 +39,7 @@ export async function writeSplit(store: ConfigStore, rec: ReleaseRecord, weights
   } catch (err) {
     const message = (err as Error).message;
     if (err instanceof ReleaseSplitDriftError) return { kind: 'drift', routeGone: message.includes('no longer exists'), message };
-    if (err instanceof AdminHttpError && err.statusCode < 500) return { kind: 'refused', message };
+    if (err instanceof ControlError && err.kind !== 'unavailable' && err.kind !== 'persist_failed') return { kind: 'refused', message };
     return { kind: 'transient', message };
   }
 }

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { startServer, startUpstream, type TestUpstream } from '../helpers/upstreams.ts';
-import { adminRequest, clusterEndpoints } from './lib/control-admin.ts';
+import { adminRequest, clusterEndpoints, stopAndRemove } from './lib/control-admin.ts';
 
 let gw: GatewayProcess;
 let upstream: TestUpstream;
@@ -38,7 +38,7 @@ before(async () => {
 });
 
 after(async () => {
-  await gw?.stop('SIGKILL');
+  await stopAndRemove(gw);
   await upstream?.close();
   await attacker?.close();
 });
@@ -154,7 +154,7 @@ test('admin.allowedHosts: a configured name (a reverse proxy, a scrape by name) 
     routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 100 }] }],
     admin: { address: '127.0.0.1:0', allowedHosts: ['admin.fleet.internal'] },
   });
-  t.after(() => named.stop('SIGKILL'));
+  t.after(() => stopAndRemove(named));
   const p = new URL(named.adminUrl()).port;
   assert.equal((await adminRequest(named, 'GET', '/metrics', { host: `admin.fleet.internal:${p}` })).status, 200);
   assert.equal((await adminRequest(named, 'GET', '/metrics', { host: 'other.fleet.internal' })).status, 403);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { adminRequest } from './lib/control-admin.ts';
+import { adminRequest, stopAndRemove } from './lib/control-admin.ts';
 
 const TOKEN = 'real-admin-token-4b1d';
 // Distinct values, so a hit says which request leaked.
@@ -31,7 +31,7 @@ before(async () => {
     { env: { EDGEPLANE_LOG_LEVEL: 'info' } },
   );
 });
-after(() => gw?.stop('SIGKILL'));
+after(() => stopAndRemove(gw));
 
 test('a token in the query string is refused and lands in neither audit.log nor the gateway log', async () => {
   // Refused (401): the token is only read from the Authorization header.

@@ -186,6 +186,27 @@ test('rapid reset: a client cancelling streams faster than maxResetsPerSecond lo
   assert.equal(goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
 });
 
+for (const flood of ['PING', 'SETTINGS'] as const) {
+  test(`${flood} flood: a client sending more than 20 ${flood} frames a second loses its session (GOAWAY ENHANCE_YOUR_CALM)`, async () => {
+    const session = h2Connect(httpsPort, 'api.svc.plus', {}, { maxOutstandingPings: 1000, maxOutstandingSettings: 1000 } as http2.ClientSessionOptions);
+    let goaway: number | null = null;
+    session.on('goaway', (code: number) => (goaway = code));
+    await new Promise<void>((resolve) => session.once('connect', () => resolve()));
+    for (let i = 0; i < 200 && !session.destroyed && !session.closed && goaway === null; i++) {
+      try {
+        if (flood === 'PING') session.ping(() => {});
+        else session.settings({ enablePush: false });
+      } catch {
+        break;
+      }
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => goaway !== null || session.destroyed, { timeoutMs: 10_000, what: 'the session to be closed by the gateway' });
+    session.destroy();
+    assert.equal(goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  });
+}
+
 test('headers beyond maxHeaderCount get 431 (h1)', async () => {
   const many = Array.from({ length: 150 }, (_, i) => `X-H${i}: v\r\n`).join('');
   const res = parseRawResponse(await rawHttp(httpPort, `GET /many HTTP/1.1\r\nHost: api.svc.plus\r\n${many}Connection: close\r\n\r\n`));

@@ -18,6 +18,7 @@ import { Envelope } from '../../src/gtm/envelope.ts';
 import { Keyring, generateKey } from '../../src/gtm/keyring.ts';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { stopAndRemove } from './lib/control-admin.ts';
 import { GOSSIP_NODE, RecordingTransport, fleetMembers, openWatched, startGossipGateway, tcpRelay } from './lib/control-gossip.ts';
 
 const KEY = generateKey();
@@ -57,7 +58,7 @@ after(async () => {
   await member?.close();
   await relay?.close();
   attacker?.close();
-  await gw?.stop('SIGKILL');
+  await stopAndRemove(gw);
 });
 
 const isPingToGateway = (data: Buffer): number | undefined => {

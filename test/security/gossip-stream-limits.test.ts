@@ -14,6 +14,7 @@ import { GossipAgent } from '../../src/gtm/agent.ts';
 import { generateKey } from '../../src/gtm/keyring.ts';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { stopAndRemove } from './lib/control-admin.ts';
 import { fleetMembers, openWatched, sendUntilClosed, startGossipGateway, type WatchedSocket } from './lib/control-gossip.ts';
 
 const KEY = generateKey();
@@ -27,7 +28,7 @@ before(async () => {
 });
 after(async () => {
   for (const s of sockets) s.sock.destroy();
-  await gw?.stop('SIGKILL');
+  await stopAndRemove(gw);
 });
 
 test('a frame announcing 30 MiB from a client without the key is cut off at once, not buffered', async () => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { redactSecrets } from '../secrets.ts';
+import { redactSecrets } from '../../control/secrets.ts';
 import { changeMeta, writeOptions, written, type AdminContext } from './context.ts';
 
 /**

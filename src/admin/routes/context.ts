@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { HealthReport } from '../../health/types.ts';
-import type { ConfigStore, ChangeMeta, ChangeResult, WriteOptions } from '../config-store.ts';
+import type { ConfigStore, ChangeMeta, ChangeResult, WriteOptions } from '../../control/store.ts';
 import { AdminRejectedError, type AdminIssue } from '../errors.ts';
 
 /** What the /v1 route groups need from the gateway, and nothing more. */

@@ -1,5 +1,5 @@
-import type { ConfigStore } from '../config-store.ts';
-import type { VersionSummary } from '../history.ts';
+import type { ConfigStore } from '../../control/store.ts';
+import type { VersionSummary } from '../../control/history.ts';
 import type { HealthReport } from '../../health/types.ts';
 import type { ReleaseController } from '../../release/controller.ts';
 import type { ReleaseView } from '../../release/view.ts';

@@ -95,6 +95,11 @@ export const Dns = Obj({
     maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1, description: 'per client address (IPv6: per /64), listen address and worker; default 16' })),
   })),
   rrl: Type.Optional(Rrl),
+  cookies: Type.Optional(Obj({
+    enabled: Type.Optional(Type.Boolean({ description: 'DNS cookies (RFC 7873, RFC 9018 server cookies); default true' })),
+    secret: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: '16-byte secret as hex; give every nameserver of a zone the same one; default a random one per process' })),
+    previousSecret: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'still accepted during a secret rotation' })),
+  })),
   identity: Type.Optional(Obj({
     serverId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'answers NSID and CH TXT id.server / hostname.bind: a string, true (default: the host name) or false (off)' })),
     nsid: Type.Optional(Type.Boolean({ description: 'send serverId as NSID (RFC 5001) when a query asks; default true' })),

@@ -8,6 +8,7 @@ import { Admin } from './admin.ts';
 import { Dns } from './dns.ts';
 import { Gossip } from './gossip.ts';
 import { Health } from './health.ts';
+import { Store } from './store.ts';
 
 export const ConfigSchema = Obj(
   {
@@ -34,6 +35,8 @@ export const ConfigSchema = Obj(
       timeout: Type.Optional(Duration('how long in-flight requests may take to finish, default 30s')),
     })),
     workers: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'data-plane worker processes; default 1 (in the main process)' })),
+    store: Type.Optional(Store),
+    watch: Type.Optional(Type.Boolean({ default: false, description: 're-read the config file when it changes (like SIGHUP; debounced, follows a symlink swap)' })),
     engine: Type.Optional(Type.Union([Type.Literal('node'), Type.Literal('native')], { default: 'node', description: 'HTTP/1.1 data-plane engine: node (node:http + undici) or native (edgeplane\'s own RFC 9112 codec on raw sockets; see docs/engine.md); read at start' })),
   },
   { $id: 'https://edgeplane.dev/schema/edgeplane.schema.json', title: 'edgeplane configuration' },
@@ -48,3 +51,5 @@ export type DnsConfig = NonNullable<Config['dns']>;
 export type GossipConfig = NonNullable<Config['gossip']>;
 export type AdminConfig = NonNullable<Config['admin']>;
 export type HealthConfig = NonNullable<Config['health']>;
+export type StoreConfig = NonNullable<Config['store']>;
+export type EtcdStoreConfig = NonNullable<StoreConfig['etcd']>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { DnsConfig } from '../../config/schema/index.ts';
@@ -66,6 +67,14 @@ export function signZone(zone: CompiledZone, z: ZoneConfig, keys: ZoneKey[], now
     apex.rrsets.set(RRType.CDNSKEY, { type: RRType.CDNSKEY, ttl, rdatas: sep.map((k) => ({ type: RRType.CDNSKEY, raw: k.dnskey })) });
   }
   zone.dnssec = new ZoneSigner(zone.origin, keys, nowMs, parseDuration(d.signatureValidity ?? DEFAULT_SIGNATURE_VALIDITY));
+}
+
+/** Names a DNSKEY set: equal on two nameservers exactly when they publish the same keys. */
+export function keysetFingerprint(keys: readonly ZoneKey[]): { fingerprint: string; tags: string } {
+  const sorted = keys.map((k) => k.dnskey).sort(Buffer.compare);
+  const h = createHash('sha256');
+  for (const k of sorted) h.update(k);
+  return { fingerprint: h.digest('hex').slice(0, 16), tags: keys.map((k) => k.tag).sort((a, b) => a - b).join(',') };
 }
 
 /** The shortest refresh interval of the signed zones, or undefined when none is signed. */

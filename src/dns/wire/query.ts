@@ -41,6 +41,9 @@ export class ParsedQuery {
   readonly ecsAddress = Buffer.alloc(16);
   /** The query asked for our NSID (RFC 5001). */
   nsid = false;
+  /** Offset of the COOKIE option data (client cookie, then the server cookie if any), or -1. */
+  cookieOff = -1;
+  cookieLen = 0;
   /** Offset of a TSIG record (the last one of the message, RFC 8945 5.1), or -1. */
   tsigStart = -1;
   /** Offset of the TSIG record's RDATA. */
@@ -78,6 +81,7 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): QueryStatus {
   q.ecs = false;
   q.tsigStart = -1;
   q.nsid = false;
+  q.cookieOff = -1;
   q.qnameEnd = HEADER_SIZE;
   q.questionEnd = HEADER_SIZE;
   const qd = (msg[4]! << 8) | msg[5]!;
@@ -149,6 +153,13 @@ function parseOptions(msg: Buffer, off: number, end: number, q: ParsedQuery): Qu
     if (off > end) return QueryStatus.FORMERR_QUESTION;
     if (code === EdnsOption.NSID) {
       q.nsid = true;
+      continue;
+    }
+    if (code === EdnsOption.COOKIE) {
+      // RFC 7873 5.2.2: a client cookie alone (8) or with a server cookie of 8..32 bytes; one option
+      if (q.cookieOff >= 0 || !(olen === 8 || (olen >= 16 && olen <= 40))) return QueryStatus.FORMERR_OPTION;
+      q.cookieOff = data;
+      q.cookieLen = olen;
       continue;
     }
     if (code !== EdnsOption.ECS) continue; // unknown options are ignored (RFC 6891 6.1.2)

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { startGateway } from '../../helpers/gateway-process.ts';
 import { startUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
-import { VersionHistory } from '../../../src/admin/history.ts';
-import { PAUSE_BEFORE_RENAME_ENV } from '../../../src/admin/persistence.ts';
+import { VersionHistory } from '../../../src/control/history.ts';
+import { PAUSE_BEFORE_RENAME_ENV } from '../../../src/control/persistence.ts';
 import { call, gatewayConfig, request } from './support.ts';
 
 const split = (blue: number, green: number) => ({ split: [{ cluster: 'blue', weight: blue }, { cluster: 'green', weight: green }] });

@@ -19,6 +19,7 @@ import { Rcode, RRType } from '../../../src/dns/wire/constants.ts';
 import { dsText, generateKeyPem, loadZoneKey } from '../../../src/dns/dnssec/keys.ts';
 import { nameFromText } from '../../../src/dns/wire/name.ts';
 import { ManualClock } from '../../../src/util/clock.ts';
+import { registry } from '../../../src/metrics/registry.ts';
 import { startServer, testZone, udpExchange, tcpQuery, type Started } from './helpers.ts';
 import { startUnbound, which, type Unbound } from './unbound.ts';
 
@@ -202,4 +203,16 @@ test('kdig +dnssec shows the RRSIG and the DO bit', async (t) => {
   const { stdout } = await execFileAsync(kdig, ['@127.0.0.1', '-p', String(good.port), '+dnssec', 'api.svc.plus', 'A']);
   assert.match(stdout, /EDNS PSEUDOSECTION:[\s\S]*Version: 0; flags: do/);
   assert.match(stdout, /api\.svc\.plus\.\s+30\s+IN\s+RRSIG\s+A 13 3 30 /);
+});
+
+test('fleet signal: the DNSKEY set is named by a fingerprint in dnssecKeysets() and edgeplane_dns_dnssec_keyset_info', async () => {
+  const same = await serve(signedConfig(join(dir, 'good.pem')));
+  const other = await serve(signedConfig(keyFile('other.pem').file));
+  const [a] = good.server.dnssecKeysets();
+  assert.equal(a!.zone, 'svc.plus');
+  assert.match(a!.fingerprint, /^[0-9a-f]{16}$/);
+  assert.deepEqual(same.server.dnssecKeysets(), [a], 'same key files, same set');
+  assert.notEqual(other.server.dnssecKeysets()[0]!.fingerprint, a!.fingerprint, 'another key, another set');
+  const text = await registry.metrics();
+  assert.match(text, /edgeplane_dns_dnssec_keyset_info\{zone="svc.plus",fingerprint="[0-9a-f]{16}",key_tags="\d+"\} 1/);
 });

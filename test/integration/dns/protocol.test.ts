@@ -142,7 +142,9 @@ test('EDNS: OPT in the reply with our 1232 payload size; DO echoed; unknown opti
   assert.equal(r.opt!.udpSize, 1232);
   assert.equal(r.opt!.version, 0);
   assert.equal(r.opt!.dnssecOk, true);
-  assert.deepEqual(r.opt!.options, []);
+  // the unknown option is not echoed; the COOKIE (on by default) comes back with a server cookie
+  assert.deepEqual(r.opt!.options.map((o) => o.code), [10]);
+  assert.ok(r.opt!.options[0]!.data.subarray(0, 8).equals(Buffer.alloc(8, 7)));
   const plain = await udpQuery(s.port, q('static.svc.plus'));
   assert.equal(plain.opt, undefined);
   // unknown EDNS flag bits (everything but DO) are not echoed

@@ -42,8 +42,8 @@ export interface H2Answer {
 }
 
 /** An h2 session to a TLS listener with the development CA; headers are sent as given (pseudo-headers included). */
-export function h2Connect(port: number, servername = 'api.svc.plus', settings: http2.Settings = {}): http2.ClientHttp2Session {
-  const session = http2.connect(`https://127.0.0.1:${port}`, { ca: devCa(), servername, settings });
+export function h2Connect(port: number, servername = 'api.svc.plus', settings: http2.Settings = {}, options: http2.ClientSessionOptions = {}): http2.ClientHttp2Session {
+  const session = http2.connect(`https://127.0.0.1:${port}`, { ca: devCa(), servername, settings, ...options });
   session.on('error', () => {});
   return session;
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { rmSync } from 'node:fs';
 import type { GatewayProcess } from '../../helpers/gateway-process.ts';
 
 export interface RawAnswer {
@@ -34,4 +35,11 @@ export async function clusterEndpoints(gw: GatewayProcess, cluster: string, toke
   if (r.status !== 200) throw new Error(`GET /v1/config answered ${r.status}: ${r.body}`);
   const config = (JSON.parse(r.body) as { config: { clusters: { name: string; endpoints?: string[] }[] } }).config;
   return config.clusters.find((c) => c.name === cluster)?.endpoints ?? [];
+}
+
+/** Kills a test gateway and removes its temp dir (config, state, audit log). */
+export async function stopAndRemove(gw: GatewayProcess | undefined): Promise<void> {
+  if (!gw) return;
+  await gw.stop('SIGKILL');
+  rmSync(gw.dir, { recursive: true, force: true });
 }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { exportConfig } from '../../../src/admin/export.ts';
-import { VersionHistory, type VersionRecord } from '../../../src/admin/history.ts';
+import { exportConfig } from '../../../src/control/export.ts';
+import { VersionHistory, type VersionRecord } from '../../../src/control/history.ts';
 import { parseConfig } from '../../../src/config/load.ts';
-import { redactSecrets } from '../../../src/admin/secrets.ts';
+import { redactSecrets } from '../../../src/control/secrets.ts';
 
 const FILE = `
 node: { id: gw-1, region: jp }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VersionHistory, type VersionRecord } from '../../../src/admin/history.ts';
-import { chooseStartupConfig, nextVersion } from '../../../src/admin/startup-rule.ts';
+import { VersionHistory, type VersionRecord } from '../../../src/control/history.ts';
+import { chooseStartupConfig, nextVersion } from '../../../src/control/startup-rule.ts';
 import { sampleConfig } from './fixtures.ts';
 
 function record(version: number, source: VersionRecord['source'] = 'api'): VersionRecord {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateDir, readStateDocument } from '../../../src/admin/persistence.ts';
-import { StateCorruptError, StateDirError } from '../../../src/admin/errors.ts';
+import { StateDir, readStateDocument } from '../../../src/control/persistence.ts';
+import { StateCorruptError, StateDirError } from '../../../src/control/errors.ts';
 import { tempDir } from './fixtures.ts';
 
 const asObject = (v: unknown) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactSecrets, restoreSecrets, newSecretIssues, REDACTED } from '../../../src/admin/secrets.ts';
+import { redactSecrets, restoreSecrets, newSecretIssues, REDACTED } from '../../../src/control/secrets.ts';
 import { sampleConfig } from './fixtures.ts';
 
 test('redaction replaces the admin token, JWT secrets and gossip keys, in a copy', () => {

@@ -1,3 +1,4 @@
+import { CookieJar, cookieSettings } from '../../../src/dns/cookies.ts';
 import { identityFrom } from '../../../src/dns/identity.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,7 @@ test(`responder: ${N} fuzzed queries get a well-formed reply or none, and valid 
   const view = new StaticRegionView();
   const cache = new AnswerCache(zones, new GeoLocator([]), view);
   const rrl = new ResponseRateLimiter(rrlSettings(config.rrl), new ManualClock());
-  const responder = new Responder({ cache, rrl, udpSize: 1232, maxCandidates: 4, identity: identityFrom({ serverId: 'fuzz-ns', version: true }) }, seededRng(3));
+  const responder = new Responder({ cache, rrl, udpSize: 1232, maxCandidates: 4, identity: identityFrom({ serverId: 'fuzz-ns', version: true }), cookies: new CookieJar(cookieSettings({ secret: '000102030405060708090a0b0c0d0e0f' })), nowSeconds: () => 1_800_000_000 }, seededRng(3));
   const rng = seededRng(0xfeed);
   const seeds = seedQueries();
   let replies = 0;

@@ -23,7 +23,7 @@ test('abort rolls back now to the exact previous split and says who', async () =
   assert.deepEqual(last.weights, ORIGINAL);
   assert.deepEqual(last.release, { id: 'rel-1', route: 'api', target: 'green', strategy: 'canary' });
   assert.equal(h.ctl.get('rel-1').settings.webhook, 'http://127.0.0.1:1/hook');
-  await assert.rejects(h.ctl.abort('rel-1', AUTHOR), (e: unknown) => e instanceof ReleaseStateError && e.statusCode === 409 && /it is aborted/.test(e.message));
+  await assert.rejects(h.ctl.abort('rel-1', AUTHOR), (e: unknown) => e instanceof ReleaseStateError && e.kind === 'conflict' && /it is aborted/.test(e.message));
   await assert.rejects(h.ctl.pause('rel-1', AUTHOR), ReleaseStateError);
   h.close();
 });
@@ -89,7 +89,7 @@ test('one release per route: a second start is refused with 409 naming the runni
   await h.ctl.start(canary(), AUTHOR);
   await assert.rejects(h.ctl.start(canary(), AUTHOR), (e: unknown) => {
     assert.ok(e instanceof ReleaseConflictError);
-    assert.equal(e.statusCode, 409);
+    assert.equal(e.kind, 'conflict');
     assert.equal(e.releaseId, 'rel-1');
     assert.match(e.issues[0]!.message, /route "api" already has a release in progress: rel-1 \(progressing, target green\)/);
     return true;
@@ -105,7 +105,7 @@ test('while a release runs, any other change to its route split is refused with 
   await h.ctl.start(canary(), AUTHOR);
   const meta = { source: 'api' as const, author: 'someone', change: 'test' };
   const before = h.store.current.version;
-  const isConflict = (e: unknown) => e instanceof ReleaseConflictError && e.statusCode === 409 && /controlled by release rel-1/.test(e.issues[0]!.message);
+  const isConflict = (e: unknown) => e instanceof ReleaseConflictError && e.kind === 'conflict' && /controlled by release rel-1/.test(e.issues[0]!.message);
 
   await assert.rejects(h.store.update((d) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: 50 }, { cluster: 'green', weight: 50 }]), meta), isConflict);
   const replaced = structuredClone(h.store.current.config);
@@ -133,7 +133,7 @@ test('while a release runs, any other change to its route split is refused with 
 
 test('unknown release ids answer 404', async () => {
   const h = await harness();
-  assert.throws(() => h.ctl.get('rel-9'), (e: unknown) => e instanceof ReleaseNotFoundError && e.statusCode === 404);
+  assert.throws(() => h.ctl.get('rel-9'), (e: unknown) => e instanceof ReleaseNotFoundError && e.kind === 'not_found');
   await assert.rejects(h.ctl.abort('rel-9', AUTHOR), ReleaseNotFoundError);
   h.close();
 });

@@ -38,7 +38,7 @@ test('refused start requests: 400 with the path and the reason, nothing started,
   for (const c of CASES) {
     await assert.rejects(h.ctl.start(c.body, AUTHOR), (e: unknown) => {
       assert.ok(e instanceof ReleaseRejectedError, `${c.name}: ${String(e)}`);
-      assert.equal(e.statusCode, 400);
+      assert.equal(e.kind, 'invalid');
       const issue = e.issues.find((i) => i.path === c.path);
       assert.ok(issue, `${c.name}: expected an issue at "${c.path}", got ${JSON.stringify(e.issues)}`);
       assert.match(issue.message, c.message, c.name);

@@ -1,8 +1,9 @@
 import type { Config } from '../config/schema/index.ts';
-import type { AdminIssue } from './errors.ts';
+import type { Issue as AdminIssue } from './errors.ts';
 
 /**
- * Secrets in the config: the admin token, JWT HMAC secrets and gossip keys.
+ * Secrets in the config: the admin token, JWT HMAC secrets, gossip keys and
+ * the etcd password.
  * They come from the config file (usually through `${ENV}`) and nowhere else:
  * the admin API never returns them (GET answers this placeholder), the state
  * directory never stores them, and a write that sends the placeholder back
@@ -37,6 +38,11 @@ function slots(config: unknown): Slot[] {
         out.push({ path: `jwt.providers[${i}].secret`, key: `jwt.providers[name=${String(p.name)}].secret`, value: p.secret, set: (v) => (p.secret = v) });
       }
     });
+  }
+  const store = config.store;
+  if (isObject(store) && isObject(store.etcd) && store.etcd.password !== undefined) {
+    const etcd = store.etcd;
+    out.push({ path: 'store.etcd.password', key: 'store.etcd.password', value: etcd.password, set: (v) => (etcd.password = v) });
   }
   const gossip = config.gossip;
   if (isObject(gossip) && Array.isArray(gossip.keys)) {

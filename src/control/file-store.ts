@@ -1,56 +1,23 @@
 import type { Config, AdminConfig } from '../config/schema/index.ts';
-import { validateConfig } from '../config/load.ts';
-import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Clock } from '../util/clock.ts';
 import type { DurableDocument, StateDir } from './persistence.ts';
 import { VersionHistory, type ChangeSource, type VersionRecord, type VersionSummary, type PersistedHistory } from './history.ts';
-import { redactSecrets, restoreSecrets, newSecretIssues } from './secrets.ts';
-import { sameConfig, sameJson, withVersion } from './config-equal.ts';
+import { redactSecrets, restoreSecrets } from './secrets.ts';
+import { sameConfig, withVersion } from './config-equal.ts';
+import { candidateFromApi, checkIfVersion, restoreStored, validateCandidate } from './candidates.ts';
 import { chooseStartupConfig, nextVersion } from './startup-rule.ts';
-import { AdminRejectedError, PersistError, StateCorruptError, VersionConflictError, VersionNotFoundError, type AdminIssue } from './errors.ts';
-import { adminMetrics } from './metrics.ts';
+import { InvalidChangeError, PersistError, StateCorruptError, VersionNotFoundError } from './errors.ts';
+import { controlMetrics } from './metrics.ts';
+import type { ConfigStore, ConfigApplier, ChangeMeta, ChangeGuard, WriteOptions, ChangeResult, StoreStatus } from './store.ts';
 
-/** Swaps the running components to `config`; throws without changing anything when it can't. */
-export type ConfigApplier = (config: Config, version: number, source: string) => Promise<unknown>;
-
-export interface ConfigStoreOptions {
+export interface FileConfigStoreOptions {
   stateDir: StateDir;
   /** How many versions the history keeps (admin.history). */
   historyLimit: number;
   apply: ConfigApplier;
   logger: Logger;
   clock: Clock;
-}
-
-export interface ChangeMeta {
-  source: ChangeSource;
-  author: string;
-  change: string;
-  /** Set by the release controller on its own steps, so the route lock of that release lets them through. */
-  release?: string;
-}
-
-/**
- * Checks a change after validation and before it is applied; throws (an
- * AdminHttpError, e.g. 409) to refuse it, and nothing changes. Releases lock
- * their route's split with one (src/release/route-lock.ts).
- */
-export type ChangeGuard = (candidate: Config, current: Config, meta: ChangeMeta) => void;
-
-export interface WriteOptions {
-  /** The If-Match header: the write only goes ahead while this is the current version. */
-  ifVersion?: string;
-  /** Maps config paths in validation issues to the request's own paths (e.g. `routes[0].split` → `split`). */
-  mapPath?: (path: string) => string;
-}
-
-export interface ChangeResult {
-  version: number;
-  previousVersion: number;
-  /** False when the change was identical to the config in force: no new version. */
-  changed: boolean;
-  record: VersionSummary | undefined;
 }
 
 /** The name of the state document holding the config history. */
@@ -67,7 +34,8 @@ export const CONFIG_DOCUMENT = 'config';
  * can't be persisted is taken back out of the running gateway before the
  * error is reported, so memory and disk always agree on the current version.
  */
-export class ConfigStore {
+export class FileConfigStore implements ConfigStore {
+  readonly kind = 'file';
   readonly #doc: DurableDocument<VersionHistory>;
   readonly #apply: ConfigApplier;
   readonly #logger: Logger;
@@ -79,8 +47,9 @@ export class ConfigStore {
   #file: Config | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #guards = new Set<ChangeGuard>();
+  readonly #applied = new Set<(version: number, config: Config) => void>();
 
-  private constructor(options: ConfigStoreOptions, doc: DurableDocument<VersionHistory>, history: VersionHistory) {
+  private constructor(options: FileConfigStoreOptions, doc: DurableDocument<VersionHistory>, history: VersionHistory) {
     this.#doc = doc;
     this.#apply = options.apply;
     this.#logger = options.logger.child({ component: 'config-store' });
@@ -90,7 +59,7 @@ export class ConfigStore {
   }
 
   /** Reads the persisted history. A file that can't be used is moved aside (logged) and the store starts empty. */
-  static async open(options: ConfigStoreOptions): Promise<ConfigStore> {
+  static async open(options: FileConfigStoreOptions): Promise<FileConfigStore> {
     const limit = options.historyLimit;
     const doc = options.stateDir.document(CONFIG_DOCUMENT, (v) => VersionHistory.parse(v, limit));
     let history: VersionHistory;
@@ -102,7 +71,7 @@ export class ConfigStore {
       options.logger.error({ err: err.message, movedTo: aside }, 'persisted config history is unusable; moved aside, starting from the config file');
       history = new VersionHistory(limit);
     }
-    return new ConfigStore(options, doc, history);
+    return new FileConfigStore(options, doc, history);
   }
 
   /** The version and full config in force (secrets included: never send this out as is). */
@@ -131,12 +100,11 @@ export class ConfigStore {
       const fileVersion = fileConfig.version ?? 0;
       const decision = chooseStartupConfig(fileVersion, head);
       if (decision.use === 'persisted' && head) {
-        const restored = this.#restorePersisted(head, fileConfig);
+        const restored = restoreStored(head.config as unknown as Record<string, unknown>, (c) => setAdmin(c, fileConfig.admin), [fileConfig]);
         if (restored.ok) {
           try {
             await this.#apply(restored.config, head.version, `state:${head.source}`);
-            this.#current = { version: head.version, config: restored.config };
-            adminMetrics.configVersion.set(head.version);
+            this.#setCurrent(head.version, restored.config);
             this.#logger.info({ version: head.version, reason: decision.reason }, 'started from the persisted config');
             return { version: head.version, previousVersion: head.version, changed: false, record: head };
           } catch (err) {
@@ -155,7 +123,7 @@ export class ConfigStore {
   /** SIGHUP (or a file watch): the file was validated by the loader; it replaces the config in force. */
   reloadFile(fileConfig: Config, change: string): Promise<ChangeResult> {
     return this.#serialise('file', async () => {
-      const result = await this.#commit(this.#validate(fileConfig), { source: 'file', author: 'file', change }, { fileVersion: fileConfig.version ?? 0, applyUnchanged: true });
+      const result = await this.#commit(validateCandidate(fileConfig), { source: 'file', author: 'file', change }, { fileVersion: fileConfig.version ?? 0, applyUnchanged: true });
       // Only a file that made it in becomes the source of secrets and of the admin section.
       this.#file = fileConfig;
       return result;
@@ -165,36 +133,36 @@ export class ConfigStore {
   /** Admin API: replaces the whole config with `value` (an unvalidated request body). */
   replace(value: unknown, meta: ChangeMeta, options: WriteOptions = {}): Promise<ChangeResult> {
     return this.#serialise(meta.source, async () => {
-      this.#checkIfVersion(options.ifVersion);
-      return this.#commit(this.#candidateFromApi(value, options), meta);
+      checkIfVersion(options.ifVersion, this.current.version);
+      return this.#commit(candidateFromApi(value, this.current.config, this.#file, ['admin'], options.mapPath), meta);
     });
   }
 
   /**
    * Admin API: edits a copy of the config in force. `edit` throws
-   * AdminRejectedError for requests that make no sense (unknown route...);
+   * InvalidChangeError for requests that make no sense (unknown route...);
    * the result is validated like any other config.
    */
   update(edit: (draft: Config) => void, meta: ChangeMeta, options: WriteOptions = {}): Promise<ChangeResult> {
     return this.#serialise(meta.source, async () => {
-      this.#checkIfVersion(options.ifVersion);
+      checkIfVersion(options.ifVersion, this.current.version);
       const draft = structuredClone(this.current.config);
       edit(draft);
-      return this.#commit(this.#validate(draft, options.mapPath), meta);
+      return this.#commit(validateCandidate(draft, options.mapPath), meta);
     });
   }
 
   /** Admin API: makes the config of an earlier version current again, as a new version. */
   rollback(version: number, meta: Omit<ChangeMeta, 'source'>, options: WriteOptions = {}): Promise<ChangeResult> {
     return this.#serialise('rollback', async () => {
-      this.#checkIfVersion(options.ifVersion);
+      checkIfVersion(options.ifVersion, this.current.version);
       const record = this.#history.get(version);
       if (!record) throw new VersionNotFoundError(version, this.#history.versions());
       const candidate = structuredClone(record.config) as Config;
       setAdmin(candidate, this.current.config.admin);
       const issues = restoreSecrets(candidate, [this.current.config, this.#file]);
-      if (issues.length) throw new AdminRejectedError(issues.map((i) => ({ ...i, message: `version ${version}: ${i.message}` })));
-      return this.#commit(this.#validate(candidate, (p) => `config of version ${version}: ${p || '(root)'}`), { ...meta, source: 'rollback' }, { rolledBackTo: version });
+      if (issues.length) throw new InvalidChangeError(issues.map((i) => ({ ...i, message: `version ${version}: ${i.message}` })));
+      return this.#commit(validateCandidate(candidate, (p) => `config of version ${version}: ${p || '(root)'}`), { ...meta, source: 'rollback' }, { rolledBackTo: version });
     });
   }
 
@@ -202,6 +170,27 @@ export class ConfigStore {
   addGuard(guard: ChangeGuard): () => void {
     this.#guards.add(guard);
     return () => void this.#guards.delete(guard);
+  }
+
+  onApplied(listener: (version: number, config: Config) => void): () => void {
+    this.#applied.add(listener);
+    return () => void this.#applied.delete(listener);
+  }
+
+  status(): StoreStatus {
+    const version = this.#current?.version ?? 0;
+    return { kind: 'file', up: true, version, storeVersion: version, location: this.#doc.file, lastError: null, refused: null };
+  }
+
+  async close(): Promise<void> {
+    this.#applied.clear();
+  }
+
+  #setCurrent(version: number, config: Config): void {
+    this.#current = { version, config };
+    controlMetrics.configVersion.set(version);
+    controlMetrics.storeUp.set(1);
+    for (const l of this.#applied) l(version, config);
   }
 
   async #commit(candidate: Config, meta: ChangeMeta, extra: { fileVersion?: number; rolledBackTo?: number; applyUnchanged?: boolean } = {}): Promise<ChangeResult> {
@@ -213,10 +202,9 @@ export class ConfigStore {
       if (extra.applyUnchanged) {
         const config = withVersion(candidate, previousVersion);
         await this.#applyOrReject(config, previousVersion, meta);
-        this.#current = { version: previousVersion, config };
-        adminMetrics.configVersion.set(previousVersion);
+        this.#setCurrent(previousVersion, config);
       }
-      adminMetrics.configChanges.labels(meta.source, 'unchanged').inc();
+      controlMetrics.configChanges.labels(meta.source, 'unchanged').inc();
       this.#logger.info({ version: previousVersion, source: meta.source, change: meta.change }, 'config unchanged');
       return { version: previousVersion, previousVersion, changed: false, record: this.#history.get(previousVersion) };
     }
@@ -251,9 +239,8 @@ export class ConfigStore {
       throw new PersistError(detail, { cause: err });
     }
     this.#history = next;
-    this.#current = { version, config };
-    adminMetrics.configVersion.set(version);
-    adminMetrics.configChanges.labels(meta.source, 'applied').inc();
+    this.#setCurrent(version, config);
+    controlMetrics.configChanges.labels(meta.source, 'applied').inc();
     this.#logger.info({ version, previousVersion, source: meta.source, author: meta.author, change: meta.change }, 'config version applied');
     return { version, previousVersion, changed: true, record };
   }
@@ -263,75 +250,15 @@ export class ConfigStore {
       await this.#apply(config, version, meta.source === 'file' ? `file` : meta.source);
     } catch (err) {
       // Compiling or binding failed (a certificate file that isn't there, a port in use): the config's fault, nothing changed.
-      throw new AdminRejectedError([{ path: '', message: `cannot apply: ${(err as Error).message}` }], 'EP_ADMIN_APPLY_FAILED');
+      throw new InvalidChangeError([{ path: '', message: `cannot apply: ${(err as Error).message}` }], 'EP_CONFIG_APPLY_FAILED');
     }
-  }
-
-  /** Turns an API body into a candidate config: unwraps `{config}`, keeps secrets and the admin section, validates. */
-  #candidateFromApi(value: unknown, options: WriteOptions): Config {
-    let body = value;
-    if (isObject(body) && 'config' in body) {
-      const extra = Object.keys(body).filter((k) => k !== 'config' && k !== 'version');
-      if (extra.length) throw new AdminRejectedError(extra.map((k) => ({ path: k, message: `unknown key "${k}" (send the config itself, or {config})` })));
-      body = body.config;
-    }
-    if (!isObject(body)) throw new AdminRejectedError([{ path: '', message: 'the body must be a JSON object: the config, or {config}' }]);
-    const candidate = structuredClone(body);
-    const current = this.current.config;
-    const issues: AdminIssue[] = [...restoreSecrets(candidate, [current, this.#file]), ...newSecretIssues(candidate, [current, this.#file])];
-    issues.push(...this.#withBootstrapAdmin(candidate, current));
-    if (issues.length) throw new AdminRejectedError(issues);
-    return this.#validate(candidate, options.mapPath);
-  }
-
-  /**
-   * The admin section (listener address, token, stateDir, history) comes from
-   * the config file only: the API can't lock itself out or move its own state.
-   * A body without it keeps the current one; a body with it must not change it.
-   */
-  #withBootstrapAdmin(candidate: Record<string, unknown>, current: Config): AdminIssue[] {
-    const sent = candidate.admin;
-    if (sent === undefined || (isObject(sent) && sameJson(sent, current.admin ?? {}))) {
-      setAdmin(candidate, current.admin);
-      return [];
-    }
-    return [{ path: 'admin', message: 'the admin section comes from the config file and cannot be changed through the API (leave it out, or send it unchanged)' }];
-  }
-
-  #restorePersisted(head: VersionRecord, fileConfig: Config): { ok: true; config: Config } | { ok: false; issues: AdminIssue[] } {
-    const candidate = structuredClone(head.config) as Config;
-    setAdmin(candidate, fileConfig.admin);
-    const issues = restoreSecrets(candidate, [fileConfig]);
-    if (issues.length) return { ok: false, issues };
-    try {
-      return { ok: true, config: validateConfig(candidate) };
-    } catch (err) {
-      if (err instanceof ConfigError) return { ok: false, issues: err.issues };
-      throw err;
-    }
-  }
-
-  #validate(candidate: unknown, mapPath?: (path: string) => string): Config {
-    try {
-      return validateConfig(candidate);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      throw new AdminRejectedError(err.issues.map((i) => ({ path: mapPath ? mapPath(i.path) : i.path, message: i.message })));
-    }
-  }
-
-  #checkIfVersion(ifVersion: string | undefined): void {
-    if (ifVersion === undefined) return;
-    const current = this.current.version;
-    const wanted = ifVersion.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-    if (wanted !== '*' && wanted !== String(current)) throw new VersionConflictError(ifVersion, current);
   }
 
   /** One change at a time, so version numbers follow the order changes reach the gateway. */
   #serialise<T>(source: ChangeSource, fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn).catch((err: unknown) => {
-      if (err instanceof AdminRejectedError) adminMetrics.configChanges.labels(source, 'rejected').inc();
-      else if (err instanceof PersistError) adminMetrics.configChanges.labels(source, 'failed').inc();
+      if (err instanceof InvalidChangeError) controlMetrics.configChanges.labels(source, 'rejected').inc();
+      else if (err instanceof PersistError) controlMetrics.configChanges.labels(source, 'failed').inc();
       throw err;
     });
     this.#queue = run.catch(() => {});
@@ -339,13 +266,11 @@ export class ConfigStore {
   }
 }
 
-function setAdmin(candidate: Record<string, unknown>, admin: AdminConfig | undefined): void {
+function setAdmin(candidate: Record<string, unknown>, admin: AdminConfig | undefined): Record<string, unknown> {
   if (admin === undefined) delete candidate.admin;
   else candidate.admin = structuredClone(admin);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return candidate;
 }
 
 export type { PersistedHistory };
+export type { ConfigApplier, ChangeMeta, ChangeGuard, WriteOptions, ChangeResult };

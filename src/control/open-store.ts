@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+import type { Config } from '../config/schema/index.ts';
+import type { Logger } from '../util/logger.ts';
+import type { Clock } from '../util/clock.ts';
+import { StateDir } from './persistence.ts';
+import { FileConfigStore } from './file-store.ts';
+import { EtcdConfigStore } from './etcd-store.ts';
+import type { ConfigApplier, ConfigStore } from './store.ts';
+
+export interface OpenStoreOptions {
+  config: Config;
+  baseDir: string;
+  apply: ConfigApplier;
+  logger: Logger;
+  clock: Clock;
+}
+
+/**
+ * The store the config's `store` section names (the file store when it is
+ * absent) and this node's state directory (the file store's history, the
+ * etcd store's last-known-good, releases and the audit log).
+ */
+export async function openConfigStore(o: OpenStoreOptions): Promise<{ store: ConfigStore; stateDir: StateDir }> {
+  const dir = o.config.store?.file?.dir ?? o.config.admin?.stateDir ?? 'state';
+  const stateDir = await StateDir.open(resolve(o.baseDir, dir));
+  const historyLimit = o.config.admin?.history ?? 20;
+  const etcd = o.config.store?.etcd;
+  const store = etcd
+    ? await EtcdConfigStore.open({ etcd, baseDir: o.baseDir, stateDir, historyLimit, apply: o.apply, logger: o.logger, clock: o.clock })
+    : await FileConfigStore.open({ stateDir, historyLimit, apply: o.apply, logger: o.logger, clock: o.clock });
+  return { store, stateDir };
+}

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../../src/config/schema/index.ts';
+import { EtcdConfigStore } from '../../../src/control/etcd-store.ts';
+import { StateDir } from '../../../src/control/persistence.ts';
+import { ControlError, VersionConflictError } from '../../../src/control/errors.ts';
+import { systemClock } from '../../../src/util/clock.ts';
+import { silentLogger } from '../../../src/util/logger.ts';
+import { waitFor } from '../../helpers/wait.ts';
+import { EtcdCluster, etcdMissing } from './etcd-cluster.ts';
+import { newPrefix } from './support.ts';
+
+const fileConfig = (id: string) =>
+  ({
+    node: { id, region: 'jp' },
+    listeners: [],
+    clusters: [{ name: 'blue', endpoints: ['127.0.0.1:9101'] }, { name: 'green', endpoints: ['127.0.0.1:9201'] }],
+    routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 100 }, { cluster: 'green', weight: 0 }] }],
+  }) as unknown as Config;
+
+/** Two stores in one process on a real etcd, so both writes are built on the same head before either reaches etcd. */
+test('two writes based on the same head: etcd\'s compare-and-swap lets exactly one through', { skip: etcdMissing() ?? false }, async (t) => {
+  const etcd = await EtcdCluster.start(1);
+  t.after(() => etcd.stop());
+  const prefix = newPrefix();
+  const stores: EtcdConfigStore[] = [];
+  const applied: Record<string, number[]> = { a: [], b: [] };
+  for (const id of ['a', 'b']) {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeplane-cas-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await EtcdConfigStore.open({
+      etcd: { endpoints: etcd.endpoints, prefix, probeInterval: '200ms' },
+      baseDir: dir,
+      stateDir: await StateDir.open(dir),
+      historyLimit: 20,
+      apply: async (_c, v) => void applied[id]!.push(v),
+      logger: silentLogger,
+      clock: systemClock,
+    });
+    t.after(() => store.close());
+    await store.start(fileConfig(`gw-${id}`), undefined);
+    stores.push(store);
+  }
+  const [a, b] = stores as [EtcdConfigStore, EtcdConfigStore];
+  assert.equal(a.current.version, 1);
+  assert.equal(b.current.version, 1);
+
+  for (let round = 0; round < 5; round++) {
+    const base: number = a.current.version;
+    await waitFor(() => b.current.version === base, { what: `b at version ${base}` });
+    const edit = (w: number) => (d: Config) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: w }, { cluster: 'green', weight: 100 - w }]);
+    // Both calls start in the same tick: each builds its compare-and-swap on the head it has now.
+    const results = await Promise.allSettled([a.update(edit(10 + round), { source: 'api', author: 'a', change: 'a' }), b.update(edit(60 + round), { source: 'api', author: 'b', change: 'b' })]);
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(ok.length, 1, `round ${round}: ${results.map((r) => r.status === 'rejected' ? (r.reason as Error).message : 'ok').join(' / ')}`);
+    assert.ok(refused[0]!.reason instanceof VersionConflictError);
+    assert.equal((refused[0]!.reason as ControlError).kind, 'conflict', 'a race lost in etcd is a 409, not a 412');
+    assert.equal((ok[0] as PromiseFulfilledResult<{ version: number }>).value.version, base + 1);
+    // The loser catches up to the winner's version through its watch.
+    await waitFor(() => a.current.version === base + 1 && b.current.version === base + 1, { what: 'both on the winner' });
+  }
+  assert.deepEqual([...new Set(applied.a)].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6]);
+});
