@@ -6,14 +6,9 @@ import { systemClock, type Clock } from './util/clock.ts';
 import { mathRng, type Rng } from './util/rng.ts';
 import { parseDuration } from './util/duration.ts';
 import { EndpointTable } from './health/endpoint-table.ts';
-import { UpstreamPools } from './edge/upstreams.ts';
-import { Proxy } from './edge/proxy.ts';
-import { UpgradeProxy } from './edge/upgrade.ts';
-import { Listeners, type BoundListener } from './edge/listeners.ts';
-import { compileEdgeTable, type EdgeState } from './edge/compile.ts';
-import { ClusterLoads } from './edge/cluster-load.ts';
-import { RateLimitStates } from './edge/rate-limit/index.ts';
-import { AccessLogs, type AccessLog } from './edge/access-log/index.ts';
+import type { BoundListener } from './edge/listeners.ts';
+import { DataPlane } from './cluster/data-plane.ts';
+import { engineOf } from './edge/http1/engine-pools.ts';
 import { AdminServer } from './admin/server.ts';
 import type { StateDir } from './control/persistence.ts';
 import { openConfigStore } from './control/open-store.ts';
@@ -21,17 +16,13 @@ import type { ConfigStore, ChangeResult } from './control/store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
-import { DeployOrchestrator } from './deploy/orchestrator.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { DnsServer } from './dns/server.ts';
 import { Fleet } from './gtm/fleet-service.ts';
 import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
-import { JwtAuthenticator, type AuthRequirement } from './edge/jwt/index.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
-import type { IncomingHttpHeaders } from 'node:http';
-import { EdgeplaneError } from './util/errors.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -76,13 +67,8 @@ export class Gateway {
   readonly configPath: string | undefined;
   readonly endpoints: EndpointTable;
   readonly regionView = new StaticRegionView();
-  readonly #pools: UpstreamPools;
-  readonly #proxy: Proxy;
-  readonly #upgrade: UpgradeProxy;
-  readonly #listeners: Listeners;
-  /** Retry-budget loads and rate-limit counters: kept across applies (src/edge/cluster-load.ts, src/edge/rate-limit). */
-  readonly #edgeState: EdgeState;
-  readonly #accessLogs: AccessLogs;
+  /** The request path (listeners, proxy, pools, JWT): the same component every worker runs. */
+  readonly #plane: DataPlane;
   #admin: AdminServer | null = null;
   #adminAddress: { address: string; port: number } | null = null;
   #snapshot: AppliedSnapshot;
@@ -90,15 +76,11 @@ export class Gateway {
   #store: ConfigStore | null = null;
   #audit: AuditLog | null = null;
   #releases: ReleaseController | null = null;
-  #deploys: DeployOrchestrator | null = null;
   /** The authoritative DNS responder, while the config has a `dns` section. */
   #dns: DnsServer | null = null;
   /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
   #fleet: Fleet | null = null;
   #started = false;
-  /** JWT providers of the current snapshot; rebuilt only when the `jwt` section changes (caches and JWKS survive other changes). */
-  #jwt: JwtAuthenticator | null = null;
-  #jwtKey = '';
   #draining = false;
   /** With `workers` > 1, the data plane runs in worker processes and this one is the control process (src/cluster). */
   #cluster: ClusterDataPlane | null = null;
@@ -110,24 +92,17 @@ export class Gateway {
     this.baseDir = options.baseDir;
     this.configPath = options.configPath;
     this.endpoints = new EndpointTable({ clock: this.clock, rng: this.rng, logger: this.logger.child({ component: 'health' }), baseDir: this.baseDir });
-    this.#pools = new UpstreamPools(this.baseDir, (cluster) => {
-      // circuitBreaker.maxConnections, shared out over the cluster's endpoints (requests beyond wait as pending).
-      const max = this.#snapshot.config.clusters.find((c) => c.name === cluster)?.circuitBreaker?.maxConnections ?? 1024;
-      return Math.ceil(max / Math.max(1, this.endpoints.cluster(cluster)?.endpoints.length ?? 1));
+    this.#plane = new DataPlane({
+      engine: engineOf(options.config),
+      directory: this.endpoints,
+      logger: this.logger,
+      baseDir: this.baseDir,
+      clock: this.clock,
+      rng: this.rng,
+      workers: 1,
     });
     // Endpoints that discovery removes between config changes drain too (a double release is a no-op).
-    this.endpoints.onRemoved((eps) => this.#pools.release(eps));
-    this.#edgeState = { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: this.clock }) };
-    this.#accessLogs = new AccessLogs({ baseDir: this.baseDir, rng: this.rng, onError: (err) => this.logger.warn({ err: err.message }, 'access log write failed') });
-    const accessLog = this.#accessLogs;
-    // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.
-    const auth = {
-      compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
-      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
-    };
-    this.#proxy = new Proxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger, accessLog, auth });
-    this.#upgrade = new UpgradeProxy({ directory: this.endpoints, pools: this.#pools, logger: this.logger });
-    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.logger, baseDir: this.baseDir });
+    this.endpoints.onRemoved((eps) => this.#plane.release(eps));
     this.#snapshot = { version: 0, config: options.config, appliedAt: 0, source: 'initial' };
   }
 
@@ -172,7 +147,7 @@ export class Gateway {
       const { listeners, dns, workers } = this.#cluster.addresses();
       return { pid: process.pid, listeners, admin: this.#adminAddress, dns, gossip: this.#fleet?.agent.address ?? null, workers };
     }
-    return { pid: process.pid, listeners: this.#listeners.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null, gossip: this.#fleet?.agent.address ?? null };
+    return { pid: process.pid, listeners: this.#plane.addresses(), admin: this.#adminAddress, dns: this.#dns?.addresses() ?? null, gossip: this.#fleet?.agent.address ?? null };
   }
 
   /**
@@ -206,7 +181,7 @@ export class Gateway {
    * requests get up to `drain.timeout` to finish; then everything closes.
    */
   async drain(): Promise<{ unfinished: number }> {
-    if (this.#draining) return { unfinished: this.#proxy.inflight };
+    if (this.#draining) return { unfinished: this.#plane.inflight };
     this.#draining = true;
     const drain = this.#snapshot.config.drain;
     const delayMs = parseDuration(drain?.delay ?? '5s');
@@ -219,9 +194,8 @@ export class Gateway {
       await this.close();
       return { unfinished };
     }
-    this.#listeners.stopAccepting();
-    const finished = await Promise.race([this.#proxy.whenIdle().then(() => true), sleep(timeoutMs).then(() => false)]);
-    const unfinished = finished ? 0 : this.#proxy.inflight;
+    const { unfinished } = await this.#plane.drain(timeoutMs);
+    const finished = unfinished === 0;
     if (!finished) this.logger.warn({ unfinished }, 'drain timeout: closing remaining requests');
     await this.close();
     return { unfinished };
@@ -229,7 +203,7 @@ export class Gateway {
 
   /** SIGUSR1: the access log file is opened again (after logrotate moved it). */
   reopenLogs(): void {
-    this.#accessLogs.reopen();
+    this.#plane.reopenLogs();
     // Workers write their own lines to the same file: each reopens it.
     for (const w of this.#cluster?.addresses().workers ?? []) {
       try {
@@ -242,8 +216,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.#draining = true;
-    this.#listeners.stopAccepting();
-    this.#listeners.destroyAll();
+    this.#plane.closeListeners();
     await this.#cluster?.close();
     // Leave the fleet first: peers mark this gateway left (not dead) and re-plan DNS at once.
     await this.#fleet?.close().catch(() => {});
@@ -253,14 +226,11 @@ export class Gateway {
     await this.#admin?.close().catch(() => {});
     this.#admin = null;
     // Running releases stop here and resume from the persisted state on the next start.
-    this.#deploys?.close();
     this.#releases?.close();
     await this.#store?.close();
     await this.#audit?.close();
     this.endpoints.close();
-    await this.#pools.destroy();
-    this.#jwt?.close();
-    await this.#accessLogs.close();
+    await this.#plane.close();
   }
 
   async #startComponents(config: Config): Promise<void> {
@@ -290,9 +260,6 @@ export class Gateway {
       traffic: new RegistryTrafficSource(),
       health: { report: () => this.#healthReport(), onChange: (l) => this.endpoints.onChange(l) },
     });
-    // Deploys (release kind `deploy`) start containers of a unit's idle color, then hand the route to the release controller.
-    const configStore = this.#store;
-    this.#deploys = await DeployOrchestrator.open({ config: () => configStore.current.config, releases: this.#releases, health: () => this.#healthReport(), stateDir, clock: this.clock, logger: this.logger });
     const api = adminApi({
       store: this.#store,
       healthReport: () => this.#healthReport(),
@@ -301,16 +268,12 @@ export class Gateway {
       audit: this.#audit,
       clock: this.clock,
       releases: this.#releases,
-      releaseKinds: { deploy: this.#deploys },
       // The dashboard (/v1/dashboard) reads the same fleet and DNS weights as /v1/fleet.
       fleet: () => this.#fleet?.view() ?? null,
       gtmWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null,
     });
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
-    this.#adminAddress = await this.#admin.start().catch((err: NodeJS.ErrnoException) => {
-      // Name the listener: a bare EADDRINUSE doesn't say which of the gateway's sockets is taken.
-      throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${config.admin?.address ?? '127.0.0.1:9901'}: ${err.code ?? err.message}`, { cause: err });
-    });
+    this.#adminAddress = await this.#admin.start();
     this.#started = true;
   }
 
@@ -372,22 +335,13 @@ export class Gateway {
       this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
       return this.#snapshot;
     }
-    // Compile first: a config that can't compile changes nothing.
-    const jwtKey = JSON.stringify(config.jwt ?? null);
-    const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.baseDir, clock: this.clock, logger: this.logger.child({ component: 'jwt' }) });
-    let table: ReturnType<typeof compileEdgeTable>;
-    let undoDns: (() => Promise<void>) | undefined;
-    let accessLog: AccessLog | null = null;
+    // Compile and bind first: a config that can't compile or bind changes nothing.
+    const undoDns = await this.#applyDns(config);
+    let staged;
     try {
-      if (jwt !== this.#jwt) await jwt.start(); // first JWKS fetch before traffic; failures are retried in the background
-      table = compileEdgeTable(config, version, this.rng, jwt, this.#edgeState);
-      accessLog = this.#accessLogs.prepare(config.logging?.accessLog);
-      undoDns = await this.#applyDns(config);
-      await this.#listeners.apply(config.listeners);
+      staged = await this.#plane.stage(config, version);
     } catch (err) {
-      this.#accessLogs.discard(accessLog);
-      if (jwt !== this.#jwt) jwt.close();
-      await undoDns?.();
+      await undoDns();
       throw err;
     }
     if (!config.dns && this.#dns) {
@@ -395,16 +349,8 @@ export class Gateway {
       this.#dns = null;
     }
     const removed = this.endpoints.update(config.clusters);
-    this.#pools.configure(config.clusters);
-    this.#proxy.setTable(table);
-    this.#upgrade.setTable(table);
-    this.#accessLogs.commit(config.logging?.accessLog, accessLog);
-    if (jwt !== this.#jwt) {
-      this.#jwt?.close();
-      this.#jwt = jwt;
-      this.#jwtKey = jwtKey;
-    }
-    this.#pools.release(removed);
+    this.#plane.commit(staged);
+    this.#plane.release(removed);
     this.#fleet?.reconfigure(config); // new gossip keys apply at once (rotation); never throws
     this.#snapshot = { version, config, appliedAt: this.clock.wallNow(), source };
     return this.#snapshot;
@@ -414,3 +360,4 @@ export class Gateway {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+

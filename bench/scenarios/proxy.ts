@@ -85,7 +85,16 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
     const httpPort = listeners.find((l) => l.name === 'http')!.port;
     const httpsPort = listeners.find((l) => l.name === 'https')!.port;
     const edge = row('proxy', 'edgeplane', await measure(`http://127.0.0.1:${httpPort}/hello`, {}, { key: 'edgeplane', pid: gw.proc.pid! }), 'one route, 90/10 split, metrics on');
-    results.push(direct, nginx, stock, bareRow, compare(edge, nginx, 0.5), compare({ ...edge, subject: 'edgeplane vs stock' }, stock, 3));
+    // The same gateway on the native engine (src/edge/http1): its own HTTP/1.1 codec on raw sockets.
+    const gwNative = await startEdgeplane({ ...gatewayConfig(upstreamPort), engine: 'native' }, SERVER_CORE);
+    cleanup.push(gwNative);
+    const nativeListeners = gwNative.ready.listeners as { name: string; port: number }[];
+    const nativeHttpPort = nativeListeners.find((l) => l.name === 'http')!.port;
+    const nativeHttpsPort = nativeListeners.find((l) => l.name === 'https')!.port;
+    const edgeNative = row('proxy', 'edgeplane native', await measure(`http://127.0.0.1:${nativeHttpPort}/hello`, {}, { key: 'edgeplane native', pid: gwNative.proc.pid! }), 'engine: native, same route/split/metrics');
+    const edgeNativeTls = row('proxy-tls', 'edgeplane native', await measure(`https://127.0.0.1:${nativeHttpsPort}/hello`), 'engine: native, TLS 1.3, keep-alive');
+    await gwNative.stop();
+    results.push(direct, nginx, stock, bareRow, compare(edge, nginx, 0.5), compare({ ...edge, subject: 'edgeplane vs stock' }, stock, 3), compare(edgeNative, nginx, 0.5));
     if (!nginx.skipped && !edge.skipped) {
       results.push({
         scenario: 'proxy',
@@ -105,6 +114,12 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
       return us === undefined ? undefined : { scenario: 'proxy-cpu', subject, metric: 'us CPU/req', value: Math.round(us * 10) / 10, errors: 0, note: 'server utime+stime (+children) / requests, measured window only' };
     };
     const edgeCpu = cpuRow('edgeplane');
+    const nativeCpu = cpuRow('edgeplane native');
+    if (nativeCpu) {
+      results.push(nativeCpu);
+      const a = cpuRow('nginx');
+      if (a) results.push({ ...nativeCpu, subject: 'edgeplane native CPU/req vs nginx', anchor: 'nginx', ratio: Math.round((nativeCpu.value / a.value) * 100) / 100, note: 'ratio of CPU per request (lower is cheaper); goal <= 1.7x' });
+    }
     for (const subject of ['nginx', '@fastify/http-proxy', 'bare node:http + undici']) {
       const r = cpuRow(subject);
       if (r) results.push(r);
@@ -128,7 +143,7 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
       nginxTls = row('proxy-tls', 'nginx', await measure(`https://127.0.0.1:${port}/hello`), 'TLS, keep-alive');
       await p.stop();
     }
-    results.push(nginxTls, compare(edgeTls, nginxTls, 0.5));
+    results.push(nginxTls, compare(edgeTls, nginxTls, 0.5), compare(edgeNativeTls, nginxTls, 0.5));
 
     // --- HTTP/2 downstream (h2load) ---
     const h2Missing = ensureTool('h2load', 'nghttp2-client');

@@ -12,6 +12,7 @@ import { collectProcessMetrics, registry } from '../metrics/registry.ts';
 import { createLogger, type Logger } from '../util/logger.ts';
 import { isEdgeplaneMessage, toWire, type FromWorker, type InitMessage, type ToWorker } from './messages.ts';
 import { WorkerDataPlane } from './worker-plane.ts';
+import { engineOf } from '../edge/http1/engine-pools.ts';
 import { registerWorkerMetrics } from './worker-metrics.ts';
 
 let plane: WorkerDataPlane | null = null;
@@ -91,6 +92,7 @@ async function init(m: InitMessage): Promise<void> {
     workers: m.workers,
     ticketKeys: Buffer.from(m.ticketKeys, 'base64'),
     sendOutcomes: (batch) => send({ ep: 'outcomes', batch }),
+    engine: engineOf(config),
   });
   registerWorkerMetrics(m.worker, () => plane?.version ?? 0);
   for (const [region, status] of m.regions) plane.regionView.set(region, status);

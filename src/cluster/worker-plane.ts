@@ -1,17 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
-import { systemClock } from '../util/clock.ts';
-import { mathRng } from '../util/rng.ts';
-import { UpstreamPools } from '../edge/upstreams.ts';
-import { Proxy } from '../edge/proxy.ts';
-import { UpgradeProxy } from '../edge/upgrade.ts';
-import { Listeners } from '../edge/listeners.ts';
-import { compileEdgeTable, type EdgeState } from '../edge/compile.ts';
-import { ClusterLoads } from '../edge/cluster-load.ts';
-import { RateLimitStates } from '../edge/rate-limit/index.ts';
-import { AccessLogs, type AccessLog } from '../edge/access-log/index.ts';
-import { JwtAuthenticator, type AuthRequirement } from '../edge/jwt/index.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
+import { mathRng, type Rng } from '../util/rng.ts';
+import type { EngineName } from '../edge/http1/engine-pools.ts';
+import { DataPlane } from './data-plane.ts';
 import { StaticRegionView } from '../dns/region-view.ts';
 import { DnsServer } from '../dns/server.ts';
 import { RemoteDirectory } from './remote-directory.ts';
@@ -24,13 +16,18 @@ export interface WorkerPlaneOptions {
   /** Shared TLS session ticket keys (see Listeners). */
   ticketKeys?: Buffer;
   sendOutcomes(batch: [string, string, OutcomeRuns][]): void;
+  /** The data-plane engine (the config's `engine`, fixed at start like the single process's). */
+  engine?: EngineName;
+  clock?: Clock;
+  rng?: Rng;
 }
 
 /**
- * The data plane of one worker process: the same components the
- * single-process Gateway wires (listeners, proxy, upgrade proxy, upstream
- * pools, JWT, DNS responder), fed by snapshots and endpoint state from the
- * control process instead of a config store and a health table.
+ * The data plane of one worker process: the same DataPlane the
+ * single-process Gateway runs (listeners, proxy, upgrade proxy, upstream pools
+ * with the worker's share of maxConnections, JWT) plus the DNS responder, fed
+ * by snapshots and endpoint state from the control process instead of a
+ * config store and a health table.
  *
  * apply() has the Gateway's contract: everything is compiled and bound before
  * anything is swapped, so a snapshot that fails here changes nothing in this
@@ -41,32 +38,29 @@ export class WorkerDataPlane {
   readonly regionView = new StaticRegionView();
   readonly #logger: Logger;
   readonly #baseDir: string;
-  readonly #pools: UpstreamPools;
-  readonly #proxy: Proxy;
-  readonly #upgrade: UpgradeProxy;
-  readonly #listeners: Listeners;
-  #jwt: JwtAuthenticator | null = null;
-  #jwtKey = '';
+  readonly #plane: DataPlane;
+  readonly #clock: Clock;
+  readonly #rng: Rng;
   #dns: DnsServer | null = null;
   #dnsConfig: Config['dns'] | undefined;
   #version = 0;
-  /** Kept across applies, as in the single-process Gateway. */
-  readonly #edgeState: EdgeState = { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: systemClock }) };
-  readonly #accessLogs: AccessLogs;
 
   constructor(options: WorkerPlaneOptions) {
     this.#logger = options.logger;
     this.#baseDir = options.baseDir;
+    this.#clock = options.clock ?? systemClock;
+    this.#rng = options.rng ?? mathRng;
     this.directory = new RemoteDirectory({ workers: options.workers, send: options.sendOutcomes });
-    this.#pools = new UpstreamPools(this.#baseDir);
-    const auth = {
-      compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
-      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
-    };
-    this.#accessLogs = new AccessLogs({ baseDir: this.#baseDir, onError: (err) => this.#logger.warn({ err: err.message }, 'access log write failed') });
-    this.#proxy = new Proxy({ directory: this.directory, pools: this.#pools, logger: this.#logger, accessLog: this.#accessLogs, auth });
-    this.#upgrade = new UpgradeProxy({ directory: this.directory, pools: this.#pools, logger: this.#logger });
-    this.#listeners = new Listeners({ proxy: this.#proxy, upgrade: this.#upgrade, logger: this.#logger, baseDir: this.#baseDir, ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}) });
+    this.#plane = new DataPlane({
+      engine: options.engine ?? 'node',
+      directory: this.directory,
+      logger: this.#logger,
+      baseDir: this.#baseDir,
+      clock: this.#clock,
+      rng: this.#rng,
+      workers: options.workers,
+      ...(options.ticketKeys ? { ticketKeys: options.ticketKeys } : {}),
+    });
   }
 
   get version(): number {
@@ -75,21 +69,12 @@ export class WorkerDataPlane {
 
   async apply(snapshot: Snapshot, targets: readonly TargetState[]): Promise<void> {
     const { config, version } = snapshot;
-    const jwtKey = JSON.stringify(config.jwt ?? null);
-    const jwt = this.#jwt !== null && jwtKey === this.#jwtKey ? this.#jwt : new JwtAuthenticator(config.jwt, { baseDir: this.#baseDir, clock: systemClock, logger: this.#logger.child({ component: 'jwt' }) });
-    let table: ReturnType<typeof compileEdgeTable>;
-    let undoDns: (() => Promise<void>) | undefined;
-    let accessLog: AccessLog | null = null;
+    const undoDns = await this.#applyDns(config);
+    let staged;
     try {
-      if (jwt !== this.#jwt) await jwt.start();
-      table = compileEdgeTable(config, version, mathRng, jwt, this.#edgeState);
-      accessLog = this.#accessLogs.prepare(config.logging?.accessLog);
-      undoDns = await this.#applyDns(config);
-      await this.#listeners.apply(config.listeners);
+      staged = await this.#plane.stage(config, version);
     } catch (err) {
-      this.#accessLogs.discard(accessLog);
-      if (jwt !== this.#jwt) jwt.close();
-      await undoDns?.();
+      await undoDns();
       throw err;
     }
     if (!config.dns && this.#dns) {
@@ -99,57 +84,40 @@ export class WorkerDataPlane {
     this.#dnsConfig = config.dns;
     this.directory.configure(config.clusters);
     this.directory.setTargets(targets);
-    this.#pools.configure(config.clusters);
-    this.#proxy.setTable(table);
-    this.#upgrade.setTable(table);
-    this.#accessLogs.commit(config.logging?.accessLog, accessLog);
-    if (jwt !== this.#jwt) {
-      this.#jwt?.close();
-      this.#jwt = jwt;
-      this.#jwtKey = jwtKey;
-    }
+    this.#plane.commit(staged);
     this.#version = version;
   }
 
   /** Endpoints that left their cluster: their pools drain (finish what is in flight, then close). */
   removed(endpoints: readonly [string, string][]): void {
-    this.#pools.release(this.directory.forget(endpoints));
+    this.#plane.release(this.directory.forget(endpoints));
   }
 
   addresses(): WorkerAddresses {
-    return { listeners: this.#listeners.addresses(), dns: this.#dns?.addresses() ?? null };
+    return { listeners: this.#plane.addresses(), dns: this.#dns?.addresses() ?? null };
   }
 
   /** Stops accepting, lets requests in flight finish for up to `timeoutMs`, then closes everything. */
   async drain(timeoutMs: number): Promise<{ unfinished: number }> {
-    this.#listeners.stopAccepting();
+    this.#plane.stopAccepting();
     await this.#dns?.close();
     this.#dns = null;
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      this.#proxy.whenIdle().then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    const unfinished = finished ? 0 : this.#proxy.inflight;
+    const { unfinished } = await this.#plane.drain(timeoutMs);
     await this.close();
     return { unfinished };
   }
 
   /** SIGUSR1, forwarded by the control process: the access log file is opened again. */
   reopenLogs(): void {
-    this.#accessLogs.reopen();
+    this.#plane.reopenLogs();
   }
 
   async close(): Promise<void> {
-    this.#listeners.stopAccepting();
-    this.#listeners.destroyAll();
+    this.#plane.closeListeners();
     await this.#dns?.close();
     this.#dns = null;
     this.directory.close();
-    await this.#pools.destroy();
-    this.#jwt?.close();
-    await this.#accessLogs.close();
+    await this.#plane.close();
   }
 
   /** As Gateway#applyDns: a server starts when `dns` appears, is updated in place after that; returns the undo. */
@@ -166,8 +134,8 @@ export class WorkerDataPlane {
     const dns = new DnsServer({
       config: config.dns,
       regionView: this.regionView,
-      rng: mathRng,
-      clock: systemClock,
+      rng: this.#rng,
+      clock: this.#clock,
       logger: this.#logger.child({ component: 'dns' }),
       baseDir: this.#baseDir,
       nodeRegion: config.node.region,

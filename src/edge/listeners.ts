@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import tls from 'node:tls';
+import net from 'node:net';
 import http2, { type Http2Session, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -13,9 +14,10 @@ import type { UpgradeProxy } from './upgrade.ts';
 import { connectionLimits, listenerRequestPolicy, type ConnectionLimits, type ListenerRequestPolicy } from './listener-policy.ts';
 import { ClientConnectionCaps } from './client-caps.ts';
 import { guardH2Session, h2ServerOptions } from './h2-guard.ts';
+import { NativeHttp1 } from './http1/native-server.ts';
 
 /** The accepting server: plain HTTP/1.1, or TLS that hands each handshaken socket to the h1 or h2 server by ALPN. */
-type AnyServer = http.Server | tls.Server;
+type AnyServer = http.Server | tls.Server | net.Server;
 
 interface RunningListener {
   config: ListenerConfig;
@@ -25,6 +27,8 @@ interface RunningListener {
   /** HTTP/1.1 for a TLS listener: fed handshaken sockets, never listens itself. */
   h1: http.Server | null;
   h2: http2.Http2Server | null;
+  /** `engine: native`: HTTP/1.1 on edgeplane's own codec instead of `h1` (src/edge/http1). */
+  native: NativeHttp1 | null;
   limits: ConnectionLimits;
   policy: ListenerRequestPolicy;
   caps: ClientConnectionCaps;
@@ -64,8 +68,10 @@ export class Listeners {
   /** TLS session ticket keys shared by every worker of a multi-worker gateway, so a session resumes on any of them. */
   readonly #ticketKeys: Buffer | null;
   #draining = false;
+  readonly #engine: 'node' | 'native';
 
-  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer }) {
+  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine?: 'node' | 'native' }) {
+    this.#engine = options.engine ?? 'node';
     this.#ticketKeys = options.ticketKeys ?? null;
     this.#proxy = options.proxy;
     this.#upgrade = options.upgrade ?? null;
@@ -156,6 +162,8 @@ export class Listeners {
       const upgrade = this.#upgrade;
       h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade.handle(req, socket, head, scheme, running.policy));
     }
+    const native = this.#engine === 'native' ? this.#nativeHttp1(scheme, () => running, onRequest) : null;
+    const serveH1 = native !== null ? (socket: Socket) => native.serve(socket) : (socket: Socket) => h1.emit('connection', socket);
     let server: AnyServer;
     let tlsContexts: TlsContexts | null = null;
     let h2: http2.Http2Server | null = null;
@@ -181,7 +189,7 @@ export class Listeners {
       }
       secure.on('secureConnection', (socket: tls.TLSSocket) => {
         if (socket.alpnProtocol === 'h2' && h2 !== null) h2.emit('connection', socket);
-        else h1.emit('connection', socket);
+        else serveH1(socket);
       });
       // A handshake that fails or times out closes the socket: a silent client must not hold an fd (finding 1).
       secure.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
@@ -189,11 +197,13 @@ export class Listeners {
         socket.destroy();
       });
       server = secure;
+    } else if (native !== null) {
+      server = net.createServer({ allowHalfOpen: true });
     } else {
       server = h1;
     }
     running = {
-      config, key, server, h1: server === h1 ? null : h1, h2, limits, policy: listenerRequestPolicy(config),
+      config, key, server, h1: server === h1 ? null : h1, h2, native, limits, policy: listenerRequestPolicy(config),
       caps: new ClientConnectionCaps(limits.maxConnectionsPerClient),
       tls: tlsContexts, sockets: new Set(), sessions: new Set(), address: { address: host, port },
     };
@@ -210,6 +220,7 @@ export class Listeners {
         running.sockets.delete(socket);
         gaugeChild.dec();
       });
+      if (native !== null && server instanceof net.Server && !(server instanceof tls.Server)) native.serve(socket);
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`listener ${config.name} cannot bind ${config.address}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
@@ -234,6 +245,25 @@ export class Listeners {
       'listener started',
     );
     return running;
+  }
+
+  #nativeHttp1(scheme: 'http' | 'https', running: () => RunningListener, onRequest: (req: never, res: never) => void): NativeHttp1 {
+    const upgrade = this.#upgrade;
+    return new NativeHttp1({
+      settings: () => {
+        const l = running().limits;
+        return {
+          limits: { maxHeaderBytes: l.maxHeaderSize, maxHeaderCount: l.maxHeaderCount, maxUriLength: 8192 },
+          headersTimeoutMs: Math.min(l.headersTimeoutMs, l.requestTimeoutMs),
+          requestTimeoutMs: l.requestTimeoutMs,
+          keepAliveTimeoutMs: l.idleTimeoutMs,
+        };
+      },
+      request: (req, res) => onRequest(req as never, res as never),
+      upgrade: (req, socket, head) => (upgrade ? upgrade.handle(req, socket, head, scheme, running().policy) : socket.destroy()),
+      clientError: (reason) => edgeMetrics.clientErrors.labels(reason).inc(),
+      draining: () => this.#draining,
+    });
   }
 
   #refreshTls(l: RunningListener, config: ListenerConfig): void {
@@ -278,6 +308,7 @@ export class Listeners {
 function closeIdle(l: RunningListener): void {
   const h1 = l.h1 ?? (l.server instanceof http.Server ? l.server : null);
   h1?.closeIdleConnections();
+  l.native?.closeIdleConnections();
 }
 
 /** The h1 limits node reads per connection: a config change applies them to the next connection (the handshake timeout and h2 settings need a new listener). */

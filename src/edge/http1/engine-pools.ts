@@ -1,0 +1,60 @@
+import type { ClusterConfig, Config } from '../../config/schema/index.ts';
+import type { Endpoint } from '../../health/types.ts';
+import { UpstreamPools } from '../upstreams.ts';
+import { Http1PoolSet } from './pool-set.ts';
+
+export type EngineName = 'node' | 'native';
+
+/**
+ * The config's `engine`; without one, EDGEPLANE_ENGINE (node | native) picks
+ * it, so the whole test suite can run on either engine unchanged.
+ */
+export function engineOf(config: Config): EngineName {
+  if (config.engine !== undefined) return config.engine;
+  return process.env.EDGEPLANE_ENGINE === 'native' ? 'native' : 'node';
+}
+
+/**
+ * The upstream pools of one data plane for either engine. The node engine
+ * proxies through undici; the native engine through Http1PoolSet. WebSocket
+ * upgrades keep undici's pools on both (its upgrade support is what the
+ * pass-through is built on), so both sets are configured and drained together.
+ */
+export class EnginePools {
+  readonly engine: EngineName;
+  readonly undici: UpstreamPools;
+  readonly native: Http1PoolSet | null;
+
+  constructor(engine: EngineName, baseDir: string, connectionCap?: (cluster: string) => number | undefined) {
+    this.engine = engine;
+    this.undici = new UpstreamPools(baseDir, connectionCap);
+    this.native = engine === 'native' ? new Http1PoolSet(baseDir, connectionCap) : null;
+  }
+
+  /**
+   * The pools the proxy's Exchange dispatches through. Http1PoolSet's pools
+   * implement the part of undici's Pool the Exchange calls (dispatch with the
+   * legacy handler), so it is typed as UpstreamPools there.
+   */
+  get forProxy(): UpstreamPools {
+    return (this.native ?? this.undici) as unknown as UpstreamPools;
+  }
+
+  configure(clusters: readonly ClusterConfig[]): void {
+    this.undici.configure(clusters);
+    this.native?.configure(clusters);
+  }
+
+  release(endpoints: readonly Endpoint[]): void {
+    this.undici.release(endpoints);
+    this.native?.release(endpoints);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.undici.close(), this.native?.close()]);
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([this.undici.destroy(), this.native?.destroy()]);
+  }
+}
