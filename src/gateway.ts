@@ -16,6 +16,7 @@ import type { ConfigStore, ChangeResult } from './control/store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
+import { DeployOrchestrator } from './deploy/orchestrator.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { DnsServer } from './dns/server.ts';
 import { Fleet } from './gtm/fleet-service.ts';
@@ -23,6 +24,7 @@ import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
+import { EdgeplaneError } from './util/errors.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -76,6 +78,7 @@ export class Gateway {
   #store: ConfigStore | null = null;
   #audit: AuditLog | null = null;
   #releases: ReleaseController | null = null;
+  #deploys: DeployOrchestrator | null = null;
   /** The authoritative DNS responder, while the config has a `dns` section. */
   #dns: DnsServer | null = null;
   /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
@@ -226,6 +229,7 @@ export class Gateway {
     await this.#admin?.close().catch(() => {});
     this.#admin = null;
     // Running releases stop here and resume from the persisted state on the next start.
+    this.#deploys?.close();
     this.#releases?.close();
     await this.#store?.close();
     await this.#audit?.close();
@@ -260,6 +264,9 @@ export class Gateway {
       traffic: new RegistryTrafficSource(),
       health: { report: () => this.#healthReport(), onChange: (l) => this.endpoints.onChange(l) },
     });
+    // Deploys (release kind `deploy`) start containers of a unit's idle color, then hand the route to the release controller.
+    const configStore = this.#store;
+    this.#deploys = await DeployOrchestrator.open({ config: () => configStore.current.config, releases: this.#releases, health: () => this.#healthReport(), stateDir, clock: this.clock, logger: this.logger });
     const api = adminApi({
       store: this.#store,
       healthReport: () => this.#healthReport(),
@@ -268,12 +275,16 @@ export class Gateway {
       audit: this.#audit,
       clock: this.clock,
       releases: this.#releases,
+      releaseKinds: { deploy: this.#deploys },
       // The dashboard (/v1/dashboard) reads the same fleet and DNS weights as /v1/fleet.
       fleet: () => this.#fleet?.view() ?? null,
       gtmWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null,
     });
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
-    this.#adminAddress = await this.#admin.start();
+    this.#adminAddress = await this.#admin.start().catch((err: NodeJS.ErrnoException) => {
+      // Name the listener: a bare EADDRINUSE doesn't say which of the gateway's sockets is taken.
+      throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${config.admin?.address ?? '127.0.0.1:9901'}: ${err.code ?? err.message}`, { cause: err });
+    });
     this.#started = true;
   }
 
