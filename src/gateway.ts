@@ -24,7 +24,8 @@ import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
-import { EdgeplaneError } from './util/errors.ts';
+import { EdgeplaneError, ConfigError } from './util/errors.ts';
+import { adminMetrics } from './admin/metrics.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -168,7 +169,14 @@ export class Gateway {
   async reloadFromFile(): Promise<AppliedSnapshot | null> {
     if (!this.configPath) return null;
     try {
-      const config = loadConfigFile(this.configPath);
+      let config: Config;
+      try {
+        config = loadConfigFile(this.configPath);
+      } catch (err) {
+        // A file that fails the schema never reaches the store: count the rejection here (the store counts the rest).
+        if (err instanceof ConfigError) adminMetrics.configChanges.labels('file', 'rejected').inc();
+        throw err;
+      }
       const result: ChangeResult = await this.store.reloadFile(config, `reload ${this.configPath}`);
       this.logger.info({ version: result.version, changed: result.changed }, 'config reloaded from file');
       return this.#snapshot;

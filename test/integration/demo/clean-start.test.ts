@@ -29,7 +29,7 @@ test('a healthy start logs no warning (awaiting first check and start-up panic a
     ],
     routes: [{ name: 'api', match: { hosts: ['api.svc.plus'] }, split: [{ cluster: 'api-blue', weight: 1 }], retries: { attempts: 2, on: ['connect-failure', 'reset', '503'], budgetPercent: 20 } }],
     admin: { address: '127.0.0.1:0', token: 'demo-like-token' },
-  }, { env: { EDGEPLANE_LOG_LEVEL: 'info' } });
+  }, { env: { EDGEPLANE_LOG_LEVEL: 'info' }, timeoutMs: 180_000 });
   try {
     // Every endpoint healthy: the start-up is over.
     await waitFor(async () => {
