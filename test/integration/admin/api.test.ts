@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
-import { TOKEN, call, gatewayConfig, metricValue, request, stateFile } from './support.ts';
+import { TOKEN, call, callRefusedEarly, gatewayConfig, metricValue, request, stateFile } from './support.ts';
 
 /** Polls until `n` consecutive requests are answered by `color`, i.e. the change is in force. */
 async function allGoTo(gw: GatewayProcess, color: string, n = 12): Promise<void> {
@@ -119,7 +119,7 @@ test('admin API', async (t) => {
   await t.test('an oversized body answers 413 and changes nothing', async () => {
     const disk = stateFile(gw);
     const huge = { split: [{ cluster: 'blue', weight: 1 }], pad: 'x'.repeat(2 * 1024 * 1024) };
-    const r = await call(gw, 'PUT', '/v1/routes/api/split', { body: huge });
+    const r = await callRefusedEarly(gw, 'PUT', '/v1/routes/api/split', JSON.stringify(huge));
     assert.equal(r.status, 413);
     assert.equal(r.body.errors[0].path, '');
     assert.equal(stateFile(gw), disk);

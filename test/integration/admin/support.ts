@@ -49,6 +49,37 @@ export async function call(gw: GatewayProcess, method: string, path: string, opt
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
+/**
+ * Sends a body the server may refuse before reading it (413): resolves with
+ * the response as soon as it arrives. fetch() instead rejects with EPIPE when
+ * the server closes while the body is still being written, a race that
+ * depends on the machine's load.
+ */
+export function callRefusedEarly(gw: GatewayProcess, method: string, path: string, body: string): Promise<{ status: number; body: any }> {
+  const url = new URL(path, gw.adminUrl());
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      res.on('error', reject);
+    });
+    // The headers go first: a server that refuses by Content-Length answers before any body byte is sent,
+    // so the answer cannot race the body's write. A server that reads the body first gets it after a grace period.
+    let answered = false;
+    req.on('response', () => (answered = true));
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    req.flushHeaders();
+    const grace = setTimeout(() => {
+      if (!answered) req.end(body);
+    }, 5000);
+    req.on('close', () => clearTimeout(grace));
+  });
+}
+
 /** The state file's bytes (the config history), for "nothing changed on disk" checks. */
 export function stateFile(gw: GatewayProcess): string {
   return readFileSync(join(gw.dir, 'state', 'config.json'), 'utf8');
