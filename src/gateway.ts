@@ -25,7 +25,7 @@ import { collectProcessMetrics } from './metrics/registry.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
 import { EdgeplaneError, ConfigError } from './util/errors.ts';
-import { adminMetrics } from './admin/metrics.ts';
+import { controlMetrics } from './control/metrics.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -174,7 +174,7 @@ export class Gateway {
         config = loadConfigFile(this.configPath);
       } catch (err) {
         // A file that fails the schema never reaches the store: count the rejection here (the store counts the rest).
-        if (err instanceof ConfigError) adminMetrics.configChanges.labels('file', 'rejected').inc();
+        if (err instanceof ConfigError) controlMetrics.configChanges.labels('file', 'rejected').inc();
         throw err;
       }
       const result: ChangeResult = await this.store.reloadFile(config, `reload ${this.configPath}`);

@@ -149,7 +149,8 @@ test('legitimate clients still work: the CLI (no Origin), the dashboard (same or
 test('admin.allowedHosts: a configured name (a reverse proxy, a scrape by name) is served', async (t) => {
   const named = await startGateway({
     node: { id: 'gw-sec-2', region: 'jp' },
-    listeners: [],
+    // A gateway must serve something (edgeplane refuses a config without listeners or dns).
+    listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }],
     clusters: [{ name: 'blue', endpoints: [upstream.address] }],
     routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 100 }] }],
     admin: { address: '127.0.0.1:0', allowedHosts: ['admin.fleet.internal'] },

@@ -22,7 +22,8 @@ before(async () => {
   gw = await startGateway(
     {
       node: { id: 'gw-sec', region: 'jp' },
-      listeners: [],
+      // A gateway must serve something (edgeplane refuses a config without listeners or dns).
+      listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }],
       clusters: [{ name: 'blue', endpoints: ['127.0.0.1:9'] }],
       routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 100 }] }],
       admin: { address: '127.0.0.1:0', token: TOKEN, stateDir: './state' },

@@ -9,7 +9,8 @@ export const GOSSIP_NODE = 'gw-gossip';
 export async function startGossipGateway(key: string, gossip: Record<string, unknown> = {}): Promise<{ gw: GatewayProcess; host: string; port: number }> {
   const gw = await startGateway({
     node: { id: GOSSIP_NODE, region: 'jp' },
-    listeners: [],
+    // A gateway must serve something (edgeplane refuses a config without listeners or dns).
+    listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }],
     clusters: [],
     routes: [],
     admin: { address: '127.0.0.1:0' },
