@@ -17,7 +17,7 @@ import { withNodeLocal } from '../control/node-local.ts';
 import { withVersion } from '../control/config-equal.ts';
 import { ControlError } from '../control/errors.ts';
 
-const USAGE = [
+export const USAGE = [
   'usage: edgeplane store import --config FILE [--state-dir DIR] [--endpoints URL,...] [--prefix P]',
   '       edgeplane store export --config FILE [--endpoints URL,...] [--prefix P] [--output FILE]',
   '',

@@ -8,6 +8,7 @@
  */
 
 import { USAGE as DNSSEC_USAGE } from './dnssec.ts';
+import { USAGE as STORE_USAGE } from './store.ts';
 
 export const EXIT_CODES = `Exit status (every command):
   0  done (and --help)
@@ -47,6 +48,7 @@ with examples/demo.yaml: HTTP 8080, HTTPS 8443, admin 9901, DNS 5353.
   -h, --help           this help`,
   // dnssec keeps its usage beside its code; the dispatcher answers its --help.
   dnssec: DNSSEC_USAGE,
+  store: STORE_USAGE,
   config: `usage: edgeplane config export --config FILE [--state-dir DIR] [--output FILE]
 
   export               print the effective config (the file, or the persisted admin

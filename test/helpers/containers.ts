@@ -69,7 +69,9 @@ export async function startEngine(kind: EngineKind): Promise<TestEngine> {
   let proc: ChildProcess | null = null;
   let exited: number | null | undefined;
 
-  const env = { ...process.env };
+  // The daemons' own temp files (image imports: podman's api_load.tar*) stay in the daemon's dir, removed with it.
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: join(dir, 'tmp') };
   let argv: string[];
   if (kind === 'docker') {
     // No bridge, no iptables: test containers use host networking, and a daemon must not touch the host's firewall.
