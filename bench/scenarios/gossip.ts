@@ -175,7 +175,7 @@ async function startMembers(count: number, seed: string, keys: string[], healthE
 async function gatewayCpu(ci: boolean): Promise<BenchResult[]> {
   const windowMs = ci ? 5000 : 60_000;
   const key = generateKey();
-  const base = { node: { id: 'bench-gw', region: 'jp' }, listeners: [], clusters: [], routes: [], admin: { address: '127.0.0.1:0', stateDir: './state' } };
+  const base = { node: { id: 'bench-gw', region: 'jp' }, listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }], clusters: [], routes: [], admin: { address: '127.0.0.1:0', stateDir: './state' } };
   const rows: BenchResult[] = [];
   const measure = async (gw: Running & { ready: Record<string, unknown> }) => {
     const pid = gw.proc.pid!;
