@@ -16,6 +16,8 @@ import type { ConfigStore, ChangeResult } from './control/store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
+import { ReleaseFleet } from './release/fleet.ts';
+import { EtcdConfigStore } from './control/etcd-store.ts';
 import { DeployOrchestrator } from './deploy/orchestrator.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { DnsServer } from './dns/server.ts';
@@ -80,6 +82,8 @@ export class Gateway {
   #audit: AuditLog | null = null;
   #releases: ReleaseController | null = null;
   #deploys: DeployOrchestrator | null = null;
+  /** With the etcd store: the election of the fleet's one release driver and the fleet's traffic counters. */
+  #releaseFleet: ReleaseFleet | null = null;
   /** The authoritative DNS responder, while the config has a `dns` section. */
   #dns: DnsServer | null = null;
   /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
@@ -239,6 +243,7 @@ export class Gateway {
     // Running releases stop here and resume from the persisted state on the next start.
     this.#deploys?.close();
     this.#releases?.close();
+    await this.#releaseFleet?.close();
     await this.#store?.close();
     await this.#audit?.close();
     this.endpoints.close();
@@ -264,12 +269,16 @@ export class Gateway {
     this.#audit = new AuditLog({ dir: stateDir.path, logger: this.logger });
     if (!config.admin?.token) this.logger.warn('admin.token is not set: the /v1 admin API is open to every local process');
     // Releases read the target's traffic from the metrics registry and its health from the endpoint table: nothing on the request path.
+    // With etcd one elected node drives the fleet's releases and its gates sum every node's published counters.
+    const etcdStore = this.#store instanceof EtcdConfigStore ? this.#store : null;
+    this.#releaseFleet = etcdStore ? new ReleaseFleet({ store: etcdStore, nodeId: config.node.id, clock: this.clock, logger: this.logger, health: () => this.#healthReport() }) : null;
     this.#releases = await ReleaseController.open({
       store: this.#store,
       stateDir,
       clock: this.clock,
       logger: this.logger,
-      traffic: new RegistryTrafficSource(),
+      traffic: this.#releaseFleet?.traffic ?? new RegistryTrafficSource(),
+      ...(this.#releaseFleet ? { fleet: this.#releaseFleet } : {}),
       health: { report: () => this.#healthReport(), onChange: (l) => this.endpoints.onChange(l) },
     });
     // Deploys (release kind `deploy`) start containers of a unit's idle color, then hand the route to the release controller.
