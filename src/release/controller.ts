@@ -262,7 +262,7 @@ export class ReleaseController {
         versions: [],
         history: [],
       };
-      rec.history.push({ at: now, phase: 'waiting', step: -1, reason: rec.reason + (parsed.skippedSteps.length ? `; steps ${parsed.skippedSteps.join(', ')} skipped (at or below the target's share)` : '') });
+      rec.history.push({ at: now, phase: 'waiting', step: -1, reason: rec.reason + (parsed.skippedSteps.length ? `; steps ${parsed.skippedSteps.join(', ')} skipped (at or below the target's share)` : ''), ...(this.#o.fleet ? { driver: this.#o.fleet.nodeId } : {}) });
       this.#records.set(rec.id, rec);
       try {
         await this.#save();
@@ -653,7 +653,7 @@ export class ReleaseController {
     rec.reason = reason;
     rec.updatedAt = this.#iso();
     if (isActive(to) && to !== 'rolling_back') rec.rollbackTo = null;
-    const entry: HistoryEntry = { at: rec.updatedAt, phase: to, step: rec.step, ...(weights ? { weights: weights.map((e) => ({ ...e })) } : {}), reason };
+    const entry: HistoryEntry = { at: rec.updatedAt, phase: to, step: rec.step, ...(weights ? { weights: weights.map((e) => ({ ...e })) } : {}), reason, ...(this.#o.fleet ? { driver: this.#o.fleet.nodeId } : {}) };
     rec.history.push(entry);
     const run = this.#runs.get(rec.id);
     if (run) {

@@ -66,6 +66,11 @@ export class ReleaseFleet {
     this.#unsubscribe = o.store.onApplied(() => void this.#publisher.publish());
   }
 
+  /** This node's id (recorded on each transition it drives). */
+  get nodeId(): string {
+    return this.#nodeId;
+  }
+
   start(): void {
     this.#publisher.start();
     this.election.start();
