@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../../helpers/wait.ts';
 import { etcdMissing } from './etcd-cluster.ts';
 import { call, converged, metricValue, splitOf, versionOf } from './support.ts';
-import { canaryBody, releaseOn, startFleet, trafficLoop } from './release-support.ts';
+import { canaryBody, releaseReaches, startFleet, trafficLoop } from './release-support.ts';
 
 /**
  * The gates read the whole fleet's traffic: a canary whose 5xx all go
@@ -27,10 +26,7 @@ test("a canary whose 5xx come only through the non-driver still trips the driver
   assert.equal(started.status, 201, JSON.stringify(started.body));
   const id = started.body.id as string;
 
-  const done = await waitFor(async () => {
-    const r = await releaseOn(b, id);
-    return ['rolled_back', 'succeeded', 'paused', 'failed'].includes(r.phase) ? r : null;
-  }, { timeoutMs: 90_000, intervalMs: 100, what: 'the release to end' });
+  const done = await releaseReaches(b, id, ['rolled_back', 'succeeded', 'paused', 'failed']);
   await load.stop();
   assert.equal(done.phase, 'rolled_back', `${done.phase}: ${done.reason}`);
   assert.match(done.reason, /error rate/);

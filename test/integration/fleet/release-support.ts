@@ -44,6 +44,20 @@ export async function agreedDriver(nodes: GatewayProcess[], candidates: string[]
   );
 }
 
+/** Waits until release `id`, as `gw` shows it, is in one of `phases`; on timeout the error carries the release as last seen. */
+export async function releaseReaches(gw: GatewayProcess, id: string, phases: string[], timeoutMs = 90_000): Promise<any> {
+  let last: any = null;
+  try {
+    return await waitFor(async () => {
+      last = await releaseOn(gw, id);
+      return phases.includes(last.phase) ? last : null;
+    }, { timeoutMs, intervalMs: 100, what: `release ${id} to reach ${phases.join(' or ')}` });
+  } catch (err) {
+    const brief = last && { phase: last.phase, reason: last.reason, step: last.step, history: last.history.map((h: any) => `${h.at} ${h.driver ?? ''} ${h.phase} ${h.step}: ${h.reason}`) };
+    throw new Error(`${(err as Error).message}\nlast seen: ${JSON.stringify(brief, null, 2)}`);
+  }
+}
+
 export async function releaseOn(gw: GatewayProcess, id: string): Promise<any> {
   const res = await call(gw, 'GET', `/v1/releases/${id}`);
   if (res.status !== 200) throw new Error(`GET /v1/releases/${id}: ${res.status} ${JSON.stringify(res.body)}`);
