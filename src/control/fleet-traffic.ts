@@ -42,13 +42,17 @@ export interface FleetTrafficPublisherOptions {
   collect: () => Promise<Omit<NodeTraffic, 'node' | 'boot' | 'version'>>;
   /** The config version this node serves. */
   version: () => number;
+  /** Whether counters are wanted now (a release is running); when not, they are published only when a version is applied. */
+  active: () => boolean;
 }
 
 /**
- * Publishes this node's counters every interval (only when they changed) and
- * at once when asked (a new config version applied). They live on the
- * node's lease: a dead node's counters vanish with it, and the driver's sum
- * is over live nodes only.
+ * Publishes this node's counters every interval while a release runs (only
+ * when they changed) and at once when asked (a new config version applied,
+ * so a step's window opens on counters taken after the node serves it).
+ * Idle, it writes nothing: a put per node per second would grow etcd's
+ * history for no reader. The counters live on the node's lease: a dead
+ * node's counters vanish with it, and the driver's sum is over live nodes only.
  */
 export class FleetTrafficPublisher {
   readonly #o: FleetTrafficPublisherOptions;
@@ -56,18 +60,30 @@ export class FleetTrafficPublisher {
   #timer: TimerHandle | undefined;
   #closed = false;
   #running: Promise<void> | null = null;
+  #again = false;
 
   constructor(o: FleetTrafficPublisherOptions) {
     this.#o = o;
   }
 
+  /** Publishes once now (so the driver sees this node's counters before any window), then every interval while active. */
   start(): void {
-    this.#schedule(0);
+    void this.publish().finally(() => this.#schedule(this.#o.intervalMs));
   }
 
-  /** Publishes now (coalesced with one in flight). */
+  /** Publishes now; while one is in flight (possibly read before a version was applied), once more after it. */
   publish(): Promise<void> {
-    this.#running ??= this.#publish().finally(() => (this.#running = null));
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#publish().finally(() => {
+      this.#running = null;
+      if (this.#again) {
+        this.#again = false;
+        void this.publish();
+      }
+    });
     return this.#running;
   }
 
@@ -84,7 +100,7 @@ export class FleetTrafficPublisher {
   #schedule(ms: number): void {
     if (this.#closed) return;
     this.#timer = this.#o.clock.setTimeout(() => {
-      void this.publish().finally(() => this.#schedule(this.#o.intervalMs));
+      void (this.#o.active() ? this.publish() : Promise.resolve()).finally(() => this.#schedule(this.#o.intervalMs));
     }, ms);
   }
 

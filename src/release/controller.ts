@@ -130,6 +130,7 @@ export class ReleaseController {
     if (o.health.onChange) c.#unsubscribe.push(o.health.onChange((cluster) => c.#onHealthChange(cluster)));
     c.#unsubscribe.push(fleet.election.onChange((leading) => (leading ? c.#takeOver() : c.#stepDown())));
     c.#scheduleMirror();
+    fleet.activeWhen(() => [...c.#running()].length > 0);
     fleet.start();
     return c;
   }
@@ -440,8 +441,13 @@ export class ReleaseController {
         if (this.#o.clock.now() >= pending.deadline) {
           return this.#rollback(rec, 'rolled_back', `step ${rec.step + 1}/${rec.plan.length}: ${who} did not serve version ${pending.version} within ${formatDuration(rec.spec.readinessTimeoutMs)}`);
         }
-        rec.reason = `${rec.reason.split(' [window waits')[0]} [window waits for ${who} to serve version ${pending.version}]`;
+        const reason = `${rec.reason.split(' [window waits')[0]} [window waits for ${who} to serve version ${pending.version}]`;
         this.#schedule(rec, Math.min(rec.spec.intervalMs, 250), () => this.#openWindow(rec));
+        if (reason !== rec.reason) {
+          rec.reason = reason;
+          // Other nodes show what the driver stored: say what the release waits for.
+          await this.#save();
+        }
         return;
       }
     }
@@ -494,6 +500,8 @@ export class ReleaseController {
       }
       case 'pending':
         this.#schedule(rec, Math.min(rec.spec.intervalMs, run.windowMs - elapsedMs), () => this.#evaluate(rec));
+        // In a fleet the other nodes' API and dashboard show the readings the driver stored.
+        if (this.#o.fleet) await this.#save();
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { readFleetTraffic, type NodeTraffic, type PublishedCounters } from '../control/fleet-traffic.ts';
+import { nodesPrefix } from '../control/etcd-store.ts';
 import type { HealthReport } from '../health/types.ts';
 import { readAllFromRegistry, type TrafficCounters, type TrafficSource } from './traffic-stats.ts';
 
@@ -60,10 +61,33 @@ export class FleetTrafficSource implements TrafficSource {
     return out;
   }
 
-  /** The live nodes (those whose counters are on a live lease) and those serving a version below `version`. */
+  /**
+   * The live nodes (their status keys, `<prefix>/nodes/`, always kept on their
+   * lease) and those not ready for a window on `version`: serving an older
+   * version, or whose counters taken at that version are not published yet
+   * (a node the sum cannot see must hold the window, not be left out of it).
+   */
   async serving(version: number): Promise<FleetServing> {
-    const nodes = await this.#nodes();
-    return { live: nodes.map((n) => n.node).sort(), lagging: nodes.filter((n) => n.version < version).map((n) => ({ node: n.node, version: n.version })) };
+    const [status, traffic] = await Promise.all([
+      this.#client.getAll().prefix(nodesPrefix(this.#prefix)).options({ deadline: Date.now() + this.#timeoutMs }).strings(),
+      this.#nodes(),
+    ]);
+    const published = new Map(traffic.map((n) => [n.node, n.version]));
+    const live: string[] = [];
+    const lagging: FleetServing['lagging'] = [];
+    for (const text of Object.values(status)) {
+      let s: { id?: unknown; version?: unknown };
+      try {
+        s = JSON.parse(text) as typeof s;
+      } catch {
+        continue;
+      }
+      if (typeof s.id !== 'string') continue;
+      live.push(s.id);
+      const seen = Math.min(Number(s.version) || 0, published.get(s.id) ?? 0);
+      if (seen < version) lagging.push({ node: s.id, version: seen });
+    }
+    return { live: live.sort(), lagging };
   }
 }
 

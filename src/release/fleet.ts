@@ -42,6 +42,7 @@ export class ReleaseFleet {
   readonly #publisher: FleetTrafficPublisher;
   readonly #nodeId: string;
   #unsubscribe: (() => void) | null = null;
+  #active: () => boolean = () => false;
 
   constructor(o: ReleaseFleetOptions) {
     const s = o.store.settings;
@@ -62,8 +63,14 @@ export class ReleaseFleet {
       logger,
       collect: () => collectLocalTraffic(o.health),
       version: () => o.store.current.version,
+      active: () => this.#active(),
     });
     this.#unsubscribe = o.store.onApplied(() => void this.#publisher.publish());
+  }
+
+  /** Counters are published every interval only while `active()` (the controller: a release is running). */
+  activeWhen(active: () => boolean): void {
+    this.#active = active;
   }
 
   /** This node's id (recorded on each transition it drives). */

@@ -32,6 +32,13 @@ test("a canary whose 5xx come only through the non-driver still trips the driver
   assert.match(done.reason, /error rate/);
   assert.ok(done.history.every((h: any) => h.driver === driverId), 'every transition was the driver\'s');
 
+  // A refusal by the driver comes back through B with its status and message.
+  const late = await call(b, 'POST', `/v1/releases/${id}/abort`);
+  assert.equal(late.status, 409, JSON.stringify(late.body));
+  assert.match(JSON.stringify(late.body), /cannot abort release rel-\d+: it is rolled_back/);
+  const second = await call(b, 'POST', '/v1/releases', { body: { ...canaryBody(), to: 'nope' } });
+  assert.equal(second.status, 400, JSON.stringify(second.body));
+
   // The 5xx answers from green were all counted on B: the driver served green none.
   const driverMetrics = (await call(driver, 'GET', '/metrics', { token: null })).body as string;
   const bMetrics = (await call(b, 'GET', '/metrics', { token: null })).body as string;
