@@ -16,6 +16,7 @@ import { generateKeyPem, loadZoneKey } from '../../../src/dns/dnssec/keys.ts';
 import { generateKey } from '../../../src/gtm/keyring.ts';
 import { EtcdCluster, etcdMissing } from '../fleet/etcd-cluster.ts';
 import { newPrefix } from '../fleet/support.ts';
+import { fleetCommand } from '../../../src/cli/fleet.ts';
 
 const TOKEN = 'keyset-test-token';
 const GOSSIP_KEY = generateKey();
@@ -140,6 +141,11 @@ test('etcd store: nodes publish key sets in their leased status; a node with ano
   assert.match(ha.reasons.join('\n'), /but etcd-c serves \d+\/[0-9a-f]{16} \(1 peer\(s\) agree with this node\)/);
   const hc = await settled(c, ['etcd-a', 'etcd-b'], 'degraded');
   assert.match(hc.reasons.join('\n'), /but etcd-a serves .*, etcd-b serves /);
+  // `edgeplane fleet` lists every node's set from the same status keys
+  let out = '';
+  const sink = { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream;
+  assert.equal(await fleetCommand(['--admin', admin(a), '--token', TOKEN], sink as never, sink as never, {}), 0, out);
+  assert.match(out, /dnssec svc\.plus: DNSKEY SETS DIFFER \(etcd-a \d+\/[0-9a-f]{16}, etcd-b \d+\/[0-9a-f]{16}, etcd-c \d+\/[0-9a-f]{16}\)/);
 
   // c stops (its lease is revoked): a and b are healthy again.
   await c.stop('SIGTERM');
