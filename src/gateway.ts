@@ -22,6 +22,7 @@ import { DeployOrchestrator } from './deploy/orchestrator.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { DnsServer } from './dns/server.ts';
 import { Fleet } from './gtm/fleet-service.ts';
+import { KeysetWatch } from './gateway-keysets.ts';
 import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
@@ -88,6 +89,7 @@ export class Gateway {
   #dns: DnsServer | null = null;
   /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
   #fleet: Fleet | null = null;
+  #keysets: KeysetWatch | null = null;
   #started = false;
   #draining = false;
   /** With `workers` > 1, the data plane runs in worker processes and this one is the control process (src/cluster). */
@@ -233,6 +235,7 @@ export class Gateway {
     this.#draining = true;
     this.#plane.closeListeners();
     await this.#cluster?.close();
+    this.#keysets?.close();
     // Leave the fleet first: peers mark this gateway left (not dead) and re-plan DNS at once.
     await this.#fleet?.close().catch(() => {});
     this.#fleet = null;
@@ -302,13 +305,18 @@ export class Gateway {
       // Name the listener: a bare EADDRINUSE doesn't say which of the gateway's sockets is taken.
       throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${config.admin?.address ?? '127.0.0.1:9901'}: ${err.code ?? err.message}`, { cause: err });
     });
+    // Every nameserver of a signed zone must serve the same DNSKEY set: published to and compared with peers (gossip, etcd).
+    this.#keysets = new KeysetWatch({ config: () => this.#snapshot.config, baseDir: this.baseDir, fleet: () => this.#fleet, store: () => this.#store, logger: this.logger });
+    this.#keysets.start();
     this.#started = true;
   }
 
   /** The health table's report; with workers, their breaker counters and in-flight requests are added in. */
   #healthReport(): ReturnType<EndpointTable['healthReport']> {
     const report = this.endpoints.healthReport();
-    return this.#cluster ? this.#cluster.healthReport(report) : report;
+    const full = this.#cluster ? this.#cluster.healthReport(report) : report;
+    const dnssec = this.#keysets?.report();
+    return dnssec ? { ...full, status: dnssec.state, reasons: dnssec.reasons, dnssec } : full;
   }
 
   /** Gossip membership and region states, or null without a `gossip` section. */
