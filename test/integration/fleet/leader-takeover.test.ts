@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../helpers/wait.ts';
 import { etcdMissing } from './etcd-cluster.ts';
-import { call, converged, splitOf, versionOf } from './support.ts';
+import { call, converged, metricValue, splitOf, versionOf } from './support.ts';
 import { agreedDriver, canaryBody, releaseReaches, releaseOn, startFleet, trafficLoop } from './release-support.ts';
 
 /**
@@ -64,4 +64,8 @@ test('kill -9 the release driver mid-canary: another node finishes it', { skip: 
   }
   const status = (await call(others[1]!, 'GET', '/v1/status')).body;
   assert.equal(status.releases.driver.id, next);
+  for (const gw of others) {
+    const metrics = (await call(gw, 'GET', '/metrics', { token: null })).body as string;
+    assert.equal(metricValue(metrics, 'edgeplane_release_driver'), gw === byId(next) ? 1 : 0);
+  }
 });
