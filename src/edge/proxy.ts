@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { EdgeTable, CompiledRoute, RouteClusterStats } from './compile.ts';
 import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
@@ -15,6 +15,7 @@ import { prepareRequest, routeAcceptsEscapedSlash, headerListSize, type Prepared
 import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-policy.ts';
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
+import { chooseCluster } from './cluster-choice.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -331,32 +332,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #chooseCluster(): number {
-    const route = this.#route;
-    const split = route.split;
-    const headers = this.#req.headers;
-    if (route.overrideHeader !== null) {
-      const forced = headers[route.overrideHeader];
-      if (typeof forced === 'string') {
-        const i = split.indexOf(forced);
-        if (i >= 0) return i;
-      }
-    }
-    const available = this.#proxy.availability(route);
-    if (route.sticky !== null) {
-      let key: string | undefined;
-      if (route.sticky.header !== null) {
-        const v = headers[route.sticky.header];
-        key = typeof v === 'string' && v !== '' ? v : undefined;
-      } else if (route.sticky.cookie !== null) {
-        key = readCookie(headers.cookie, route.sticky.cookie);
-        if (key === undefined) {
-          key = randomBytes(12).toString('base64url');
-          this.#setCookie = `${route.sticky.cookie}=${key}${route.sticky.cookieAttributes}${this.#scheme === 'https' ? '; Secure' : ''}`;
-        }
-      }
-      if (key !== undefined) return split.pick(key, available);
-    }
-    return split.next(available);
+    return chooseCluster(this.#route, this.#req.headers, this.#scheme, this.#proxy.availability(this.#route), this);
+  }
+
+  /** StickyCookieSink: a sticky cookie assigned to this request goes out with the response. */
+  stickyCookie(setCookie: string): void {
+    this.#setCookie = setCookie;
   }
 
   /** The one sanitiser (src/edge/request-headers.ts) shared with Upgrade requests; null when the listener refuses the request. */
@@ -823,7 +804,8 @@ function requestHasBody(req: DownstreamRequest): boolean {
   return h['transfer-encoding'] !== undefined;
 }
 
-function joinPrefix(to: string, rest: string): string {
+/** The path after a prefix rewrite (shared with Upgrade requests). */
+export function joinPrefix(to: string, rest: string): string {
   if (rest === '' || rest.startsWith('?')) return to + rest;
   if (to.endsWith('/') && rest.startsWith('/')) return to + rest.slice(1);
   if (!to.endsWith('/') && !rest.startsWith('/')) return `${to}/${rest}`;
