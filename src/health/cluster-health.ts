@@ -16,6 +16,7 @@ import * as m from './metrics.ts';
 import { OutlierDetector, type EjectionReason } from './outlier-detector.ts';
 import { resolveActiveCheck, resolveBreaker, resolveOutlier, resolvePanicThreshold, type ActiveCheckOptions, type BreakerLimits, type OutlierOptions } from './options.ts';
 import { tcpProbe } from './tcp-probe.ts';
+import { createGrpcProbe } from './grpc-probe.ts';
 import type { ClusterHealthReport, EndpointHealthReport, UpstreamOutcome } from './types.ts';
 
 export type ProbeFactory = (options: ActiveCheckOptions, tls: HttpProbeOptions['tls']) => { probe: Probe; close(): Promise<void> };
@@ -52,7 +53,7 @@ export interface ResolvedClusterOptions {
 
 /** Resolves and validates a cluster's health options (throws HealthOptionsError); reads the CA bundle checks need. */
 export function resolveClusterOptions(c: ClusterConfig, baseDir: string): ResolvedClusterOptions {
-  const check = c.healthCheck ? resolveActiveCheck(c.healthCheck) : null;
+  const check = c.healthCheck ? resolveActiveCheck(c.healthCheck, c.protocol) : null;
   return {
     check,
     tls: check ? checkTls(c, baseDir) : undefined,
@@ -92,6 +93,7 @@ class UnavailableSource implements DiscoverySource {
 
 export const defaultProbeFactory: ProbeFactory = (o, tls) => {
   if (o.type === 'tcp') return { probe: tcpProbe, close: async () => {} };
+  if (o.grpc !== null) return createGrpcProbe({ service: o.grpc.service, authority: o.grpc.authority, tls: o.grpc.tls ? (tls ?? { rejectUnauthorized: true }) : undefined });
   return createHttpProbe({ path: o.path, host: o.host, expectedStatuses: o.expectedStatuses, bodyMatch: o.bodyMatch, tls });
 };
 
