@@ -18,7 +18,8 @@ export function engineOf(config: Config): EngineName {
  * The upstream pools of one data plane for either engine. The node engine
  * proxies through undici; the native engine through Http1PoolSet. WebSocket
  * upgrades keep undici's pools on both (its upgrade support is what the
- * pass-through is built on), so both sets are configured and drained together.
+ * pass-through is built on), and so do HTTP/2 upstream clusters (H2Upstream),
+ * so both sets are configured and drained together.
  */
 export class EnginePools {
   readonly engine: EngineName;
@@ -28,7 +29,8 @@ export class EnginePools {
   constructor(engine: EngineName, baseDir: string, connectionCap?: (cluster: string) => number | undefined) {
     this.engine = engine;
     this.undici = new UpstreamPools(baseDir, connectionCap);
-    this.native = engine === 'native' ? new Http1PoolSet(baseDir, connectionCap) : null;
+    // HTTP/2 upstream clusters (h2, h2c: gRPC) stay on the undici side's H2Upstream on both engines.
+    this.native = engine === 'native' ? new Http1PoolSet(baseDir, connectionCap, this.undici) : null;
   }
 
   /**

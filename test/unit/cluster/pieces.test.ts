@@ -63,7 +63,14 @@ test('retired worker metrics fold into one running sum', () => {
 });
 
 test('workers: absent is one process, auto follows the CPUs', () => {
-  assert.equal(resolveWorkers(undefined), 1);
-  assert.equal(resolveWorkers(3), 3);
-  assert.ok(resolveWorkers('auto') >= 1);
+  assert.equal(resolveWorkers(undefined, {}), 1);
+  assert.equal(resolveWorkers(3, {}), 3);
+  assert.ok(resolveWorkers('auto', {}) >= 1);
+});
+
+test('workers: absent from the config, EDGEPLANE_WORKERS picks the count; the config wins', () => {
+  assert.equal(resolveWorkers(undefined, { EDGEPLANE_WORKERS: '2' }), 2);
+  assert.equal(resolveWorkers(undefined, { EDGEPLANE_WORKERS: '' }), 1);
+  assert.equal(resolveWorkers(1, { EDGEPLANE_WORKERS: '2' }), 1);
+  assert.throws(() => resolveWorkers(undefined, { EDGEPLANE_WORKERS: 'two' }), /EDGEPLANE_WORKERS/);
 });
