@@ -7,11 +7,15 @@ export type EngineName = 'node' | 'native';
 
 /**
  * The config's `engine`; without one, EDGEPLANE_ENGINE (node | native) picks
- * it, so the whole test suite can run on either engine unchanged.
+ * it, so the whole test suite can run on either engine unchanged. The default
+ * is native; node (node:http + undici) stays selectable as the reference.
  */
-export function engineOf(config: Config): EngineName {
+export function engineOf(config: Config, env: NodeJS.ProcessEnv = process.env): EngineName {
   if (config.engine !== undefined) return config.engine;
-  return process.env.EDGEPLANE_ENGINE === 'native' ? 'native' : 'node';
+  const fromEnv = env.EDGEPLANE_ENGINE;
+  if (fromEnv === undefined || fromEnv === '' || fromEnv === 'native') return 'native';
+  if (fromEnv === 'node') return 'node';
+  throw new RangeError(`EDGEPLANE_ENGINE must be node or native, got ${JSON.stringify(fromEnv)}`);
 }
 
 /**
