@@ -80,14 +80,14 @@ export class Proxy {
       return;
     }
     try {
-      const headers = req.headers;
+      // req.headers is not read unless needed: on the native engine it is an object built on first use.
       const h2 = 'stream' in req;
       if (h2 && headerListSize(req.rawHeaders) > listener.maxHeaderSize) {
         edgeMetrics.clientErrors.labels('header_too_large').inc();
         sendError(res, 431, 'header_too_large', 'request header fields too large');
         return;
       }
-      const pseudo = h2 ? ((headers[':authority'] as string | undefined) ?? null) : null;
+      const pseudo = h2 ? ((req.headers[':authority'] as string | undefined) ?? null) : null;
       const prepared = prepareRequest(req.url ?? '/', pseudo, req.rawHeaders, listener.request);
       if (!prepared.ok) {
         edgeMetrics.clientErrors.labels(prepared.reason).inc();
@@ -98,7 +98,7 @@ export class Proxy {
       const path = prepared.path;
       const method = req.method ?? 'GET';
       const route = table.routes.match(host, path, method, (name) => {
-        const v = headers[name];
+        const v = req.headers[name];
         return Array.isArray(v) ? v.join(',') : v;
       });
       if (route === undefined) {
@@ -228,7 +228,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     (res as ExchangeCarrier)[kExchange] = this;
     res.on('close', onDownstreamClose);
-    const incomingId = this.#req.headers['x-request-id'];
+    const incomingId = requestIdOf(this.#req);
     this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
     const route = this.#route;
     this.#log = this.#opts.accessLog?.current ?? null;
@@ -333,9 +333,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   #chooseCluster(): number {
     const route = this.#route;
     const split = route.split;
-    const headers = this.#req.headers;
+    const req = this.#req;
     if (route.overrideHeader !== null) {
-      const forced = headers[route.overrideHeader];
+      const forced = req.headers[route.overrideHeader];
       if (typeof forced === 'string') {
         const i = split.indexOf(forced);
         if (i >= 0) return i;
@@ -345,10 +345,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (route.sticky !== null) {
       let key: string | undefined;
       if (route.sticky.header !== null) {
-        const v = headers[route.sticky.header];
+        const v = req.headers[route.sticky.header];
         key = typeof v === 'string' && v !== '' ? v : undefined;
       } else if (route.sticky.cookie !== null) {
-        key = readCookie(headers.cookie, route.sticky.cookie);
+        key = readCookie(req.headers.cookie, route.sticky.cookie);
         if (key === undefined) {
           key = randomBytes(12).toString('base64url');
           this.#setCookie = `${route.sticky.cookie}=${key}${route.sticky.cookieAttributes}${this.#scheme === 'https' ? '; Secure' : ''}`;
@@ -812,7 +812,29 @@ function headerSet(names: readonly string[]): ReadonlySet<string> {
   return set;
 }
 
+/**
+ * X-Request-Id as req.headers would give it (repeated fields joined with ', ',
+ * which no valid id contains), read from rawHeaders so that the common request
+ * builds no header object.
+ */
+function requestIdOf(req: DownstreamRequest): string | undefined {
+  if ('stream' in req) {
+    const v = req.headers['x-request-id'];
+    return typeof v === 'string' ? v : undefined;
+  }
+  const raw = req.rawHeaders;
+  let found: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 12 && name.toLowerCase() === 'x-request-id') found = found === undefined ? raw[i + 1]! : `${found}, ${raw[i + 1]!}`;
+  }
+  return found;
+}
+
 function requestHasBody(req: DownstreamRequest): boolean {
+  // The native engine's parser already knows the framing.
+  const framed = (req as { hasBody?: boolean }).hasBody;
+  if (framed !== undefined) return framed;
   const h = req.headers;
   if ('stream' in req) {
     // HTTP/2: the client ended the stream with its HEADERS frame when there is no body.
