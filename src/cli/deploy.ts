@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DeployView } from '../deploy/view.ts';
-import { AdminClient } from './release.ts';
+import { AdminClient } from './admin-client.ts';
 import { deployFinished, formatDeployFrame } from './deploy-progress.ts';
 
 export const DEPLOY_USAGE = `usage: edgeplane release deploy UNIT --image IMAGE [options]

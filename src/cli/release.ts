@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { ReleaseView } from '../release/view.ts';
 import { deployCommand } from './deploy.ts';
 import { formatDeployFrame } from './deploy-progress.ts';
+import { AdminClient } from './admin-client.ts';
 
 const USAGE = `usage: edgeplane release <command> [options]     releases over the admin API
 
@@ -142,34 +143,6 @@ function startBody(v: Record<string, string | boolean | undefined>): Record<stri
 
 function numberOr(s: string): number | string {
   return s !== '' && Number.isFinite(Number(s)) ? Number(s) : s;
-}
-
-export class AdminClient {
-  readonly base: string;
-  readonly #token: string | undefined;
-  readonly #author: string | undefined;
-
-  constructor(base: string, token: string | undefined, author: string | undefined) {
-    this.base = base.replace(/\/+$/, '');
-    this.#token = token;
-    this.#author = author;
-  }
-
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const headers: Record<string, string> = {};
-    if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-    if (this.#author) headers['x-edgeplane-author'] = this.#author;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(this.base + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(30_000) });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: shown as is
-    }
-    return { status: res.status, body: parsed };
-  }
 }
 
 /** Weights are relative; the share of the total is what a release's steps (percentages) speak of. */

@@ -1,18 +1,14 @@
 import { parseHostPort, isLoopback } from '../util/address.ts';
 import type { Config } from './schema/index.ts';
-import { checkJwtConfig } from './jwt-check.ts';
-import { checkHealthConfig } from './health-check.ts';
+import type { RawIssue } from './issue.ts';
+import { checkJwtConfig } from '../edge/jwt/config-check.ts';
+import { checkHealthConfig } from '../health/config-check.ts';
 import { checkDnsConfig } from '../dns/config-check.ts';
 import { checkGossipConfig } from '../gtm/config-check.ts';
 import { checkUnits } from './unit-check.ts';
 import { checkRateLimits } from '../edge/rate-limit/config-check.ts';
 
-export interface RawIssue {
-  path: (string | number)[];
-  message: string;
-  /** Point at the key itself (for "unknown key" style errors). */
-  key?: string;
-}
+export type { RawIssue } from './issue.ts';
 
 /**
  * Checks that JSON Schema can't express: references between sections, unique

@@ -3,7 +3,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigSchema, type Config } from './schema/index.ts';
 import { ConfigSource, formatPath, pointerToPath } from './source.ts';
 import { interpolateEnv } from './interpolate.ts';
-import { crossCheck, type RawIssue } from './cross-check.ts';
+import { crossCheck } from './cross-check.ts';
+import type { RawIssue } from './issue.ts';
 import { ConfigError, type ConfigIssue } from '../util/errors.ts';
 import { DURATION_PATTERN } from '../util/duration.ts';
 

@@ -3,7 +3,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { Config } from './schema/index.ts';
-import type { RawIssue } from './cross-check.ts';
+import type { RawIssue } from './issue.ts';
 import { parseHostPort } from '../util/address.ts';
 
 /** A preflight finding: errors stop `validate` (exit 1) and `run` (nothing binds); warnings are printed and logged. */

@@ -1,5 +1,5 @@
 import type { Config } from './schema/index.ts';
-import type { RawIssue } from './cross-check.ts';
+import type { RawIssue } from './issue.ts';
 
 /** Must match src/deploy/labels.ts (config does not import deploy). */
 const UNIT_LABEL = 'edgeplane.unit';

@@ -3,15 +3,20 @@ import { connect } from 'node:net';
 import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { DiscoveryError } from './errors.ts';
+import { buildQuery } from '../dns/wire/build-query.ts';
+import { decodeMessage, type DecodedRecord } from '../dns/wire/decode.ts';
+import { DEFAULT_EDNS_SIZE, RCODE_NAMES, RRType } from '../dns/wire/constants.ts';
+import { nameFromText } from '../dns/wire/name.ts';
 
 /**
  * A minimal stub resolver for discovery: one question (A, AAAA or SRV) to one
  * server over UDP, falling back to TCP when the answer is truncated. Written
  * here rather than using node:dns because node:dns hides SRV TTLs, and
- * re-resolving on TTL is the point.
+ * re-resolving on TTL is the point. The bytes are src/dns/wire's: this file
+ * only turns its decoded records into what discovery reads.
  */
 
-export const QTYPE = { A: 1, CNAME: 5, AAAA: 28, SRV: 33, OPT: 41 } as const;
+export const QTYPE = { A: RRType.A, CNAME: RRType.CNAME, AAAA: RRType.AAAA, SRV: RRType.SRV, OPT: RRType.OPT } as const;
 export type QueryType = 'A' | 'AAAA' | 'SRV';
 
 export interface SrvData {
@@ -22,6 +27,7 @@ export interface SrvData {
 }
 
 export interface ResourceRecord {
+  /** lowercase, without the trailing dot */
   name: string;
   type: number;
   ttl: number;
@@ -42,137 +48,52 @@ export interface DnsServer {
   port: number;
 }
 
-const RCODE_NAMES: Record<number, string> = { 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED' };
 export function rcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
 }
 
+/** A query with RD and an EDNS OPT (the DNS flag day payload size). */
 export function encodeQuery(id: number, name: string, type: number): Buffer {
-  const labels = name.replace(/\.$/, '').split('.');
-  const parts: Buffer[] = [];
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(id, 0);
-  header.writeUInt16BE(0x0100, 2); // RD: recursion desired (an authoritative server ignores it)
-  header.writeUInt16BE(1, 4); // QDCOUNT
-  header.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
-  parts.push(header);
-  let total = 1;
-  for (const label of labels) {
-    const b = Buffer.from(label, 'ascii');
-    if (b.length === 0 || b.length > 63) throw new DiscoveryError('EP_DISCOVERY_DNS', `invalid DNS name ${JSON.stringify(name)}`);
-    total += b.length + 1;
-    parts.push(Buffer.from([b.length]), b);
+  try {
+    nameFromText(name);
+  } catch (err) {
+    throw new DiscoveryError('EP_DISCOVERY_DNS', `invalid DNS name ${JSON.stringify(name)}: ${(err as Error).message}`, { cause: err });
   }
-  if (total > 255) throw new DiscoveryError('EP_DISCOVERY_DNS', `DNS name too long: ${name}`);
-  parts.push(Buffer.from([0]));
-  const q = Buffer.alloc(4);
-  q.writeUInt16BE(type, 0);
-  q.writeUInt16BE(1, 2); // IN
-  parts.push(q);
-  // EDNS0 OPT: root name, type 41, UDP payload 1232 (the DNS flag day size), no flags.
-  parts.push(Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]));
-  return Buffer.concat(parts);
+  return buildQuery(name, { id, type, rd: true, edns: { udpSize: DEFAULT_EDNS_SIZE } });
 }
 
-function readName(buf: Buffer, offset: number): { name: string; next: number } {
-  const labels: string[] = [];
-  let pos = offset;
-  let next = -1;
-  let jumps = 0;
-  let length = 0;
-  for (;;) {
-    if (pos >= buf.length) throw malformed('name runs past the end');
-    const len = buf[pos]!;
-    if (len === 0) {
-      if (next < 0) next = pos + 1;
-      break;
-    }
-    if ((len & 0xc0) === 0xc0) {
-      if (pos + 1 >= buf.length) throw malformed('truncated compression pointer');
-      if (++jumps > 32) throw malformed('compression loop');
-      if (next < 0) next = pos + 2;
-      pos = ((len & 0x3f) << 8) | buf[pos + 1]!;
-      continue;
-    }
-    if ((len & 0xc0) !== 0) throw malformed('unsupported label type');
-    if (pos + 1 + len > buf.length) throw malformed('label runs past the end');
-    length += len + 1;
-    if (length > 255) throw malformed('name too long');
-    labels.push(buf.toString('ascii', pos + 1, pos + 1 + len));
-    pos += 1 + len;
-  }
-  return { name: labels.join('.').toLowerCase(), next };
+function malformed(why: string, cause?: unknown): DiscoveryError {
+  return new DiscoveryError('EP_DISCOVERY_DNS', `malformed DNS response: ${why}`, cause === undefined ? undefined : { cause });
 }
 
-function malformed(why: string): DiscoveryError {
-  return new DiscoveryError('EP_DISCOVERY_DNS', `malformed DNS response: ${why}`);
+/** Presentation name as discovery compares it: lowercase, no trailing dot, the root as "". */
+function plainName(name: string): string {
+  return name === '.' ? '' : name.replace(/\.$/, '').toLowerCase();
+}
+
+function toRecord(r: DecodedRecord): ResourceRecord {
+  let data: ResourceRecord['data'] = null;
+  if (r.type === RRType.A || r.type === RRType.AAAA) data = r.data;
+  else if (r.type === RRType.CNAME) data = plainName(r.data);
+  else if (r.type === RRType.SRV) {
+    // decode.ts presents SRV as "priority weight port target"
+    const target = r.data.split(' ', 4)[3] ?? '.';
+    data = { priority: r.raw.readUInt16BE(0), weight: r.raw.readUInt16BE(2), port: r.raw.readUInt16BE(4), target: plainName(target) };
+  }
+  // TTLs with the top bit set are treated as 0 (RFC 2181 section 8).
+  return { name: plainName(r.name), type: r.type, ttl: r.ttl > 0x7fffffff ? 0 : r.ttl, data };
 }
 
 export function decodeResponse(buf: Buffer): DnsResponse {
   if (buf.length < 12) throw malformed('shorter than a header');
-  const id = buf.readUInt16BE(0);
-  const flags = buf.readUInt16BE(2);
-  if ((flags & 0x8000) === 0) throw malformed('not a response');
-  const qd = buf.readUInt16BE(4);
-  const an = buf.readUInt16BE(6);
-  const ns = buf.readUInt16BE(8);
-  const ar = buf.readUInt16BE(10);
-  let pos = 12;
-  for (let i = 0; i < qd; i++) {
-    pos = readName(buf, pos).next + 4;
-    if (pos > buf.length) throw malformed('question runs past the end');
+  if ((buf[2]! & 0x80) === 0) throw malformed('not a response');
+  let msg;
+  try {
+    msg = decodeMessage(buf);
+  } catch (err) {
+    throw malformed((err as Error).message, err);
   }
-  const readRecords = (count: number): ResourceRecord[] => {
-    const out: ResourceRecord[] = [];
-    for (let i = 0; i < count; i++) {
-      const { name, next } = readName(buf, pos);
-      pos = next;
-      if (pos + 10 > buf.length) throw malformed('record header runs past the end');
-      const type = buf.readUInt16BE(pos);
-      const ttl = buf.readUInt32BE(pos + 4);
-      const rdlen = buf.readUInt16BE(pos + 8);
-      pos += 10;
-      if (pos + rdlen > buf.length) throw malformed('record data runs past the end');
-      let data: ResourceRecord['data'] = null;
-      if (type === QTYPE.A && rdlen === 4) data = `${buf[pos]}.${buf[pos + 1]}.${buf[pos + 2]}.${buf[pos + 3]}`;
-      else if (type === QTYPE.AAAA && rdlen === 16) data = formatIPv6(buf.subarray(pos, pos + 16));
-      else if (type === QTYPE.CNAME) data = readName(buf, pos).name;
-      else if (type === QTYPE.SRV && rdlen >= 7) {
-        data = { priority: buf.readUInt16BE(pos), weight: buf.readUInt16BE(pos + 2), port: buf.readUInt16BE(pos + 4), target: readName(buf, pos + 6).name };
-      }
-      // TTLs with the top bit set are treated as 0 (RFC 2181 section 8).
-      out.push({ name, type, ttl: ttl > 0x7fffffff ? 0 : ttl, data });
-      pos += rdlen;
-    }
-    return out;
-  };
-  const answers = readRecords(an);
-  readRecords(ns);
-  const additionals = readRecords(ar);
-  return { id, rcode: flags & 0x000f, truncated: (flags & 0x0200) !== 0, answers, additionals };
-}
-
-function formatIPv6(b: Buffer): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups, as inet_ntop does.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
+  return { id: msg.id, rcode: msg.rcode, truncated: msg.tc, answers: msg.answers.map(toRecord), additionals: msg.additional.map(toRecord) };
 }
 
 /** Sends one query; UDP first, TCP when the UDP answer is truncated. */

@@ -157,6 +157,8 @@ export const answerDuration = fastHistogram(
  * is the mismatch alert (a node that missed a rollover step).
  */
 export const dnssecKeyset = gauge('edgeplane_dns_dnssec_keyset_info', 'the DNSKEY set a signed zone serves: fingerprint (SHA-256 of the sorted DNSKEY RDATAs, 16 hex digits) and key tags; all nameservers of a zone must agree', ['zone', 'fingerprint', 'key_tags']);
+/** 1 while a peer nameserver (gossip or etcd) serves a different DNSKEY set for the zone than this node; 0 when all agree. */
+export const dnssecKeysetMismatch = gauge('edgeplane_dns_dnssec_keyset_mismatch', 'DNSSEC: 1 while a peer nameserver serves a different DNSKEY set for the zone than this node (see /v1/health), 0 when every peer agrees', ['zone']);
 export const tcpConnections = gauge('edgeplane_dns_tcp_connections', 'open DNS TCP connections', []);
 
 const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS', 23: 'BADCOOKIE' } as Record<number, string>)[rcode] ?? String(rcode);

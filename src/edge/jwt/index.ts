@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent } from 'undici';
 import type { JwtConfig, RouteConfig } from '../../config/schema/index.ts';
-import { checkProvider, normalizeRouteAuth, providerOutputHeaders } from '../../config/jwt-check.ts';
-import type { RawIssue } from '../../config/cross-check.ts';
+import { checkProvider, normalizeRouteAuth, providerOutputHeaders } from './config-check.ts';
+import type { RawIssue } from '../../config/issue.ts';
 import { formatPath } from '../../config/source.ts';
 import { systemClock, type Clock } from '../../util/clock.ts';
 import { ConfigError } from '../../util/errors.ts';

@@ -3,7 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Dispatcher } from 'undici';
 import type { JwtConfig } from '../../config/schema/index.ts';
-import { providerAlgorithms, providerOutputHeaders } from '../../config/jwt-check.ts';
+import { providerAlgorithms, providerOutputHeaders } from './config-check.ts';
 import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Logger } from '../../util/logger.ts';

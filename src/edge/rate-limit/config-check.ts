@@ -1,5 +1,5 @@
 import type { RouteConfig } from '../../config/schema/index.ts';
-import type { RawIssue } from '../../config/cross-check.ts';
+import type { RawIssue } from '../../config/issue.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { describeKey } from './key.ts';
 

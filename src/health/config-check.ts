@@ -1,7 +1,7 @@
 import { parseHostPort } from '../util/address.ts';
 import { parseDuration } from '../util/duration.ts';
-import type { Config, ClusterConfig } from './schema/index.ts';
-import type { RawIssue } from './cross-check.ts';
+import type { Config, ClusterConfig } from '../config/schema/index.ts';
+import type { RawIssue } from '../config/issue.ts';
 
 type Path = (string | number)[];
 

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
-import type { Config, RouteConfig } from './schema/index.ts';
-import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type JwtAlgorithm } from './schema/jwt.ts';
-import type { RawIssue } from './cross-check.ts';
+import type { Config, RouteConfig } from '../../config/schema/index.ts';
+import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type JwtAlgorithm } from '../../config/schema/jwt.ts';
+import type { RawIssue } from '../../config/issue.ts';
 
 type Path = (string | number)[];
 type ProviderConfig = NonNullable<Config['jwt']>['providers'][number];
