@@ -94,6 +94,24 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
         ...(name === 'edgeplane' ? { goal: { description: 'p99 added <= 1 ms at 50% load', met: value <= 1 } } : {}),
       });
     }
+    // Issue 15's form of the goal: edgeplane's p99 at most 2x nginx's p99 at the same offered load, per round, median of rounds.
+    const nginxRuns = runs.get('nginx');
+    const edgeRuns = runs.get('edgeplane');
+    if (nginxRuns && edgeRuns) {
+      const ratios = edgeRuns.map((x, i) => x.p99Ms / Math.max(0.001, nginxRuns[i]!.p99Ms));
+      const ratio = Math.round(median(ratios) * 100) / 100;
+      results.push({
+        scenario: SCENARIO,
+        subject: 'edgeplane p99 vs nginx p99',
+        metric: 'ms',
+        value: median(edgeRuns.map((x) => x.p99Ms)),
+        errors: 0,
+        anchor: 'nginx',
+        ratio,
+        goal: { description: '<= 2x nginx p99 at the same offered load', met: ratio <= 2 },
+        note: `per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; nginx p99 median ${median(nginxRuns.map((x) => x.p99Ms)).toFixed(3)} ms`,
+      });
+    }
   } finally {
     for (const p of cleanup.reverse()) await p.stop();
   }

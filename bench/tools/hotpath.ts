@@ -21,14 +21,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { runLoad } from '../lib/load.ts';
 import { pin } from '../lib/tools.ts';
 import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
-import { nginxUpstream } from '../lib/nginx.ts';
+import { nginxUpstream, nginxProxy } from '../lib/nginx.ts';
 import { repoRoot } from '../lib/edgeplane.ts';
-import { cpuMicros, median } from '../lib/cpu.ts';
+import { cpuMicros, treeCpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig } from '../scenarios/proxy.ts';
 import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const cleanup: Running[] = [];
@@ -60,11 +60,22 @@ try {
   const gw = await startGateway(join(repoRoot, 'dist/cli.js'));
   const base = values.baseline ? await startGateway(join(values.baseline, 'dist/cli.js')) : null;
 
+  // --nginx: nginx 1 worker (proxy_pass, upstream keepalive) on core 1 as another interleaved subject, so CPU
+  // per request is compared to nginx within the same rounds (its worker is a child: tree CPU).
+  let nginx: { name: string; port: number; pid: number; tree: boolean } | null = null;
+  if (values.nginx) {
+    const port = await freePort();
+    const p = await nginxProxy({ port, upstreamPort, core: 1 });
+    cleanup.push(p);
+    nginx = { name: 'nginx', port, pid: p.proc.pid!, tree: true };
+  }
   const subjects = [
-    { name: 'bare node+undici', port: barePort, pid: bare.proc.pid! },
-    { name: 'edgeplane', port: gw.port, pid: gw.pid },
-    ...(base ? [{ name: 'edgeplane baseline', port: base.port, pid: base.pid }] : []),
+    { name: 'bare node+undici', port: barePort, pid: bare.proc.pid!, tree: false },
+    { name: 'edgeplane', port: gw.port, pid: gw.pid, tree: false },
+    ...(base ? [{ name: 'edgeplane baseline', port: base.port, pid: base.pid, tree: false }] : []),
+    ...(nginx ? [nginx] : []),
   ];
+  const cpuOf = (s: { pid: number; tree: boolean }) => (s.tree ? treeCpuMicros(s.pid) : cpuMicros(s.pid));
   const connections = Number(values.connections);
   for (const s of subjects) await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: 2, core: 0, connections });
   const cpu = subjects.map(() => [] as number[]);
@@ -73,9 +84,9 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[i]!;
-      const before = cpuMicros(s.pid);
+      const before = cpuOf(s);
       const res = await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: seconds, core: 0, connections });
-      const used = cpuMicros(s.pid) - before;
+      const used = cpuOf(s) - before;
       if (res.errors > 0) console.error(`${s.name}: ${res.errors} errors`);
       cpu[i]!.push(used / Math.max(1, res.total));
       rps[i]!.push(res.rps);
@@ -91,6 +102,14 @@ try {
     // Paired per round: both ran within seconds of each other, so the ratio cancels most of the drift.
     const ratios = cpu[1]!.map((c, r) => c / cpu[2]![r]!);
     console.log(`edgeplane / baseline CPU per request, per round: ${ratios.map((x) => x.toFixed(3)).join(' ')}; median ${median(ratios).toFixed(3)}`);
+  }
+  if (nginx) {
+    const n = subjects.length - 1;
+    for (const i of base ? [1, 2] : [1]) {
+      const perRound = cpu[n]!.map((c, r) => c / cpu[i]![r]!);
+      const rpsRound = rps[i]!.map((x, r) => x / rps[n]![r]!);
+      console.log(`${subjects[i]!.name}: nginx us / edgeplane us per round ${perRound.map((x) => x.toFixed(2)).join(' ')}, median ${median(perRound).toFixed(2)} (goal >= 0.6); req/s vs nginx median ${median(rpsRound).toFixed(2)}`);
+    }
   }
 } finally {
   for (const p of cleanup.reverse()) await p.stop();

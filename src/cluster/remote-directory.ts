@@ -87,9 +87,9 @@ export class RemoteDirectory implements EndpointDirectory {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The worker's share of a cluster-wide limit. */
+  /** The worker's share of a cluster-wide limit (a limit of 0, e.g. `maxRetries: 0`, stays 0 in every worker). */
   share(limits: BreakerLimits): BreakerLimits {
-    const part = (n: number) => Math.max(1, Math.ceil(n / this.#workers));
+    const part = (n: number) => (n <= 0 ? 0 : Math.max(1, Math.ceil(n / this.#workers)));
     return { maxConnections: part(limits.maxConnections), maxPendingRequests: part(limits.maxPendingRequests), maxRequests: part(limits.maxRequests), maxRetries: part(limits.maxRetries) };
   }
 

@@ -82,14 +82,14 @@ export class Proxy {
       return;
     }
     try {
-      const headers = req.headers;
+      // req.headers is not read unless needed: on the native engine it is an object built on first use.
       const h2 = 'stream' in req;
       if (h2 && headerListSize(req.rawHeaders) > listener.maxHeaderSize) {
         edgeMetrics.clientErrors.labels('header_too_large').inc();
         sendError(res, 431, 'header_too_large', 'request header fields too large');
         return;
       }
-      const pseudo = h2 ? ((headers[':authority'] as string | undefined) ?? null) : null;
+      const pseudo = h2 ? ((req.headers[':authority'] as string | undefined) ?? null) : null;
       const prepared = prepareRequest(req.url ?? '/', pseudo, req.rawHeaders, listener.request);
       if (!prepared.ok) {
         edgeMetrics.clientErrors.labels(prepared.reason).inc();
@@ -100,7 +100,7 @@ export class Proxy {
       const path = prepared.path;
       const method = req.method ?? 'GET';
       const route = table.routes.match(host, path, method, (name) => {
-        const v = headers[name];
+        const v = req.headers[name];
         return Array.isArray(v) ? v.join(',') : v;
       });
       if (route === undefined) {
@@ -116,7 +116,7 @@ export class Proxy {
       let limits: string[] | null | undefined;
       const rl = route.rateLimit;
       if (rl !== null && !h2 && !rl.needsClaims && (this.#options.accessLog?.current ?? null) === null) {
-        const v = rl.checkOrRefuse({ headers, clientAddress: req.socket?.remoteAddress, claims: undefined }, res as ServerResponse, requestIdOf);
+        const v = rl.checkOrRefuse({ headers: req.headers, clientAddress: req.socket?.remoteAddress, claims: undefined }, res as ServerResponse, requestIdFromHeaders);
         if (v === REFUSED) return;
         limits = v === null ? null : v.headers;
       }
@@ -245,7 +245,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const res = this.#res;
     (res as ExchangeCarrier)[kExchange] = this;
     res.on('close', onDownstreamClose);
-    this.#requestId = requestIdOf(this.#req.headers);
+    const incomingId = requestIdOf(this.#req);
+    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
     const route = this.#route;
     this.#log = this.#opts.accessLog?.current ?? null;
     this.#grpc = 'stream' in this.#res && isGrpcRequest(this.#req.headers['content-type']);
@@ -347,7 +348,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #chooseCluster(): number {
-    return chooseCluster(this.#route, this.#req.headers, this.#scheme, this.#proxy.availability(this.#route), this);
+    const route = this.#route;
+    // Without override or sticky rules no header is read (the native engine then builds no header object).
+    if (route.overrideHeader === null && route.sticky === null) return route.split.next(this.#proxy.availability(route));
+    return chooseCluster(route, this.#req.headers, this.#scheme, this.#proxy.availability(route), this);
   }
 
   /** StickyCookieSink: a sticky cookie assigned to this request goes out with the response. */
@@ -785,7 +789,7 @@ function connectionFacts(req: DownstreamRequest): ConnectionFacts {
 }
 
 /** The client's X-Request-Id when it is a sane token, else a new one. */
-function requestIdOf(headers: IncomingHttpHeaders): string {
+function requestIdFromHeaders(headers: IncomingHttpHeaders): string {
   const incoming = headers['x-request-id'];
   return typeof incoming === 'string' && isValidRequestId(incoming) ? incoming : randomUUID();
 }
@@ -814,7 +818,29 @@ function headerSet(names: readonly string[]): ReadonlySet<string> {
   return set;
 }
 
+/**
+ * X-Request-Id as req.headers would give it (repeated fields joined with ', ',
+ * which no valid id contains), read from rawHeaders so that the common request
+ * builds no header object.
+ */
+function requestIdOf(req: DownstreamRequest): string | undefined {
+  if ('stream' in req) {
+    const v = req.headers['x-request-id'];
+    return typeof v === 'string' ? v : undefined;
+  }
+  const raw = req.rawHeaders;
+  let found: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 12 && name.toLowerCase() === 'x-request-id') found = found === undefined ? raw[i + 1]! : `${found}, ${raw[i + 1]!}`;
+  }
+  return found;
+}
+
 function requestHasBody(req: DownstreamRequest): boolean {
+  // The native engine's parser already knows the framing.
+  const framed = (req as { hasBody?: boolean }).hasBody;
+  if (framed !== undefined) return framed;
   const h = req.headers;
   if ('stream' in req) {
     // HTTP/2: the client ended the stream with its HEADERS frame when there is no body.

@@ -30,6 +30,16 @@ export interface GatewayProcess {
 }
 
 /**
+ * With EDGEPLANE_WORKERS (the suite run with workers), a gateway is three or
+ * more processes each loading the sources through tsx: on a loaded machine
+ * that takes well over a minute, so the default deadline is longer.
+ */
+function defaultReadyTimeoutMs(): number {
+  const workers = Number(process.env.EDGEPLANE_WORKERS ?? 1);
+  return workers > 1 ? 180_000 : 60_000;
+}
+
+/**
  * Runs `edgeplane run` in a child process (through tsx, so tests exercise the
  * sources) with a config written to a temp dir, and waits for its ready file.
  * Use port 0 in listener addresses: the ready file says which port the OS chose.
@@ -56,7 +66,7 @@ export async function startGateway(config: unknown, options: { env?: NodeJS.Proc
     await waitFor(() => {
       if (exited !== undefined) throw new Error(`gateway exited with ${exited} before it was ready:\n${out}`);
       return existsSync(readyFile);
-    }, { timeoutMs: options.timeoutMs ?? 60_000, what: 'gateway ready file' });
+    }, { timeoutMs: options.timeoutMs ?? defaultReadyTimeoutMs(), what: 'gateway ready file' });
   } catch (err) {
     // A child left running would keep the test file alive forever.
     proc.kill('SIGKILL');

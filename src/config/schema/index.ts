@@ -40,7 +40,7 @@ export const ConfigSchema = Obj(
     workers: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'data-plane worker processes; default 1 (in the main process)' })),
     store: Type.Optional(Store),
     watch: Type.Optional(Type.Boolean({ default: false, description: 're-read the config file when it changes (like SIGHUP; debounced, follows a symlink swap)' })),
-    engine: Type.Optional(Type.Union([Type.Literal('node'), Type.Literal('native')], { default: 'node', description: 'HTTP/1.1 data-plane engine: node (node:http + undici) or native (edgeplane\'s own RFC 9112 codec on raw sockets; see docs/engine.md); read at start' })),
+    engine: Type.Optional(Type.Union([Type.Literal('node'), Type.Literal('native')], { default: 'native', description: 'HTTP/1.1 data-plane engine: native (default: edgeplane\'s own RFC 9112 codec on raw sockets) or node (node:http + undici, the reference); see docs/engine.md; read at start' })),
   },
   { $id: 'https://edgeplane.dev/schema/edgeplane.schema.json', title: 'edgeplane configuration' },
 );

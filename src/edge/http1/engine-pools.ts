@@ -7,18 +7,23 @@ export type EngineName = 'node' | 'native';
 
 /**
  * The config's `engine`; without one, EDGEPLANE_ENGINE (node | native) picks
- * it, so the whole test suite can run on either engine unchanged.
+ * it, so the whole test suite can run on either engine unchanged. The default
+ * is native; node (node:http + undici) stays selectable as the reference.
  */
-export function engineOf(config: Config): EngineName {
+export function engineOf(config: Config, env: NodeJS.ProcessEnv = process.env): EngineName {
   if (config.engine !== undefined) return config.engine;
-  return process.env.EDGEPLANE_ENGINE === 'native' ? 'native' : 'node';
+  const fromEnv = env.EDGEPLANE_ENGINE;
+  if (fromEnv === undefined || fromEnv === '' || fromEnv === 'native') return 'native';
+  if (fromEnv === 'node') return 'node';
+  throw new RangeError(`EDGEPLANE_ENGINE must be node or native, got ${JSON.stringify(fromEnv)}`);
 }
 
 /**
  * The upstream pools of one data plane for either engine. The node engine
  * proxies through undici; the native engine through Http1PoolSet. WebSocket
  * upgrades keep undici's pools on both (its upgrade support is what the
- * pass-through is built on), so both sets are configured and drained together.
+ * pass-through is built on), and so do HTTP/2 upstream clusters (H2Upstream),
+ * so both sets are configured and drained together.
  */
 export class EnginePools {
   readonly engine: EngineName;
@@ -28,7 +33,8 @@ export class EnginePools {
   constructor(engine: EngineName, baseDir: string, connectionCap?: (cluster: string) => number | undefined) {
     this.engine = engine;
     this.undici = new UpstreamPools(baseDir, connectionCap);
-    this.native = engine === 'native' ? new Http1PoolSet(baseDir, connectionCap) : null;
+    // HTTP/2 upstream clusters (h2, h2c: gRPC) stay on the undici side's H2Upstream on both engines.
+    this.native = engine === 'native' ? new Http1PoolSet(baseDir, connectionCap, this.undici) : null;
   }
 
   /**

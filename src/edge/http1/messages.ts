@@ -39,6 +39,8 @@ export class NativeRequest implements RequestFields {
   readonly rawHeaders: string[];
   readonly httpVersion: string;
   readonly socket: { remoteAddress?: string | undefined };
+  /** Framing from the parser: no Content-Length > 0 and no chunked body (the proxy reads this instead of the headers). */
+  readonly hasBody = false;
   #headers: Record<string, string | string[]> | null = null;
 
   constructor(head: RequestHead, socket: { remoteAddress?: string | undefined }) {
@@ -65,6 +67,7 @@ export class NativeBodyRequest extends Readable implements RequestFields {
   readonly rawHeaders: string[];
   readonly httpVersion: string;
   readonly socket: { remoteAddress?: string | undefined };
+  readonly hasBody = true;
   #headers: Record<string, string | string[]> | null = null;
   readonly #onPressure: (paused: boolean) => void;
   #paused = false;

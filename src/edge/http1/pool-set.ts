@@ -5,6 +5,8 @@ import type { ClusterConfig } from '../../config/schema/index.ts';
 import type { Endpoint } from '../../health/types.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.ts';
+import type { UpstreamPools } from '../upstreams.ts';
+import type { UpstreamDispatcher } from '../h2-upstream.ts';
 
 interface Entry {
   pool: UpstreamPool;
@@ -14,6 +16,8 @@ interface Entry {
 
 interface ClusterSettings {
   fingerprint: string;
+  /** HTTP/2 upstream (protocol h2 or h2c): served by the undici-side pools' H2Upstream. */
+  h2: boolean;
   tls: tls.ConnectionOptions | null;
   connections: number;
   connectTimeoutMs: number;
@@ -24,7 +28,10 @@ interface ClusterSettings {
  * The native engine's upstream pools: one UpstreamPool per (cluster, endpoint),
  * kept across snapshots while the cluster's connection settings stay the same,
  * with the same connection cap rule as the undici pools (src/edge/upstreams.ts):
- * `connectionCap(cluster)` bounds each endpoint's pool.
+ * `connectionCap(cluster)` bounds each endpoint's pool. Clusters that speak
+ * HTTP/2 upstream (`protocol: h2 | h2c`) are not HTTP/1.1: their endpoints are
+ * handed to `http2` (the node engine's pools, whose H2Upstream multiplexes one
+ * session per endpoint), so gRPC and h2 upstreams work alike on both engines.
  */
 export class Http1PoolSet {
   #pools = new Map<string, Entry>();
@@ -32,10 +39,12 @@ export class Http1PoolSet {
   #clusters = new Map<string, ClusterSettings>();
   readonly #baseDir: string;
   readonly #connectionCap: ((cluster: string) => number | undefined) | undefined;
+  readonly #http2: Pick<UpstreamPools, 'get'> | null;
 
-  constructor(baseDir: string, connectionCap?: (cluster: string) => number | undefined) {
+  constructor(baseDir: string, connectionCap?: (cluster: string) => number | undefined, http2: Pick<UpstreamPools, 'get'> | null = null) {
     this.#baseDir = baseDir;
     this.#connectionCap = connectionCap;
+    this.#http2 = http2;
   }
 
   configure(clusters: readonly ClusterConfig[]): void {
@@ -48,7 +57,7 @@ export class Http1PoolSet {
     }
   }
 
-  get(endpoint: Endpoint): UpstreamPool {
+  get(endpoint: Endpoint): UpstreamPool | UpstreamDispatcher {
     const cached = this.#byEndpoint.get(endpoint);
     if (cached !== undefined && !cached.retired) return cached.pool;
     const key = endpoint.cluster + '|' + endpoint.address;
@@ -56,6 +65,10 @@ export class Http1PoolSet {
     if (!entry) {
       const s = this.#clusters.get(endpoint.cluster);
       if (!s) throw new Error(`no settings for cluster ${endpoint.cluster}`);
+      if (s.h2) {
+        if (this.#http2 === null) throw new Error(`cluster ${endpoint.cluster} speaks HTTP/2 upstream and no HTTP/2 pools are configured`);
+        return this.#http2.get(endpoint);
+      }
       const cap = this.#connectionCap?.(endpoint.cluster);
       const options: UpstreamPoolOptions = {
         host: endpoint.host,
@@ -109,9 +122,11 @@ export class Http1PoolSet {
       if (c.tls!.servername) tlsOptions.servername = c.tls!.servername;
       if (c.tls!.ca) tlsOptions.ca = readFileSync(resolve(this.#baseDir, c.tls!.ca));
     }
+    const h2 = (c.protocol ?? 'http1') !== 'http1';
     return {
-      fingerprint: JSON.stringify({ tls: c.tls ?? null, ct: c.connectTimeout, ka: c.keepAliveTimeout, n: c.connectionsPerEndpoint }),
-      tls: tlsOptions,
+      fingerprint: JSON.stringify({ tls: c.tls ?? null, ct: c.connectTimeout, ka: c.keepAliveTimeout, n: c.connectionsPerEndpoint, p: c.protocol }),
+      h2,
+      tls: h2 ? null : tlsOptions,
       connections: c.connectionsPerEndpoint ?? 128,
       connectTimeoutMs: parseDuration(c.connectTimeout ?? '2s'),
       idleTimeoutMs: parseDuration(c.keepAliveTimeout ?? '4s'),

@@ -2,6 +2,9 @@ import type { Socket } from 'node:net';
 import { responseHead, chunkHeader, LAST_CHUNK, CRLF } from './serialize.ts';
 import { nameIs } from './fields.ts';
 
+/** Bodies up to this size leave in the same buffer as the head (a copy is cheaper than a writev under it). */
+const SMALL_BODY = 16 * 1024;
+
 /** What a response needs from its connection. */
 export interface ResponseOwner {
   readonly socket: Socket;
@@ -87,6 +90,17 @@ export class NativeResponse {
       }
       return true;
     }
+    if (head !== null && !this.#chunked && chunk.length <= SMALL_BODY) {
+      // The usual small response: head and body copied into one buffer, one plain write (no cork, no writev).
+      this.#pendingHead = null;
+      const headBytes = head.length; // latin1: one byte per character
+      const bodyBytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      const out = Buffer.allocUnsafe(headBytes + bodyBytes);
+      out.write(head, 0, headBytes, 'latin1');
+      if (typeof chunk === 'string') out.write(chunk, headBytes);
+      else chunk.copy(out, headBytes);
+      return socket.write(out);
+    }
     socket.cork();
     if (head !== null) {
       this.#pendingHead = null;
@@ -108,6 +122,12 @@ export class NativeResponse {
     if (this.#finished || this.#closed) return;
     if (!this.headersSent) this.writeHead(200, []);
     const socket = this.#owner.socket;
+    if (!this.#chunked && this.#pendingHead === null && (chunk === undefined || chunk.length === 0)) {
+      // The proxied response's body already went out with write(): nothing left to send.
+      this.#finished = true;
+      this.#owner.responseDone(this, this.shouldKeepAlive);
+      return;
+    }
     socket.cork();
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
     else if (this.#pendingHead !== null) {

@@ -80,7 +80,7 @@ before(async () => {
     req.resume();
     held.push(res);
   });
-  gw = await startGateway(config(), { timeoutMs: 40_000 });
+  gw = await startGateway(config(), { timeoutMs: 180_000 });
 });
 
 after(async () => {
@@ -272,7 +272,7 @@ test('a killed worker comes back with the config in force', async () => {
       const v = perWorker(text, 'edgeplane_worker_config_version');
       return now.get('1') && now.get('1') !== victim && v.get('1') === version ? now.get('1') : undefined;
     },
-    { timeoutMs: 30_000, what: 'worker 1 restarted with the current version' },
+    { timeoutMs: 120_000, what: 'worker 1 restarted with the current version' },
   );
   assert.notEqual(restarted, victim);
   // The route added through the API (not in the file) is served by the new worker too.

@@ -55,6 +55,17 @@ test('the remote directory keeps endpoint identity, batches outcomes and shares 
   dir.close();
 });
 
+test('a breaker limit of 0 (maxRetries: 0) stays 0 in every worker', () => {
+  const dir = new RemoteDirectory({ workers: 2, send: () => {}, flushMs: 60_000 });
+  dir.configure([{ name: 'api', endpoints: [], circuitBreaker: { maxRetries: 0, maxRequests: 3 } } as never]);
+  const breaker = dir.breaker('api')!;
+  assert.equal(breaker.tryAcquire('retry'), 'maxRetries');
+  assert.equal(breaker.tryAcquire('request'), null);
+  assert.equal(breaker.tryAcquire('request'), null);
+  assert.equal(breaker.tryAcquire('request'), 'maxRequests');
+  dir.close();
+});
+
 test('retired worker metrics fold into one running sum', () => {
   const m = (value: number) => ({ name: 'c', help: 'h', type: 'counter' as const, aggregator: 'sum' as const, values: [{ labels: { worker: '1' }, value }] });
   const folded = sumMetrics([m(3), m(4)]);
@@ -63,7 +74,14 @@ test('retired worker metrics fold into one running sum', () => {
 });
 
 test('workers: absent is one process, auto follows the CPUs', () => {
-  assert.equal(resolveWorkers(undefined), 1);
-  assert.equal(resolveWorkers(3), 3);
-  assert.ok(resolveWorkers('auto') >= 1);
+  assert.equal(resolveWorkers(undefined, {}), 1);
+  assert.equal(resolveWorkers(3, {}), 3);
+  assert.ok(resolveWorkers('auto', {}) >= 1);
+});
+
+test('workers: absent from the config, EDGEPLANE_WORKERS picks the count; the config wins', () => {
+  assert.equal(resolveWorkers(undefined, { EDGEPLANE_WORKERS: '2' }), 2);
+  assert.equal(resolveWorkers(undefined, { EDGEPLANE_WORKERS: '' }), 1);
+  assert.equal(resolveWorkers(1, { EDGEPLANE_WORKERS: '2' }), 1);
+  assert.throws(() => resolveWorkers(undefined, { EDGEPLANE_WORKERS: 'two' }), /EDGEPLANE_WORKERS/);
 });
