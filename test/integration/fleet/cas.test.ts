@@ -48,20 +48,37 @@ test('two writes based on the same head: etcd\'s compare-and-swap lets exactly o
   assert.equal(a.current.version, 1);
   assert.equal(b.current.version, 1);
 
-  for (let round = 0; round < 5; round++) {
+  // A round races only when both writes are built on the same head. On a
+  // loaded machine one store's write can wait in its queue (behind its own
+  // last apply) until the other's write has landed and been seen: then both
+  // succeed, one after the other, which is correct too. Count the rounds that
+  // raced and check both kinds.
+  let raced = 0;
+  let round = 0;
+  for (; raced < 5 && round < 30; round++) {
     const base: number = a.current.version;
     await waitFor(() => b.current.version === base, { what: `b at version ${base}` });
     const edit = (w: number) => (d: Config) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: w }, { cluster: 'green', weight: 100 - w }]);
     // Both calls start in the same tick: each builds its compare-and-swap on the head it has now.
-    const results = await Promise.allSettled([a.update(edit(10 + round), { source: 'api', author: 'a', change: 'a' }), b.update(edit(60 + round), { source: 'api', author: 'b', change: 'b' })]);
-    const ok = results.filter((r) => r.status === 'fulfilled');
+    const results = await Promise.allSettled([a.update(edit(10 + (round % 40)), { source: 'api', author: 'a', change: 'a' }), b.update(edit(60 + (round % 40)), { source: 'api', author: 'b', change: 'b' })]);
+    const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ version: number }>).value);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    assert.equal(ok.length, 1, `round ${round}: ${results.map((r) => r.status === 'rejected' ? (r.reason as Error).message : 'ok').join(' / ')}`);
-    assert.ok(refused[0]!.reason instanceof VersionConflictError);
+    const summary = `round ${round}: ${results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : `ok v${r.value.version}`)).join(' / ')}`;
+    if (ok.length === 2) {
+      // Not a race: the second write was built on the first one's version; nothing was lost.
+      assert.deepEqual(ok.map((r) => r.version).sort((x, y) => x - y), [base + 1, base + 2], summary);
+      await waitFor(() => a.current.version === base + 2 && b.current.version === base + 2, { what: 'both on the later write' });
+      continue;
+    }
+    raced++;
+    assert.equal(ok.length, 1, summary);
+    assert.ok(refused[0]!.reason instanceof VersionConflictError, summary);
     assert.equal((refused[0]!.reason as ControlError).kind, 'conflict', 'a race lost in etcd is a 409, not a 412');
-    assert.equal((ok[0] as PromiseFulfilledResult<{ version: number }>).value.version, base + 1);
+    assert.equal(ok[0]!.version, base + 1, summary);
     // The loser catches up to the winner's version through its watch.
     await waitFor(() => a.current.version === base + 1 && b.current.version === base + 1, { what: 'both on the winner' });
   }
-  assert.deepEqual([...new Set(applied.a)].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6]);
+  assert.equal(raced, 5, `only ${raced} of ${round} rounds raced`);
+  const last = a.current.version;
+  assert.deepEqual([...new Set(applied.a)].sort((x, y) => x - y), Array.from({ length: last }, (_, i) => i + 1));
 });
