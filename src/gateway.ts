@@ -16,10 +16,13 @@ import type { ConfigStore, ChangeResult } from './control/store.ts';
 import { AuditLog } from './admin/audit.ts';
 import { adminApi } from './admin/api.ts';
 import { ReleaseController, RegistryTrafficSource } from './release/index.ts';
+import { ReleaseFleet } from './release/fleet.ts';
+import { EtcdConfigStore } from './control/etcd-store.ts';
 import { DeployOrchestrator } from './deploy/orchestrator.ts';
 import { StaticRegionView } from './dns/region-view.ts';
 import { DnsServer } from './dns/server.ts';
 import { Fleet } from './gtm/fleet-service.ts';
+import { KeysetWatch } from './gateway-keysets.ts';
 import { fleetApi } from './gtm/admin-route.ts';
 import { collectProcessMetrics } from './metrics/registry.ts';
 import { ClusterDataPlane } from './cluster/control-plane.ts';
@@ -80,10 +83,13 @@ export class Gateway {
   #audit: AuditLog | null = null;
   #releases: ReleaseController | null = null;
   #deploys: DeployOrchestrator | null = null;
+  /** With the etcd store: the election of the fleet's one release driver and the fleet's traffic counters. */
+  #releaseFleet: ReleaseFleet | null = null;
   /** The authoritative DNS responder, while the config has a `dns` section. */
   #dns: DnsServer | null = null;
   /** Gossip membership and the region aggregator the DNS reads, with a `gossip` section (settings apply at start). */
   #fleet: Fleet | null = null;
+  #keysets: KeysetWatch | null = null;
   #started = false;
   #draining = false;
   /** With `workers` > 1, the data plane runs in worker processes and this one is the control process (src/cluster). */
@@ -229,6 +235,7 @@ export class Gateway {
     this.#draining = true;
     this.#plane.closeListeners();
     await this.#cluster?.close();
+    this.#keysets?.close();
     // Leave the fleet first: peers mark this gateway left (not dead) and re-plan DNS at once.
     await this.#fleet?.close().catch(() => {});
     this.#fleet = null;
@@ -239,6 +246,7 @@ export class Gateway {
     // Running releases stop here and resume from the persisted state on the next start.
     this.#deploys?.close();
     this.#releases?.close();
+    await this.#releaseFleet?.close();
     await this.#store?.close();
     await this.#audit?.close();
     this.endpoints.close();
@@ -264,12 +272,16 @@ export class Gateway {
     this.#audit = new AuditLog({ dir: stateDir.path, logger: this.logger });
     if (!config.admin?.token) this.logger.warn('admin.token is not set: the /v1 admin API is open to every local process');
     // Releases read the target's traffic from the metrics registry and its health from the endpoint table: nothing on the request path.
+    // With etcd one elected node drives the fleet's releases and its gates sum every node's published counters.
+    const etcdStore = this.#store instanceof EtcdConfigStore ? this.#store : null;
+    this.#releaseFleet = etcdStore ? new ReleaseFleet({ store: etcdStore, nodeId: config.node.id, clock: this.clock, logger: this.logger, health: () => this.#healthReport() }) : null;
     this.#releases = await ReleaseController.open({
       store: this.#store,
       stateDir,
       clock: this.clock,
       logger: this.logger,
-      traffic: new RegistryTrafficSource(),
+      traffic: this.#releaseFleet?.traffic ?? new RegistryTrafficSource(),
+      ...(this.#releaseFleet ? { fleet: this.#releaseFleet } : {}),
       health: { report: () => this.#healthReport(), onChange: (l) => this.endpoints.onChange(l) },
     });
     // Deploys (release kind `deploy`) start containers of a unit's idle color, then hand the route to the release controller.
@@ -293,13 +305,18 @@ export class Gateway {
       // Name the listener: a bare EADDRINUSE doesn't say which of the gateway's sockets is taken.
       throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${config.admin?.address ?? '127.0.0.1:9901'}: ${err.code ?? err.message}`, { cause: err });
     });
+    // Every nameserver of a signed zone must serve the same DNSKEY set: published to and compared with peers (gossip, etcd).
+    this.#keysets = new KeysetWatch({ config: () => this.#snapshot.config, baseDir: this.baseDir, fleet: () => this.#fleet, store: () => this.#store, logger: this.logger });
+    this.#keysets.start();
     this.#started = true;
   }
 
   /** The health table's report; with workers, their breaker counters and in-flight requests are added in. */
   #healthReport(): ReturnType<EndpointTable['healthReport']> {
     const report = this.endpoints.healthReport();
-    return this.#cluster ? this.#cluster.healthReport(report) : report;
+    const full = this.#cluster ? this.#cluster.healthReport(report) : report;
+    const dnssec = this.#keysets?.report();
+    return dnssec ? { ...full, status: dnssec.state, reasons: dnssec.reasons, dnssec } : full;
   }
 
   /** Gossip membership and region states, or null without a `gossip` section. */

@@ -22,6 +22,7 @@ import { repoRoot } from '../lib/edgeplane.ts';
 import { BENCH_NAME, benchDnsConfig, benchZoneFile } from '../servers/dns-zone.ts';
 import { buildQuery } from '../../src/dns/wire/build-query.ts';
 import { generateKeyPem } from '../../src/dns/dnssec/keys.ts';
+import { regionChange } from '../servers/dns-region-change.ts';
 
 const SERVER_CORE = 1;
 const CLIENT_CORE = 0;
@@ -167,6 +168,7 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
         note: `dnsperf -Q ${halfRate.target}; ${p.lost} lost; avg latency ${p.avgLatencyMs.toFixed(2)} ms`,
       });
     }
+    results.push(...(await regionChange(work, options.ci)));
     return results;
   } finally {
     rmSync(work, { recursive: true, force: true });

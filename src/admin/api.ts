@@ -75,7 +75,7 @@ export function adminApi(options: AdminApiOptions) {
         endpointRoutes(v1, ctx);
         versionRoutes(v1, ctx);
         healthRoutes(v1, ctx);
-        statusRoutes(v1, ctx);
+        statusRoutes(v1, ctx, options.releases);
         if (options.releases) releaseRoutes(v1, options.releases, options.releaseKinds);
         dashboardRoutes(v1, { ...ctx, releases: options.releases, gtmWeights: options.gtmWeights, fleet: options.fleet, token: options.token });
       },

@@ -63,16 +63,32 @@ interface StatusAnswer {
   node: { id: string; region: string };
   version: number;
   store: { kind: string; up: boolean; storeVersion: number; location: string; refused: { version: number; errors: { path: string; message: string }[] } | null };
-  nodes: { id: string; region: string; version: number; refused: { version: number; errors: number } | null }[] | null;
+  nodes: { id: string; region: string; version: number; refused: { version: number; errors: number } | null; dnssec?: Record<string, string> }[] | null;
+  releases?: { mode: string; driving: boolean; driver: { id: string; since: string; revision: number } | null } | null;
+}
+
+/** Per zone, the DNSKEY set each node serves (they must agree: docs/dns.md). */
+function renderKeysets(nodes: NonNullable<StatusAnswer['nodes']>): string {
+  const zones = [...new Set(nodes.flatMap((n) => Object.keys(n.dnssec ?? {})))].sort();
+  return zones
+    .map((zone) => {
+      const sets = nodes.filter((n) => n.dnssec?.[zone] !== undefined).map((n) => `${n.id} ${n.dnssec![zone]}`);
+      const distinct = new Set(nodes.map((n) => n.dnssec?.[zone]).filter((v) => v !== undefined)).size;
+      return `dnssec ${zone}: ${distinct > 1 ? 'DNSKEY SETS DIFFER' : 'same DNSKEY set'} (${sets.join(', ')})\n`;
+    })
+    .join('');
 }
 
 /** The config store and, with etcd, every live node and the version it serves: drift shows as a version unlike the others. */
 export function renderConfigStatus(s: StatusAnswer): string {
   const head = `config: ${s.store.kind} store ${s.store.location}, ${s.store.up ? 'reachable' : 'UNREACHABLE (serving the last good config)'}; this node serves version ${s.version}${s.store.kind === 'etcd' ? `, the store holds ${s.store.storeVersion}` : ''}\n`;
   const refused = s.store.refused ? `refused version ${s.store.refused.version}: ${s.store.refused.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')}\n` : '';
-  if (!s.nodes) return head + refused;
+  const r = s.releases;
+  const driver = r?.mode === 'fleet' ? `releases: driven by ${r.driver ? `${r.driver.id} (since ${r.driver.since}, leader revision ${r.driver.revision})` : 'NO NODE (election in progress)'}${r.driving ? ', this node' : ''}\n` : '';
+  if (!s.nodes) return head + refused + driver;
   const newest = Math.max(...s.nodes.map((n) => n.version));
-  return head + refused + table(['NODE', 'REGION', 'VERSION', 'STATE'], s.nodes.map((n) => [n.id + (n.id === s.node.id ? ' *' : ''), n.region, String(n.version), n.refused ? `refused ${n.refused.version}` : n.version < newest ? 'behind' : 'current']));
+  const drives = (id: string) => (r?.driver?.id === id ? ', drives releases' : '');
+  return head + refused + driver + table(['NODE', 'REGION', 'VERSION', 'STATE'], s.nodes.map((n) => [n.id + (n.id === s.node.id ? ' *' : ''), n.region, String(n.version), (n.refused ? `refused ${n.refused.version}` : n.version < newest ? 'behind' : 'current') + drives(n.id)])) + renderKeysets(s.nodes);
 }
 
 export function renderFleet(f: FleetAnswer): string {

@@ -120,6 +120,7 @@ export class EtcdConfigStore implements ConfigStore {
       version: this.#current?.version ?? 0,
       refused: this.#refused ? { version: this.#refused.version, errors: this.#refused.errors.length } : null,
       pid: process.pid,
+      ...(this.#dnssec ? { dnssec: this.#dnssec } : {}),
       at: new Date(this.#o.clock.wallNow()).toISOString(),
     };
     const { at: _at, ...stable } = status;
@@ -132,6 +133,15 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   #published = '';
+  #dnssec: Record<string, string> | undefined;
+
+  /** Adds the DNSKEY-set fingerprint of every zone this node serves to its status key, where peers compare theirs. */
+  setDnssecKeysets(keysets: Record<string, string>): void {
+    const next = Object.keys(keysets).length > 0 ? keysets : undefined;
+    if (JSON.stringify(next) === JSON.stringify(this.#dnssec)) return;
+    this.#dnssec = next;
+    this.#publishNode();
+  }
 
   static async open(o: EtcdConfigStoreOptions): Promise<EtcdConfigStore> {
     return new EtcdConfigStore(o, o.stateDir.document(LAST_KNOWN_GOOD_DOCUMENT, parseLastKnownGood));
@@ -754,6 +764,8 @@ export interface FleetNodeStatus {
   version: number;
   refused: { version: number; errors: number } | null;
   pid: number;
+  /** zone -> fingerprint of the DNSKEY set the node serves (`unsigned` when it serves the zone unsigned). */
+  dnssec?: Record<string, string>;
   at: string;
 }
 

@@ -85,6 +85,8 @@ export interface ConfigStore {
   onApplied(listener: (version: number, config: Config) => void): () => void;
   status(): StoreStatus;
   /** With a shared store: every live node and the version it serves (from the nodes' own leased status keys). */
-  nodes?(): Promise<{ id: string; region: string; version: number; refused: { version: number; errors: number } | null; at: string }[]>;
+  nodes?(): Promise<{ id: string; region: string; version: number; refused: { version: number; errors: number } | null; dnssec?: Record<string, string>; at: string }[]>;
+  /** With a shared store: publishes this node's DNSKEY-set fingerprints (zone -> fingerprint) beside its status. */
+  setDnssecKeysets?(keysets: Record<string, string>): void;
   close(): Promise<void>;
 }

@@ -158,6 +158,8 @@ export const answerDuration = fastHistogram(
  * is the mismatch alert (a node that missed a rollover step).
  */
 export const dnssecKeyset = gaugeOf(METRICS.dnsDnssecKeysetInfo);
+/** 1 while a peer nameserver (gossip or etcd) serves a different DNSKEY set for the zone than this node; 0 when all agree. */
+export const dnssecKeysetMismatch = gaugeOf(METRICS.dnsDnssecKeysetMismatch);
 export const tcpConnections = gaugeOf(METRICS.dnsTcpConnections);
 
 const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS', 23: 'BADCOOKIE' } as Record<number, string>)[rcode] ?? String(rcode);

@@ -58,6 +58,17 @@ export interface PushPullMsg {
 }
 
 const HEALTH_STATES = ['up', 'degraded', 'down'] as const;
+/**
+ * Set in a health record's state byte when a DNSSEC key-set section follows
+ * the names (zone -> fingerprint). A record without key sets keeps the old
+ * layout byte for byte, so gateways without signed zones still gossip with
+ * builds that predate the section.
+ */
+const HAS_KEYSETS = 0x80;
+/** Zones per record (a gateway serves a handful; the bound keeps a record inside one datagram). */
+export const MAX_KEYSETS = 32;
+/** A key-set fingerprint as gossiped: `unsigned`, or sorted key tags and a SHA-256 prefix (`12345,60485/9f2c...`). */
+export const KEYSET_FINGERPRINT = /^[0-9a-z,/-]{1,100}$/;
 /** Framing cost of one part inside a compound message (its u16 length). */
 export const COMPOUND_PART_OVERHEAD = 2;
 /** Type byte + count byte of a compound message. */
@@ -278,7 +289,9 @@ function writeHealth(w: Writer, r: HealthRecord): void {
   w.str8(r.region);
   w.f64(r.version);
   const h = r.health;
-  w.u8(HEALTH_STATES.indexOf(h.state));
+  const keysets = h.keysets ? Object.entries(h.keysets) : [];
+  if (keysets.length > MAX_KEYSETS) throw new GossipDecodeError(`too many DNSSEC key sets in a health record (max ${MAX_KEYSETS})`);
+  w.u8(HEALTH_STATES.indexOf(h.state) | (keysets.length > 0 ? HAS_KEYSETS : 0));
   w.f32(h.healthy);
   w.f64(h.at);
   const names = Object.entries(h.names);
@@ -287,6 +300,12 @@ function writeHealth(w: Writer, r: HealthRecord): void {
   for (const [name, v] of names) {
     w.str8(name);
     w.f32(v);
+  }
+  if (keysets.length === 0) return;
+  w.u8(keysets.length);
+  for (const [zone, fingerprint] of keysets) {
+    w.str8(zone);
+    w.str8(fingerprint);
   }
 }
 
@@ -300,7 +319,8 @@ function readHealth(r: Reader): HealthRecord {
   const region = r.name();
   const version = r.f64();
   if (!Number.isFinite(version) || version < 0) throw new GossipDecodeError('invalid health version');
-  const stateCode = r.u8();
+  const stateByte = r.u8();
+  const stateCode = stateByte & ~HAS_KEYSETS;
   const state = HEALTH_STATES[stateCode];
   if (!state) throw new GossipDecodeError(`invalid health state ${stateCode}`);
   const healthy = fraction(r.f32());
@@ -312,7 +332,17 @@ function readHealth(r: Reader): HealthRecord {
     const name = r.name();
     names[name] = fraction(r.f32());
   }
-  return { node, region, version, health: { state, healthy, names: { ...names }, at } };
+  if ((stateByte & HAS_KEYSETS) === 0) return { node, region, version, health: { state, healthy, names: { ...names }, at } };
+  const n = r.u8();
+  if (n === 0 || n > MAX_KEYSETS) throw new GossipDecodeError(`invalid DNSSEC key-set count ${n}`);
+  const keysets: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < n; i++) {
+    const zone = r.name();
+    const fingerprint = r.name();
+    if (!KEYSET_FINGERPRINT.test(fingerprint)) throw new GossipDecodeError('invalid DNSSEC key-set fingerprint');
+    keysets[zone] = fingerprint;
+  }
+  return { node, region, version, health: { state, healthy, names: { ...names }, at, keysets: { ...keysets } } };
 }
 
 /** Decodes one (non-compound) message. */

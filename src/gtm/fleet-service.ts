@@ -5,7 +5,7 @@ import type { Rng } from '../util/rng.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { RegionHealthMonitor } from '../health/region-health-monitor.ts';
-import type { ClusterCounts, RegionHealthConfig } from '../health/region-health.ts';
+import type { ClusterCounts, RegionHealthConfig, RegionSelfHealth } from '../health/region-health.ts';
 import { GossipAgent } from './agent.ts';
 import { RegionAggregator } from './aggregator.ts';
 import { fleetView, type FleetView } from './fleet.ts';
@@ -64,7 +64,23 @@ export class Fleet {
     const regions = new Set<string>();
     for (const z of opts.config.dns?.zones ?? []) for (const g of z.gtm ?? []) for (const r of g.regions) regions.add(r.region);
     this.aggregator = new RegionAggregator(this.agent, { regions: [...regions] });
-    this.#monitor = new RegionHealthMonitor({ table: opts.table, config: opts.currentConfig, clock: this.#clock, onChange: (h) => this.agent.setLocalHealth(h) });
+    this.#monitor = new RegionHealthMonitor({ table: opts.table, config: opts.currentConfig, clock: this.#clock, onChange: (h) => this.#publishHealth(h) });
+  }
+
+  #lastHealth: RegionSelfHealth | undefined;
+  #keysets: Record<string, string> | undefined;
+
+  #publishHealth(h: RegionSelfHealth): void {
+    this.#lastHealth = h;
+    this.agent.setLocalHealth(this.#keysets ? { ...h, keysets: this.#keysets } : h);
+  }
+
+  /** Gossips the DNSKEY-set fingerprint of every zone this gateway serves (zone -> fingerprint), so peers can compare theirs. */
+  setDnssecKeysets(keysets: Record<string, string>): void {
+    const next = Object.keys(keysets).length > 0 ? keysets : undefined;
+    if (JSON.stringify(next) === JSON.stringify(this.#keysets)) return;
+    this.#keysets = next;
+    if (this.#lastHealth && !this.#closed) this.#publishHealth(this.#lastHealth);
   }
 
   /** Binds, publishes this gateway's health and starts joining the seeds in the background. */

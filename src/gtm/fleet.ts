@@ -13,7 +13,7 @@ export interface FleetMember {
   lastHeardMs: number | null;
   /** ms since the last state change. */
   stateAgeMs: number;
-  health: { state: 'up' | 'degraded' | 'down'; healthy: number; names: Record<string, number>; version: number } | null;
+  health: { state: 'up' | 'degraded' | 'down'; healthy: number; names: Record<string, number>; version: number; /** zone -> DNSKEY-set fingerprint, when the member serves zones */ keysets?: Record<string, string> } | null;
 }
 
 export interface FleetView {
@@ -35,7 +35,7 @@ export function fleetView(agent: GossipAgent, aggregator: RegionAggregator): Fle
       self: m.self,
       lastHeardMs: m.lastHeardAgo === undefined ? null : Math.round(m.lastHeardAgo),
       stateAgeMs: Math.round(m.stateAge),
-      health: m.health ? { state: m.health.state, healthy: m.health.healthy, names: { ...m.health.names }, version: m.healthVersion ?? 0 } : null,
+      health: m.health ? { state: m.health.state, healthy: m.health.healthy, names: { ...m.health.names }, version: m.healthVersion ?? 0, ...(m.health.keysets ? { keysets: { ...m.health.keysets } } : {}) } : null,
     }))
     .sort((a, b) => (a.region === b.region ? (a.name < b.name ? -1 : 1) : a.region < b.region ? -1 : 1));
   return {

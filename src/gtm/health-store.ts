@@ -1,5 +1,5 @@
 import type { RegionSelfHealth } from '../health/region-health.ts';
-import { encodeMessage, type HealthRecord } from './codec.ts';
+import { encodeMessage, KEYSET_FINGERPRINT, MAX_KEYSETS, type HealthRecord } from './codec.ts';
 
 /**
  * The latest health record each member gossiped, ordered per member by
@@ -59,11 +59,14 @@ export function fitHealthRecord(node: string, region: string, version: number, h
     .slice(0, 255);
   const total = Object.keys(h.names ?? {}).length;
   const at = typeof h.at === 'number' && Number.isFinite(h.at) ? h.at : 0;
+  // Key sets are never trimmed (the fleet's DNSSEC check needs them whole); MAX_KEYSETS bounds them.
+  const ks = Object.entries(h.keysets ?? {}).filter(([zone, fp]) => zone.length > 0 && Buffer.byteLength(zone) <= 255 && KEYSET_FINGERPRINT.test(fp)).slice(0, MAX_KEYSETS);
+  const keysets = ks.length > 0 ? Object.fromEntries(ks) : undefined;
   const make = (count: number): HealthRecord => ({
     node,
     region,
     version,
-    health: { state, healthy: clampFraction(h.healthy), names: Object.fromEntries(entries.slice(0, count).map(([k, v]) => [k, clampFraction(v)])), at },
+    health: { state, healthy: clampFraction(h.healthy), names: Object.fromEntries(entries.slice(0, count).map(([k, v]) => [k, clampFraction(v)])), at, ...(keysets ? { keysets } : {}) },
   });
   let count = entries.length;
   let record = make(count);

@@ -12,6 +12,8 @@ export interface RegionSelfHealth {
   names: Record<string, number>;
   /** Wall-clock ms when it was computed. */
   at: number;
+  /** DNSSEC: zone -> fingerprint of the DNSKEY set this gateway serves (`unsigned` for a zone served unsigned), so peers can compare. */
+  keysets?: Record<string, string>;
 }
 
 /** Percent thresholds on the healthy share, from `health.regionThresholds`. */

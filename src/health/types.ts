@@ -122,4 +122,9 @@ export interface ClusterHealthReport {
 export interface HealthReport {
   generatedAt: string;
   clusters: ClusterHealthReport[];
+  /** Present when fleet-level checks run: `degraded` with `reasons` when one fails (endpoint health is in `clusters`). */
+  status?: 'ok' | 'degraded';
+  reasons?: string[];
+  /** DNSSEC: this node's DNSKEY set per zone against its peers' (docs/dns.md, fleet check). */
+  dnssec?: { state: 'ok' | 'degraded'; reasons: string[]; zones: { zone: string; keyset: string; peers: { node: string; source: string; keyset: string }[]; mismatch: boolean }[] };
 }

@@ -69,6 +69,7 @@ export const METRICS = {
   dnsRrlSlippedTotal: metric('edgeplane_dns_rrl_slipped_total', 'counter', 'answers replaced by an empty TC=1 reply by response rate limiting', []),
   dnsAnswerDurationSeconds: metric('edgeplane_dns_answer_duration_seconds', 'histogram', 'time from receiving a DNS query to handing its answer to the socket', []),
   dnsDnssecKeysetInfo: metric('edgeplane_dns_dnssec_keyset_info', 'gauge', 'the DNSKEY set a signed zone serves: fingerprint (SHA-256 of the sorted DNSKEY RDATAs, 16 hex digits) and key tags; all nameservers of a zone must agree', ['zone', 'fingerprint', 'key_tags']),
+  dnsDnssecKeysetMismatch: metric('edgeplane_dns_dnssec_keyset_mismatch', 'gauge', 'DNSSEC: 1 while a peer nameserver serves a different DNSKEY set for the zone than this node (see /v1/health), 0 when every peer agrees', ['zone']),
   dnsTcpConnections: metric('edgeplane_dns_tcp_connections', 'gauge', 'open DNS TCP connections', []),
   gossipPacketsSentTotal: metric('edgeplane_gossip_packets_sent_total', 'counter', 'Gossip datagrams sent', []),
   gossipBytesSentTotal: metric('edgeplane_gossip_bytes_sent_total', 'counter', 'Gossip datagram bytes sent', []),

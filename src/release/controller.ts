@@ -10,6 +10,10 @@ import { assertTransition, isActive, type HistoryEntry, type ReleasePhase, type 
 import { WebhookNotifier, type WebhookSender } from './notifier.ts';
 import { parseStartRequest } from './options.ts';
 import { KEEP_FINISHED, ReleaseState } from './persistence.ts';
+import type { ReleaseStateStore } from './fleet-state.ts';
+import type { DriverStatus, ReleaseFleet } from './fleet.ts';
+import { FencedError, ControlError } from '../control/errors.ts';
+import { RequestTimeoutError } from '../control/fleet-requests.ts';
 import { routeLock } from './route-lock.ts';
 import { splitAt, windowFor } from './strategy.ts';
 import { writeSplit } from './split-writer.ts';
@@ -28,7 +32,20 @@ export interface ReleaseControllerOptions {
   webhook?: WebhookSender;
   /** Before retrying after a failure to persist (the release document or a config version); default 5s. */
   retryDelayMs?: number;
+  /**
+   * With the etcd store: one driver for the fleet (fleet.ts). The state then
+   * lives in etcd, only the elected driver runs releases, and every other
+   * node forwards the API's actions to it. Without it this node always drives.
+   */
+  fleet?: ReleaseFleet;
 }
+
+/** An action sent by a node that does not drive to the one that does (fleet-requests.ts). */
+type ForwardedAction =
+  | { op: 'start'; body: unknown; author: string }
+  | { op: 'promote'; id: string; author: string; full: boolean }
+  | { op: 'abort' | 'pause' | 'resume'; id: string; author: string };
+type ForwardedAnswer = { ok: true; view: ReleaseView } | { ok: false; error: { kind: ControlError['kind']; code: string; issues: ControlError['issues'] } };
 
 /** The in-memory side of a running release: its timer and the readings its window started from. */
 interface Run {
@@ -39,6 +56,8 @@ interface Run {
   windowMs: number;
   /** While waiting for the target's readiness: the step to shift to once it is ready. */
   awaitingStep: number | null;
+  /** A step written but its window not open yet: the config version every live node must serve first. */
+  pendingWindow: { version: number; deadline: number } | null;
   readinessDeadline: number;
 }
 
@@ -57,9 +76,14 @@ interface Run {
  * and it stops touching it.
  */
 export class ReleaseController {
-  readonly #o: Required<Omit<ReleaseControllerOptions, 'webhook'>>;
+  readonly #o: Required<Omit<ReleaseControllerOptions, 'webhook' | 'fleet'>> & { fleet?: ReleaseFleet };
   readonly #log: Logger;
-  readonly #state: ReleaseState;
+  readonly #state: ReleaseStateStore;
+  /** With a fleet: whether this node is the elected driver (else it only mirrors the state and forwards actions). */
+  #leading = false;
+  /** What a release that carries on says happened (a restart of this gateway, or a takeover by this node). */
+  #resumeCause: { after: string; headline: string } = { after: 'a gateway restart', headline: 'gateway restarted' };
+  #mirrorTimer: TimerHandle | undefined;
   readonly #notifier: WebhookNotifier;
   readonly #records = new Map<string, ReleaseRecord>();
   readonly #runs = new Map<string, Run>();
@@ -68,8 +92,8 @@ export class ReleaseController {
   #closed = false;
   readonly #unsubscribe: (() => void)[] = [];
 
-  private constructor(o: ReleaseControllerOptions, state: ReleaseState, nextId: number, records: ReleaseRecord[]) {
-    this.#o = { retryDelayMs: 5000, ...o } as Required<Omit<ReleaseControllerOptions, 'webhook'>>;
+  private constructor(o: ReleaseControllerOptions, state: ReleaseStateStore, nextId: number, records: ReleaseRecord[]) {
+    this.#o = { retryDelayMs: 5000, ...o } as Required<Omit<ReleaseControllerOptions, 'webhook' | 'fleet'>> & { fleet?: ReleaseFleet };
     this.#log = o.logger.child({ component: 'release' });
     this.#state = state;
     this.#notifier = new WebhookNotifier(this.#log, o.webhook);
@@ -79,6 +103,7 @@ export class ReleaseController {
 
   /** Loads the persisted releases, locks their routes and carries on with the running ones (see `#resumeAfterRestart`). */
   static async open(o: ReleaseControllerOptions): Promise<ReleaseController> {
+    if (o.fleet) return ReleaseController.#openFleet(o, o.fleet);
     const { state, value } = await ReleaseState.open(o.stateDir, o.clock, o.logger);
     const c = new ReleaseController(o, state, value.nextId, value.releases);
     c.#unsubscribe.push(o.store.addGuard(routeLock(() => c.#running())));
@@ -90,8 +115,128 @@ export class ReleaseController {
     return c;
   }
 
+  /**
+   * In a fleet: start as a follower mirroring the state in etcd; the election
+   * makes one node the driver (#takeOver) and deposes it when its lease may
+   * have run out or a fenced write is refused (#stepDown).
+   */
+  static async #openFleet(o: ReleaseControllerOptions, fleet: ReleaseFleet): Promise<ReleaseController> {
+    const value = await fleet.state.load().catch((err: Error) => {
+      o.logger.warn({ err: err.message }, 'cannot read the fleet release state yet; following it once etcd answers');
+      return { format: 1 as const, nextId: 1, releases: [] };
+    });
+    const c = new ReleaseController(o, fleet.state, value.nextId, value.releases);
+    c.#unsubscribe.push(o.store.addGuard(routeLock(() => c.#running())));
+    if (o.health.onChange) c.#unsubscribe.push(o.health.onChange((cluster) => c.#onHealthChange(cluster)));
+    c.#unsubscribe.push(fleet.election.onChange((leading) => (leading ? c.#takeOver() : c.#stepDown())));
+    c.#scheduleMirror();
+    fleet.activeWhen(() => [...c.#running()].length > 0);
+    fleet.start();
+    return c;
+  }
+
+  /** GET /v1/status `releases`: who drives (in a fleet, the elected node; else this one). */
+  driverStatus(): DriverStatus | { mode: 'local'; driving: true; driver: null } {
+    return this.#o.fleet?.status() ?? { mode: 'local', driving: true, driver: null };
+  }
+
+  /** True when this node acts on releases: always with the file store; in a fleet, while elected. */
+  get driving(): boolean {
+    return !this.#o.fleet || this.#leading;
+  }
+
+  /** Elected: read the state as the last driver stored it and carry on with every running release from there. */
+  #takeOver(): void {
+    const fleet = this.#o.fleet!;
+    this.#leading = true;
+    void this.#enqueue(async () => {
+      if (!this.#leading) return;
+      let value;
+      try {
+        value = await fleet.state.load();
+      } catch (err) {
+        fleet.election.stepDown(`cannot read the release state: ${(err as Error).message}`);
+        return;
+      }
+      this.#clearRuns();
+      this.#records.clear();
+      for (const r of value.releases) this.#records.set(r.id, r);
+      this.#nextId = value.nextId;
+      this.#resumeCause = { after: 'a driver takeover', headline: 'this node took over as release driver' };
+      const running = [...this.#running()];
+      this.#log.warn({ running: running.map((r) => `${r.id} (${r.phase}, step ${r.step + 1})`) }, 'this node now drives the fleet\'s releases');
+      fleet.requests.serve((payload) => this.#answer(payload as ForwardedAction), () => fleet.election.fence());
+      for (const rec of running) {
+        releaseMetrics.active.labels(rec.spec.route).set(1);
+        void this.#enqueue(() => this.#drive(rec, () => this.#resumeAfterRestart(rec))).catch(() => {});
+      }
+    }).catch(() => {});
+  }
+
+  /** Deposed: stop acting at once (timers, queued steps and requests); the state in etcd is the driver's from now on. */
+  #stepDown(): void {
+    if (!this.#leading) return;
+    this.#leading = false;
+    this.#o.fleet!.requests.stopServing();
+    this.#clearRuns();
+    this.#log.warn('this node no longer drives the fleet\'s releases; following the new driver');
+    void this.#mirror();
+  }
+
+  #clearRuns(): void {
+    for (const run of this.#runs.values()) {
+      run.gen++;
+      this.#o.clock.clearTimeout(run.timer);
+    }
+    this.#runs.clear();
+  }
+
+  /** A follower's view of the releases: the state the driver stored, re-read every half second. */
+  #scheduleMirror(): void {
+    if (this.#closed) return;
+    this.#mirrorTimer = this.#o.clock.setTimeout(() => void this.#mirror().finally(() => this.#scheduleMirror()), 500);
+  }
+
+  async #mirror(): Promise<void> {
+    if (this.#leading || this.#closed) return;
+    const value = await this.#o.fleet!.state.load().catch(() => null);
+    if (!value || this.#leading) return;
+    this.#records.clear();
+    for (const r of value.releases) this.#records.set(r.id, r);
+    this.#nextId = value.nextId;
+  }
+
+  /** On a node that does not drive: the action goes to the driver through etcd, and its answer (or refusal) comes back. */
+  async #forward(action: ForwardedAction): Promise<ReleaseView> {
+    let answer: ForwardedAnswer;
+    try {
+      answer = (await this.#o.fleet!.requests.send(action)) as ForwardedAnswer;
+    } catch (err) {
+      if (err instanceof RequestTimeoutError) throw new ControlError('unavailable', err.taken ? 'EP_RELEASE_OUTCOME_UNKNOWN' : 'EP_RELEASE_NO_DRIVER', [{ path: '', message: err.message }]);
+      throw new ControlError('unavailable', 'EP_RELEASE_NO_DRIVER', [{ path: '', message: `cannot reach the release driver through the store: ${(err as Error).message}` }]);
+    }
+    if (!answer.ok) throw new ControlError(answer.error.kind, answer.error.code, answer.error.issues);
+    void this.#mirror();
+    return answer.view;
+  }
+
+  /** On the driver: acts on an action forwarded by another node. */
+  async #answer(a: ForwardedAction): Promise<ForwardedAnswer> {
+    try {
+      let view: ReleaseView;
+      if (a.op === 'start') view = await this.start(a.body, a.author);
+      else if (a.op === 'promote') view = await this.promote(a.id, a.author, a.full);
+      else view = await this[a.op](a.id, a.author);
+      return { ok: true, view };
+    } catch (err) {
+      if (err instanceof ControlError) return { ok: false, error: { kind: err.kind, code: err.code, issues: err.issues } };
+      return { ok: false, error: { kind: 'unavailable', code: 'EP_RELEASE_DRIVER_ERROR', issues: [{ path: '', message: (err as Error).message }] } };
+    }
+  }
+
   /** POST /v1/releases: validates, refuses a second release on the route, and starts by waiting for the target's readiness. */
   start(body: unknown, author: string): Promise<ReleaseView> {
+    if (!this.driving) return this.#forward({ op: 'start', body, author });
     return this.#enqueue(async () => {
       const parsed = parseStartRequest(body, this.#o.store.current.config);
       const existing = [...this.#running()].find((r) => r.spec.route === parsed.spec.route);
@@ -118,7 +263,7 @@ export class ReleaseController {
         versions: [],
         history: [],
       };
-      rec.history.push({ at: now, phase: 'waiting', step: -1, reason: rec.reason + (parsed.skippedSteps.length ? `; steps ${parsed.skippedSteps.join(', ')} skipped (at or below the target's share)` : '') });
+      rec.history.push({ at: now, phase: 'waiting', step: -1, reason: rec.reason + (parsed.skippedSteps.length ? `; steps ${parsed.skippedSteps.join(', ')} skipped (at or below the target's share)` : ''), ...(this.#o.fleet ? { driver: this.#o.fleet.nodeId } : {}) });
       this.#records.set(rec.id, rec);
       try {
         await this.#save();
@@ -147,6 +292,7 @@ export class ReleaseController {
 
   /** Skips the rest of the current step's window (`full`: every remaining step) and moves on. Readiness is never skipped. */
   promote(id: string, author: string, full = false): Promise<ReleaseView> {
+    if (!this.driving) return this.#forward({ op: 'promote', id, author, full });
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       const at = rec.phase === 'paused' ? rec.pausedFrom : rec.phase;
@@ -163,6 +309,7 @@ export class ReleaseController {
 
   /** Rolls back to the split before the release, now. */
   abort(id: string, author: string): Promise<ReleaseView> {
+    if (!this.driving) return this.#forward({ op: 'abort', id, author });
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       if (!isActive(rec.phase) || rec.phase === 'rolling_back') throw new ReleaseStateError(id, 'abort', rec.phase);
@@ -173,6 +320,7 @@ export class ReleaseController {
 
   /** Holds the weights where they are: no gate evaluation, no step, no timeout until resumed. */
   pause(id: string, author: string): Promise<ReleaseView> {
+    if (!this.driving) return this.#forward({ op: 'pause', id, author });
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       if (rec.phase !== 'waiting' && rec.phase !== 'progressing') throw new ReleaseStateError(id, 'pause', rec.phase);
@@ -183,6 +331,7 @@ export class ReleaseController {
 
   /** Carries on from where it was paused, with a fresh window (or a fresh readiness timeout). */
   resume(id: string, author: string): Promise<ReleaseView> {
+    if (!this.driving) return this.#forward({ op: 'resume', id, author });
     return this.#enqueue(async () => {
       const rec = this.#find(id);
       if (rec.phase !== 'paused') throw new ReleaseStateError(id, 'resume', rec.phase);
@@ -210,6 +359,8 @@ export class ReleaseController {
   /** Stops timers and event subscriptions; persisted releases resume when the next controller opens. */
   close(): void {
     this.#closed = true;
+    this.#o.clock.clearTimeout(this.#mirrorTimer);
+    this.#o.fleet?.requests.stopServing();
     for (const u of this.#unsubscribe.splice(0)) u();
     for (const run of this.#runs.values()) this.#o.clock.clearTimeout(run.timer);
     this.#runs.clear();
@@ -241,16 +392,16 @@ export class ReleaseController {
     const th = targetHealth(this.#o.health.report(), target);
     if (th.ready) {
       run.awaitingStep = null;
-      return this.#shift(rec, step, step === 0 && rec.phase === 'waiting' ? `cluster "${target}" is ready (${th.detail})` : `resumed after a gateway restart once cluster "${target}" was ready again: step re-applied, window restarted`);
+      return this.#shift(rec, step, step === 0 && rec.phase === 'waiting' ? `cluster "${target}" is ready (${th.detail})` : `resumed after ${this.#resumeCause.after} once cluster "${target}" was ready again: step re-applied, window restarted`);
     }
     if (this.#o.clock.now() >= run.readinessDeadline) {
-      const shifted = rec.phase === 'waiting' ? 'no traffic was shifted' : 'after a gateway restart';
+      const shifted = rec.phase === 'waiting' ? 'no traffic was shifted' : `after ${this.#resumeCause.after}`;
       return this.#rollback(rec, 'rolled_back', `readiness: cluster "${target}" was not ready within ${formatDuration(rec.spec.readinessTimeoutMs)} (${th.detail}); ${shifted}`);
     }
     rec.reason =
       rec.phase === 'waiting'
         ? `waiting for cluster "${target}" to be ready: ${th.detail}`
-        : `gateway restarted: waiting for cluster "${target}" to be ready before step ${step + 1}'s window restarts: ${th.detail}`;
+        : `${this.#resumeCause.headline}: waiting for cluster "${target}" to be ready before step ${step + 1}'s window restarts: ${th.detail}`;
     const poll = Math.min(rec.spec.intervalMs, 1000, Math.max(1, run.readinessDeadline - this.#o.clock.now()));
     this.#schedule(rec, poll, () => this.#checkReadiness(rec));
   }
@@ -269,15 +420,53 @@ export class ReleaseController {
     const ok = await this.#write(rec, weights, entry, `step ${index + 1}/${rec.plan.length}, ${rec.spec.target} ${percent}%`);
     if (!ok) return;
     const run = this.#run(rec);
-    run.windowMs = windowFor(rec.spec, index, rec.plan.length);
+    run.pendingWindow = { version: entry.version ?? this.#o.store.current.version, deadline: this.#o.clock.now() + rec.spec.readinessTimeoutMs };
+    await this.#openWindow(rec);
+  }
+
+  /**
+   * Opens the step's window once every live node serves the step's config
+   * version (fleet traffic sources say which do not yet): traffic still going
+   * to the previous weights somewhere must not count towards this step. A
+   * node that does not get there within readinessTimeout rolls the release back.
+   */
+  async #openWindow(rec: ReleaseRecord): Promise<void> {
+    const run = this.#run(rec);
+    const pending = run.pendingWindow;
+    if (!pending || rec.phase !== 'progressing') return;
+    if (this.#o.traffic.serving) {
+      const { lagging } = await this.#o.traffic.serving(pending.version);
+      if (lagging.length) {
+        const who = lagging.map((n) => `${n.node} (serves ${n.version})`).join(', ');
+        if (this.#o.clock.now() >= pending.deadline) {
+          return this.#rollback(rec, 'rolled_back', `step ${rec.step + 1}/${rec.plan.length}: ${who} did not serve version ${pending.version} within ${formatDuration(rec.spec.readinessTimeoutMs)}`);
+        }
+        const reason = `${rec.reason.split(' [window waits')[0]} [window waits for ${who} to serve version ${pending.version}]`;
+        this.#schedule(rec, Math.min(rec.spec.intervalMs, 250), () => this.#openWindow(rec));
+        if (reason !== rec.reason) {
+          rec.reason = reason;
+          // Other nodes show what the driver stored: say what the release waits for.
+          await this.#save();
+        }
+        return;
+      }
+    }
+    run.pendingWindow = null;
+    rec.reason = rec.reason.split(' [window waits')[0]!;
+    run.windowMs = windowFor(rec.spec, rec.step, rec.plan.length);
     run.base = {
       traffic: await this.#o.traffic.read(rec.spec.route, rec.spec.target),
-      ejections: targetHealth(this.#o.health.report(), rec.spec.target).ejections,
+      ejections: await this.#ejections(rec.spec.target),
       at: this.#o.clock.now(),
     };
     rec.window = { startedAt: this.#iso(), durationMs: run.windowMs };
     await this.#save();
     this.#schedule(rec, Math.min(rec.spec.intervalMs, run.windowMs), () => this.#evaluate(rec));
+  }
+
+  /** Ejections of the target's endpoints: the whole fleet's with a fleet traffic source, else this node's health table. */
+  async #ejections(target: string): Promise<Map<string, number>> {
+    return this.#o.traffic.ejections ? this.#o.traffic.ejections(target) : targetHealth(this.#o.health.report(), target).ejections;
   }
 
   /** One gate evaluation over the window so far; at the window's end, the verdict. */
@@ -290,8 +479,9 @@ export class ReleaseController {
     const d = delta(run.base.traffic, now);
     const elapsedMs = this.#o.clock.now() - run.base.at;
     const final = elapsedMs >= run.windowMs;
+    const ejections = await this.#ejections(target);
     const readings = evaluateGates(
-      { elapsedMs, ...d, ejections: ejectionsSince(run.base.ejections, th.ejections), ready: th.serving, healthy: th.healthy, total: th.total, readyDetail: th.detail },
+      { elapsedMs, ...d, ejections: ejectionsSince(run.base.ejections, ejections), ready: th.serving, healthy: th.healthy, total: th.total, readyDetail: th.detail },
       rec.spec.gates,
       final,
       this.#iso(),
@@ -310,6 +500,8 @@ export class ReleaseController {
       }
       case 'pending':
         this.#schedule(rec, Math.min(rec.spec.intervalMs, run.windowMs - elapsedMs), () => this.#evaluate(rec));
+        // In a fleet the other nodes' API and dashboard show the readings the driver stored.
+        if (this.#o.fleet) await this.#save();
     }
   }
 
@@ -388,7 +580,8 @@ export class ReleaseController {
     try {
       await fn();
     } catch (err) {
-      if (isActive(rec.phase) && !this.#closed) {
+      if (err instanceof FencedError) this.#o.fleet?.election.stepDown(err.message);
+      if (isActive(rec.phase) && !this.#closed && this.driving) {
         this.#log.error({ release: rec.id, phase: rec.phase, err: (err as Error).message, retryInMs: this.#o.retryDelayMs }, 'release step failed; retrying');
         this.#schedule(rec, this.#o.retryDelayMs, () => this.#recover(rec));
       }
@@ -405,6 +598,7 @@ export class ReleaseController {
       case 'progressing':
         if (run.base) return this.#evaluate(rec);
         if (run.awaitingStep !== null) return this.#checkReadiness(rec);
+        if (run.pendingWindow) return this.#openWindow(rec);
         return this.#shift(rec, rec.step, 'step re-applied after a failure to persist, window restarted');
       case 'promoting':
         return this.#complete(rec, rec.reason);
@@ -423,8 +617,12 @@ export class ReleaseController {
    * write that could not be persisted is retried.
    */
   async #write(rec: ReleaseRecord, weights: SplitWeight[], entry: HistoryEntry, what: string): Promise<boolean> {
-    const outcome = await writeSplit(this.#o.store, rec, weights, what);
+    const outcome = await writeSplit(this.#o.store, rec, weights, what, this.#o.fleet ? this.#o.fleet.election.fence() : undefined);
     switch (outcome.kind) {
+      case 'fenced':
+        // Another node drives now: it carries on from the state in etcd; nothing here may act any more.
+        this.#o.fleet?.election.stepDown(outcome.message);
+        return false;
       case 'written':
         if (outcome.version !== null) {
           entry.version = outcome.version;
@@ -463,7 +661,7 @@ export class ReleaseController {
     rec.reason = reason;
     rec.updatedAt = this.#iso();
     if (isActive(to) && to !== 'rolling_back') rec.rollbackTo = null;
-    const entry: HistoryEntry = { at: rec.updatedAt, phase: to, step: rec.step, ...(weights ? { weights: weights.map((e) => ({ ...e })) } : {}), reason };
+    const entry: HistoryEntry = { at: rec.updatedAt, phase: to, step: rec.step, ...(weights ? { weights: weights.map((e) => ({ ...e })) } : {}), reason, ...(this.#o.fleet ? { driver: this.#o.fleet.nodeId } : {}) };
     rec.history.push(entry);
     const run = this.#runs.get(rec.id);
     if (run) {
@@ -472,6 +670,7 @@ export class ReleaseController {
       run.timer = undefined;
       run.base = null;
       run.awaitingStep = null;
+      run.pendingWindow = null;
     }
     this.#emit(rec, from);
     return entry;
@@ -513,6 +712,7 @@ export class ReleaseController {
   }
 
   #onHealthChange(cluster: string): void {
+    if (!this.driving) return;
     for (const rec of this.#running()) {
       if (rec.spec.target !== cluster) continue;
       const run = this.#runs.get(rec.id);
@@ -523,12 +723,13 @@ export class ReleaseController {
 
   /** Runs `fn` on the release's timer unless the release has moved on (or the controller closed) in the meantime. */
   #schedule(rec: ReleaseRecord, ms: number, fn: () => Promise<void>): void {
+    if (!this.driving || this.#closed) return;
     const run = this.#run(rec);
     this.#o.clock.clearTimeout(run.timer);
     const gen = run.gen;
     run.timer = this.#o.clock.setTimeout(() => {
       run.timer = undefined;
-      if (run.gen !== gen || this.#closed) return;
+      if (run.gen !== gen || this.#closed || !this.driving) return;
       void this.#enqueue(async () => {
         if (run.gen === gen) await this.#drive(rec, fn);
       }).catch(() => {});
@@ -538,7 +739,7 @@ export class ReleaseController {
   #run(rec: ReleaseRecord): Run {
     let run = this.#runs.get(rec.id);
     if (!run) {
-      run = { timer: undefined, gen: 0, base: null, windowMs: 0, awaitingStep: null, readinessDeadline: 0 };
+      run = { timer: undefined, gen: 0, base: null, windowMs: 0, awaitingStep: null, readinessDeadline: 0, pendingWindow: null };
       this.#runs.set(rec.id, run);
     }
     return run;

@@ -118,6 +118,8 @@ export interface HistoryEntry {
   /** The config version of that write. */
   version?: number;
   reason: string;
+  /** In a fleet: the node that drove this transition (a takeover shows as a change of driver). */
+  driver?: string;
 }
 
 export interface ReleaseRecord {

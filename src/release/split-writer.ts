@@ -1,5 +1,6 @@
 import type { ConfigStore } from '../control/store.ts';
-import { ControlError } from '../control/errors.ts';
+import { ControlError, FencedError } from '../control/errors.ts';
+import type { Fence } from '../control/leader-election.ts';
 import { ReleaseSplitDriftError } from './errors.ts';
 import type { ReleaseRecord, SplitWeight } from './model.ts';
 import { sameSplit, splitAt } from './strategy.ts';
@@ -13,7 +14,9 @@ export type WriteOutcome =
   /** The store refused the change for good (validation, apply failure, another guard). */
   | { kind: 'refused'; message: string }
   /** Could not be persisted (disk): nothing changed, worth retrying. */
-  | { kind: 'transient'; message: string };
+  | { kind: 'transient'; message: string }
+  /** In a fleet: this node no longer drives releases (etcd refused the fenced write, or its lease may have expired). Nothing changed. */
+  | { kind: 'fenced'; message: string };
 
 /**
  * Writes `weights` to the release's route through the config store, as a
@@ -21,8 +24,9 @@ export type WriteOutcome =
  * is the release's own runs inside the store's edit, i.e. serialised with
  * every other change, so nothing can slip in between the check and the write.
  */
-export async function writeSplit(store: ConfigStore, rec: ReleaseRecord, weights: readonly SplitWeight[], what: string): Promise<WriteOutcome> {
+export async function writeSplit(store: ConfigStore, rec: ReleaseRecord, weights: readonly SplitWeight[], what: string, fence?: Fence | null): Promise<WriteOutcome> {
   const route = rec.spec.route;
+  if (fence === null) return { kind: 'fenced', message: 'this node no longer leads the fleet\'s releases' };
   try {
     const result = await store.update(
       (draft) => {
@@ -33,11 +37,12 @@ export async function writeSplit(store: ConfigStore, rec: ReleaseRecord, weights
         }
         r.split = weights.map((e) => ({ ...e }));
       },
-      { source: 'api', author: `release/${rec.id}`, change: `release ${rec.id}: ${what}`, release: rec.id },
+      { source: 'api', author: `release/${rec.id}`, change: `release ${rec.id}: ${what}`, release: rec.id, ...(fence ? { fence } : {}) },
     );
     return { kind: 'written', version: result.changed ? result.version : null };
   } catch (err) {
     const message = (err as Error).message;
+    if (err instanceof FencedError) return { kind: 'fenced', message };
     if (err instanceof ReleaseSplitDriftError) return { kind: 'drift', routeGone: message.includes('no longer exists'), message };
     if (err instanceof ControlError && err.kind !== 'unavailable' && err.kind !== 'persist_failed') return { kind: 'refused', message };
     return { kind: 'transient', message };

@@ -25,10 +25,20 @@ export interface TrafficCounters {
   localFailures: number;
   /** Cumulative latency histogram buckets, upper bound in seconds (Infinity last). */
   buckets: { le: number; count: number }[];
+  /**
+   * Fleet-wide readings: the same counters per node process (by its boot id),
+   * summed above. Each part is diffed on its own, so a node that restarted or
+   * joined since the window opened counts from zero, never negative.
+   */
+  parts?: Record<string, TrafficCounters>;
 }
 
 export interface TrafficSource {
   read(route: string, cluster: string): Promise<TrafficCounters>;
+  /** Fleet-wide sources: ejections of the cluster's endpoints on every node (else the local health table's are used). */
+  ejections?(cluster: string): Promise<Map<string, number>>;
+  /** Fleet-wide sources: the live nodes not serving `version` yet; a step's window opens only when none is left. */
+  serving?(version: number): Promise<{ live: string[]; lagging: { node: string; version: number }[] }>;
 }
 
 export interface TrafficDelta {
@@ -84,15 +94,48 @@ async function samples(name: string): Promise<Sample[]> {
 
 /** What happened between two readings. Counters only grow within a process; a window never spans a restart. */
 export function delta(base: TrafficCounters, now: TrafficCounters): TrafficDelta {
-  const baseBuckets = new Map(base.buckets.map((b) => [b.le, b.count]));
-  const buckets = now.buckets.map((b) => ({ le: b.le, count: Math.max(0, b.count - (baseBuckets.get(b.le) ?? 0)) }));
-  const p99 = quantile(0.99, buckets);
-  return {
-    requests: Math.max(0, now.requests - base.requests),
-    errors: Math.max(0, now.errors - base.errors),
-    localFailures: Math.max(0, now.localFailures - base.localFailures),
-    p99Ms: p99 === null ? null : p99 * 1000,
-  };
+  const pairs: [TrafficCounters, TrafficCounters][] = now.parts ? Object.entries(now.parts).map(([k, p]) => [base.parts?.[k] ?? ZERO, p]) : [[base, now]];
+  const out = { requests: 0, errors: 0, localFailures: 0 };
+  const byLe = new Map<number, number>();
+  for (const [b, n] of pairs) {
+    out.requests += Math.max(0, n.requests - b.requests);
+    out.errors += Math.max(0, n.errors - b.errors);
+    out.localFailures += Math.max(0, n.localFailures - b.localFailures);
+    const baseBuckets = new Map(b.buckets.map((x) => [x.le, x.count]));
+    for (const x of n.buckets) byLe.set(x.le, (byLe.get(x.le) ?? 0) + Math.max(0, x.count - (baseBuckets.get(x.le) ?? 0)));
+  }
+  const p99 = quantile(0.99, [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le));
+  return { ...out, p99Ms: p99 === null ? null : p99 * 1000 };
+}
+
+const ZERO: TrafficCounters = { requests: 0, errors: 0, localFailures: 0, buckets: [] };
+
+/** Every route × cluster this process has counted (what a node publishes for the fleet's gates). */
+export async function readAllFromRegistry(): Promise<{ routes: Record<string, Record<string, TrafficCounters>>; localFailures: Record<string, number> }> {
+  const routes: Record<string, Record<string, TrafficCounters>> = {};
+  const entry = (route: string, cluster: string) => ((routes[route] ??= {})[cluster] ??= { requests: 0, errors: 0, localFailures: 0, buckets: [] });
+  for (const s of await samples(METRIC_NAMES.requests)) {
+    if (typeof s.labels.route !== 'string' || typeof s.labels.cluster !== 'string') continue;
+    const e = entry(s.labels.route, s.labels.cluster);
+    e.requests += s.value;
+    if (Number(s.labels.code) >= 500) e.errors += s.value;
+  }
+  const byLe = new Map<TrafficCounters, Map<number, number>>();
+  for (const s of await samples(METRIC_NAMES.duration)) {
+    if (typeof s.labels.route !== 'string' || typeof s.labels.cluster !== 'string' || s.labels.le === undefined) continue;
+    if (s.metricName !== undefined && !s.metricName.endsWith('_bucket')) continue;
+    const e = entry(s.labels.route, s.labels.cluster);
+    const m = byLe.get(e) ?? new Map<number, number>();
+    byLe.set(e, m);
+    const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+    m.set(le, (m.get(le) ?? 0) + s.value);
+  }
+  for (const [e, m] of byLe) e.buckets = [...m].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
+  const localFailures: Record<string, number> = {};
+  for (const s of await samples(METRIC_NAMES.localFailures)) {
+    if (typeof s.labels.cluster === 'string') localFailures[s.labels.cluster] = (localFailures[s.labels.cluster] ?? 0) + s.value;
+  }
+  return { routes, localFailures };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../src/discovery/docker-engine.ts';
+import { unmountUnder } from './mounts.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -203,17 +204,6 @@ function buildServiceRootfs(dir: string, version: ServiceVersion): Buffer {
   return execFileSync('tar', ['-C', root, '-c', '.'], { maxBuffer: 64 * 1024 * 1024 });
 }
 
-/** Lazily unmounts everything a daemon left mounted under `dir`, deepest first. */
-function unmountUnder(dir: string): void {
-  let lines: string[];
-  try {
-    lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  } catch {
-    return;
-  }
-  const points = lines.map((l) => l.split(' ')[4]).filter((p): p is string => !!p && (p === dir || p.startsWith(dir + '/')));
-  for (const p of points.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', p]);
-}
 
 /** Runs a container of the test service with host networking on `port`, with `labels`. Returns its id. */
 export async function runService(engine: TestEngine, options: { version: ServiceVersion; port: number; labels: Record<string, string>; name?: string; healthCheck?: boolean }): Promise<string> {

@@ -2,6 +2,7 @@ import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_proces
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unmountUnder } from './mounts.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -112,13 +113,3 @@ export async function importHostNodeBase(d: Dockerd, ref: string): Promise<void>
   if (r.code !== 0) throw new Error(`docker import: ${r.stderr}`);
 }
 
-function unmountUnder(dir: string): void {
-  let lines: string[];
-  try {
-    lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  } catch {
-    return;
-  }
-  const points = lines.map((l) => l.split(' ')[4]).filter((p): p is string => !!p && (p === dir || p.startsWith(dir + '/')));
-  for (const p of points.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', p]);
-}

@@ -2,8 +2,16 @@ import net from 'node:net';
 
 /** Sends bytes exactly as given (for malformed or hop-by-hop-laden requests) and returns everything the server sent until it closed or `idleMs` of silence. */
 export function rawHttp(port: number, payload: string | Buffer, idleMs = 300): Promise<string> {
+  return rawExchange(net.connect(port, '127.0.0.1'), 'connect', payload, idleMs);
+}
+
+/**
+ * Writes `payload` once `socket` emits `readyEvent` and collects what comes
+ * back (latin1) until the peer closes or `idleMs` pass in silence: the one
+ * loop behind the plain and the TLS raw clients.
+ */
+export function rawExchange(socket: net.Socket, readyEvent: 'connect' | 'secureConnect', payload: string | Buffer, idleMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
     let data = '';
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
@@ -11,7 +19,7 @@ export function rawHttp(port: number, payload: string | Buffer, idleMs = 300): P
       socket.destroy();
       resolve(data);
     };
-    socket.on('connect', () => socket.write(payload));
+    socket.on(readyEvent, () => socket.write(payload));
     socket.on('data', (d) => {
       data += d.toString('latin1');
       clearTimeout(timer);

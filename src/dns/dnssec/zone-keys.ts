@@ -5,6 +5,7 @@ import type { DnsConfig } from '../../config/schema/index.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { DnsConfigIssue, DnsError } from '../errors.ts';
 import { RRType } from '../wire/constants.ts';
+import { nameFromText, nameToText } from '../wire/name.ts';
 import { DEFAULT_ZONE_TTL } from '../zone/compile.ts';
 import type { CompiledZone } from '../zone/types.ts';
 import { DnssecAlgorithm, dsRdata, loadZoneKey, type ZoneKey } from './keys.ts';
@@ -75,6 +76,33 @@ export function keysetFingerprint(keys: readonly ZoneKey[]): { fingerprint: stri
   const h = createHash('sha256');
   for (const k of sorted) h.update(k);
   return { fingerprint: h.digest('hex').slice(0, 16), tags: keys.map((k) => k.tag).sort((a, b) => a - b).join(',') };
+}
+
+/** A key set as peers compare it: sorted key tags and the fingerprint (`12345,60485/9f2c...`). */
+export function keysetLabel(keys: readonly ZoneKey[]): string {
+  const { fingerprint, tags } = keysetFingerprint(keys);
+  return `${tags}/${fingerprint}`;
+}
+
+/**
+ * Zone -> key set label for every zone of `config` (`unsigned` for an
+ * unsigned zone): what this node tells its peers it serves. Derived from the
+ * config the node applied (the DNS server refuses a config whose keys don't
+ * load, so the two never disagree); zones whose keys don't load are left out.
+ */
+export function servedKeysets(config: DnsConfig, baseDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  config.zones.forEach((z, i) => {
+    const zone = nameToText(nameFromText(z.origin));
+    if (!z.dnssec) {
+      out[zone] = 'unsigned';
+      return;
+    }
+    const issues: DnsConfigIssue[] = [];
+    const keys = loadZoneKeys(z, i, baseDir, issues);
+    if (keys.length === z.dnssec.keys.length && keys.length > 0) out[zone] = keysetLabel(keys);
+  });
+  return out;
 }
 
 /** The shortest refresh interval of the signed zones, or undefined when none is signed. */

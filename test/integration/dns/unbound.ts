@@ -28,9 +28,10 @@ export interface Unbound {
 
 /**
  * A validating unbound that sends every query for `zone` to our server (a
- * stub zone) and trusts only `ds` (presentation RDATA of a DS record) for it.
+ * stub zone) and trusts only `ds` (presentation RDATA of DS records: the
+ * parent's DS set) for it.
  */
-export async function startUnbound(zone: string, authPort: number, ds: string): Promise<Unbound> {
+export async function startUnbound(zone: string, authPort: number, ds: string | string[]): Promise<Unbound> {
   const bin = which('unbound');
   if (!bin) throw new Error('unbound is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'edgeplane-unbound-'));
@@ -57,7 +58,7 @@ export async function startUnbound(zone: string, authPort: number, ds: string): 
       '  harden-referral-path: no',
       '  target-fetch-policy: "0 0 0 0 0"',
       '  prefetch: no',
-      `  trust-anchor: "${zone}. DS ${ds}"`,
+      ...(Array.isArray(ds) ? ds : [ds]).map((d) => `  trust-anchor: "${zone}. DS ${d}"`),
       'remote-control:',
       '  control-enable: no',
       'stub-zone:',

@@ -5,6 +5,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../helpers/gateway-process.ts';
 
+import { rawExchange } from '../../helpers/raw-http.ts';
+
 export { rawHttp, parseRawResponse } from '../../helpers/raw-http.ts';
 
 export const devCa = (): Buffer => readFileSync(join(repoRoot, 'certs-dev/ca.crt'));
@@ -14,25 +16,8 @@ export const devCa = (): Buffer => readFileSync(join(repoRoot, 'certs-dev/ca.crt
  * returns what the server sent until it closed or `idleMs` of silence.
  */
 export function rawHttps(port: number, payload: string | Buffer, options: { servername?: string; idleMs?: number } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ port, host: '127.0.0.1', servername: options.servername ?? 'api.svc.plus', ca: devCa(), ALPNProtocols: ['http/1.1'] });
-    let data = '';
-    let timer: NodeJS.Timeout | undefined;
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(data);
-    };
-    socket.on('secureConnect', () => socket.write(payload));
-    socket.on('data', (d) => {
-      data += d.toString('latin1');
-      clearTimeout(timer);
-      timer = setTimeout(done, options.idleMs ?? 300);
-    });
-    socket.on('end', done);
-    socket.on('close', done);
-    socket.on('error', (err) => (data ? done() : reject(err)));
-  });
+  const socket = tls.connect({ port, host: '127.0.0.1', servername: options.servername ?? 'api.svc.plus', ca: devCa(), ALPNProtocols: ['http/1.1'] });
+  return rawExchange(socket, 'secureConnect', payload, options.idleMs ?? 300);
 }
 
 export interface H2Answer {

@@ -117,10 +117,10 @@ export interface Harness {
 
 export const AUTHOR = 'tester';
 
-export async function harness(o: { config?: Config; dir?: string; greenState?: EndpointHealthState } = {}): Promise<Harness> {
+export async function harness(o: { config?: Config; dir?: string; greenState?: EndpointHealthState; traffic?: FakeTraffic } = {}): Promise<Harness> {
   const dir = o.dir ?? tempDir('edgeplane-release-');
   const clock = new ManualClock();
-  const traffic = new FakeTraffic();
+  const traffic = o.traffic ?? new FakeTraffic();
   const health = new FakeHealth({ blue: ['127.0.0.1:9101', '127.0.0.1:9102'], green: ['127.0.0.1:9201'] });
   if (o.greenState) health.set('green', o.greenState);
   const events: ReleaseEvent[] = [];
