@@ -12,6 +12,7 @@ import { ClusterLoads } from '../edge/cluster-load.ts';
 import { RateLimitStates } from '../edge/rate-limit/index.ts';
 import { AccessLogs, type AccessLog } from '../edge/access-log/index.ts';
 import { JwtAuthenticator, type AuthRequirement } from '../edge/jwt/index.ts';
+import type { TokenLocation } from '../edge/jwt/extract.ts';
 import { EnginePools, type EngineName } from '../edge/http1/engine-pools.ts';
 
 export interface DataPlaneOptions {
@@ -73,12 +74,12 @@ export class DataPlane {
     // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.
     const auth = {
       compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
-      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string) => this.#jwt!.authenticate(r as AuthRequirement, h, u),
+      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string, from?: readonly unknown[]) => this.#jwt!.authenticate(r as AuthRequirement, h, u, from as TokenLocation[] | undefined),
     };
     this.#edgeState = { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: options.clock }) };
     this.#accessLogs = new AccessLogs({ baseDir: options.baseDir, rng: options.rng, onError: (err) => options.logger.warn({ err: err.message }, 'access log write failed') });
     this.#proxy = new Proxy({ directory, pools: this.#pools.forProxy, logger: options.logger, accessLog: this.#accessLogs, auth });
-    this.#upgrade = new UpgradeProxy({ directory, pools: this.#pools.undici, logger: options.logger });
+    this.#upgrade = new UpgradeProxy({ directory, pools: this.#pools.undici, logger: options.logger, auth });
     this.#listeners = new Listeners({
       proxy: this.#proxy,
       upgrade: this.#upgrade,

@@ -71,6 +71,13 @@ export function crossCheck(config: Config): RawIssue[] {
       issues.push({ path: [...base, 'sticky'], message: 'sticky takes exactly one of cookie or header' });
     }
     if (r.rateLimit) issues.push(...checkRateLimits(r, base));
+    r.webSocket?.tokenFrom?.forEach((l, j) => {
+      const path = [...base, 'webSocket', 'tokenFrom', j];
+      const kinds = [l.header, l.cookie, l.query, l.protocol].filter((k) => k !== undefined).length;
+      if (kinds !== 1) issues.push({ path, message: 'a token location takes exactly one of header, cookie, query, protocol' });
+      if (l.prefix !== undefined && l.header === undefined) issues.push({ path: [...path, 'prefix'], message: 'prefix only applies to a header location' });
+    });
+    if (r.webSocket?.tokenFrom && !r.auth) issues.push({ path: [...base, 'webSocket', 'tokenFrom'], message: 'tokenFrom needs the route to have auth' });
   });
 
   // DNS: listen addresses, zone consistency (the zone compiler's own checks), geo and RRL: see src/dns/config-check.ts.

@@ -52,7 +52,8 @@ export class LeaderElection {
   #revision = 0;
   /** Monotonic time until which the lease is certainly alive (keepalive sent at t and acknowledged → t + TTL). */
   #validUntil = 0;
-  #lastFired = 0;
+  /** Send times of keepalives not acknowledged yet, oldest first (etcd answers them in order on the stream). */
+  #fired: number[] = [];
   #timer: TimerHandle | undefined;
   #busy = false;
   #closed = false;
@@ -188,10 +189,14 @@ export class LeaderElection {
     this.#revision = Number(res.header.revision);
     this.#validUntil = sentAt + ttlSeconds * 1000;
     this.#holder = { ...info, revision: this.#revision };
-    lease.on('keepaliveFired', () => (this.#lastFired = this.#o.clock.now()));
+    this.#fired = [];
+    lease.on('keepaliveFired', () => this.#fired.push(this.#o.clock.now()));
     lease.on('keepaliveSucceeded', () => {
-      if (this.#lease === lease) this.#validUntil = Math.max(this.#validUntil, this.#lastFired + ttlSeconds * 1000);
+      const sentAt = this.#fired.shift();
+      if (this.#lease === lease && sentAt !== undefined) this.#validUntil = Math.max(this.#validUntil, sentAt + ttlSeconds * 1000);
     });
+    // A broken stream drops the keepalives in flight; their answers will never come.
+    lease.on('keepaliveFailed', () => (this.#fired = []));
     lease.on('lost', (err) => {
       if (this.#lease === lease) this.stepDown(`lease lost: ${err?.message ?? 'expired'}`);
     });

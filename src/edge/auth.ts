@@ -8,7 +8,8 @@ export type AuthOutcome =
 
 export interface RequestAuthenticator<R = unknown> {
   compile(auth: RouteConfig['auth']): R;
-  authenticate(requirement: R, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome>;
+  /** `from`: where to look for tokens instead of the providers' own locations (a route's WebSocket `tokenFrom`, compiled by compileTokenLocations). */
+  authenticate(requirement: R, headers: IncomingHttpHeaders, url: string, from?: readonly unknown[]): AuthOutcome | Promise<AuthOutcome>;
   /** Headers the authenticator derives from tokens; routes without `auth` strip client-sent copies so they can't be spoofed. */
   protectedHeaders?(): readonly string[];
 }

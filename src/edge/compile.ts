@@ -10,6 +10,7 @@ import { ClusterLoads, type ClusterLoad } from './cluster-load.ts';
 import { RouteRateLimiter, RateLimitStates } from './rate-limit/index.ts';
 import { systemClock } from '../util/clock.ts';
 import { GRPC_RETRY_NAMES } from './grpc.ts';
+import { compileLocations, type TokenLocation } from './jwt/extract.ts';
 
 export interface CompiledCluster {
   readonly name: string;
@@ -60,6 +61,8 @@ export interface CompiledRoute {
   readonly rateLimit: RouteRateLimiter | null;
   /** The route's own escaped-slash policy (null: the listener's). */
   readonly escapedSlashes: 'keep' | 'reject' | null;
+  /** Upgrade (WebSocket) requests: where their token is (null: the providers' own locations), idle timeout (0: none). */
+  readonly webSocket: { readonly tokenFrom: readonly TokenLocation[] | null; readonly idleTimeoutMs: number };
 }
 
 /** The data plane's view of one snapshot: everything precompiled, nothing parsed per request. */
@@ -130,6 +133,10 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     auth: r.auth ? compileAuth(r, auth) : null,
     rateLimit: r.rateLimit ? new RouteRateLimiter(r.name, r.rateLimit, rateLimits) : null,
     escapedSlashes: r.escapedSlashes ?? null,
+    webSocket: {
+      tokenFrom: r.webSocket?.tokenFrom ? compileLocations(r.webSocket.tokenFrom) : null,
+      idleTimeoutMs: parseDuration(r.webSocket?.idleTimeout ?? '1h'),
+    },
   };
 }
 

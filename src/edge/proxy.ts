@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { EdgeTable, CompiledRoute, RouteClusterStats } from './compile.ts';
 import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
@@ -15,6 +15,8 @@ import { prepareRequest, routeAcceptsEscapedSlash, headerListSize, type Prepared
 import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-policy.ts';
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
+import { chooseCluster } from './cluster-choice.ts';
+import { REFUSED } from './rate-limit/index.ts';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -110,7 +112,15 @@ export class Proxy {
         sendError(res, 400, 'escaped_slash', 'the path has an encoded "/" or "\\" (%2F, %5C)');
         return;
       }
-      const exchange = new Exchange(this, this.#options, table, route, req, res, scheme, prepared, method, listener.underscores);
+      // A refusal that needs nothing of the exchange is answered before any of its work (docs/routing.md).
+      let limits: string[] | null | undefined;
+      const rl = route.rateLimit;
+      if (rl !== null && !h2 && !rl.needsClaims && (this.#options.accessLog?.current ?? null) === null) {
+        const v = rl.checkOrRefuse({ headers, clientAddress: req.socket?.remoteAddress, claims: undefined }, res as ServerResponse, requestIdOf);
+        if (v === REFUSED) return;
+        limits = v === null ? null : v.headers;
+      }
+      const exchange = new Exchange(this, this.#options, table, route, req, res, scheme, prepared, method, listener.underscores, limits);
       this.#inflight++;
       exchange.start();
     } catch (err) {
@@ -179,6 +189,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #status = 0;
   /** RateLimit-* headers for a passing response, when the route's limits send them. */
   #limitHeaders: string[] | null = null;
+  #limitsTaken = false;
   #claims: Readonly<Record<string, unknown>> | undefined = undefined;
   /** Access-log timings and counts (filled only while a log is configured). */
   #log: AccessLog | null = null;
@@ -210,6 +221,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     prepared: PreparedRequest,
     method: string,
     underscores: UnderscoreAction,
+    /** The route's limits already taken by Proxy.handle: their passing headers (null: none); undefined: not taken yet. */
+    limits?: string[] | null,
   ) {
     this.#proxy = proxy;
     this.#opts = opts;
@@ -222,20 +235,23 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#url = prepared.url;
     this.#method = method;
     this.#hasBody = requestHasBody(req);
+    if (limits !== undefined) {
+      this.#limitsTaken = true;
+      this.#limitHeaders = limits;
+    }
   }
 
   start(): void {
     const res = this.#res;
     (res as ExchangeCarrier)[kExchange] = this;
     res.on('close', onDownstreamClose);
-    const incomingId = this.#req.headers['x-request-id'];
-    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
+    this.#requestId = requestIdOf(this.#req.headers);
     const route = this.#route;
     this.#log = this.#opts.accessLog?.current ?? null;
     this.#grpc = 'stream' in this.#res && isGrpcRequest(this.#req.headers['content-type']);
     // The connection is read now: by the time the line is written a finished request may have let go of it.
     if (this.#log !== null) this.#conn = connectionFacts(this.#req);
-    if (route.rateLimit !== null && !route.rateLimit.needsClaims && this.#limited()) return;
+    if (route.rateLimit !== null && !route.rateLimit.needsClaims && !this.#limitsTaken && this.#limited()) return;
     if (route.auth !== null && this.#opts.auth) {
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
       if (outcome instanceof Promise) {
@@ -331,32 +347,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #chooseCluster(): number {
-    const route = this.#route;
-    const split = route.split;
-    const headers = this.#req.headers;
-    if (route.overrideHeader !== null) {
-      const forced = headers[route.overrideHeader];
-      if (typeof forced === 'string') {
-        const i = split.indexOf(forced);
-        if (i >= 0) return i;
-      }
-    }
-    const available = this.#proxy.availability(route);
-    if (route.sticky !== null) {
-      let key: string | undefined;
-      if (route.sticky.header !== null) {
-        const v = headers[route.sticky.header];
-        key = typeof v === 'string' && v !== '' ? v : undefined;
-      } else if (route.sticky.cookie !== null) {
-        key = readCookie(headers.cookie, route.sticky.cookie);
-        if (key === undefined) {
-          key = randomBytes(12).toString('base64url');
-          this.#setCookie = `${route.sticky.cookie}=${key}${route.sticky.cookieAttributes}${this.#scheme === 'https' ? '; Secure' : ''}`;
-        }
-      }
-      if (key !== undefined) return split.pick(key, available);
-    }
-    return split.next(available);
+    return chooseCluster(this.#route, this.#req.headers, this.#scheme, this.#proxy.availability(this.#route), this);
+  }
+
+  /** StickyCookieSink: a sticky cookie assigned to this request goes out with the response. */
+  stickyCookie(setCookie: string): void {
+    this.#setCookie = setCookie;
   }
 
   /** The one sanitiser (src/edge/request-headers.ts) shared with Upgrade requests; null when the listener refuses the request. */
@@ -788,6 +784,12 @@ function connectionFacts(req: DownstreamRequest): ConnectionFacts {
   };
 }
 
+/** The client's X-Request-Id when it is a sane token, else a new one. */
+function requestIdOf(headers: IncomingHttpHeaders): string {
+  const incoming = headers['x-request-id'];
+  return typeof incoming === 'string' && isValidRequestId(incoming) ? incoming : randomUUID();
+}
+
 /** The exchange a downstream response belongs to, so one shared 'close' listener can find it. */
 const kExchange = Symbol('edgeplane.exchange');
 type ExchangeCarrier = DownstreamResponse & { [kExchange]?: Exchange };
@@ -823,7 +825,8 @@ function requestHasBody(req: DownstreamRequest): boolean {
   return h['transfer-encoding'] !== undefined;
 }
 
-function joinPrefix(to: string, rest: string): string {
+/** The path after a prefix rewrite (shared with Upgrade requests). */
+export function joinPrefix(to: string, rest: string): string {
   if (rest === '' || rest.startsWith('?')) return to + rest;
   if (to.endsWith('/') && rest.startsWith('/')) return to + rest.slice(1);
   if (!to.endsWith('/') && !rest.startsWith('/')) return `${to}/${rest}`;

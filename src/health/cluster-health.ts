@@ -17,6 +17,7 @@ import * as m from './metrics.ts';
 import { OutlierDetector, type EjectionReason } from './outlier-detector.ts';
 import type { ActiveCheckOptions, OutlierOptions } from './options.ts';
 import { tcpProbe } from './tcp-probe.ts';
+import { createGrpcProbe } from './grpc-probe.ts';
 import type { ClusterHealthReport, UpstreamOutcome } from './types.ts';
 import { createSourceOrStandIn } from './cluster-source.ts';
 
@@ -45,6 +46,7 @@ interface MutableTarget {
 
 export const defaultProbeFactory: ProbeFactory = (o, tls) => {
   if (o.type === 'tcp') return { probe: tcpProbe, close: async () => {} };
+  if (o.grpc !== null) return createGrpcProbe({ service: o.grpc.service, authority: o.grpc.authority, tls: o.grpc.tls ? (tls ?? { rejectUnauthorized: true }) : undefined });
   return createHttpProbe({ path: o.path, host: o.host, expectedStatuses: o.expectedStatuses, bodyMatch: o.bodyMatch, tls });
 };
 

@@ -16,7 +16,7 @@ export interface ResolvedClusterOptions {
 
 /** Resolves and validates a cluster's health options (throws HealthOptionsError); reads the CA bundle checks need. */
 export function resolveClusterOptions(c: ClusterConfig, baseDir: string): ResolvedClusterOptions {
-  const check = c.healthCheck ? resolveActiveCheck(c.healthCheck) : null;
+  const check = c.healthCheck ? resolveActiveCheck(c.healthCheck, c.protocol) : null;
   return {
     check,
     tls: check ? checkTls(c, baseDir) : undefined,

@@ -29,11 +29,14 @@ function checkCluster(c: ClusterConfig, base: Path, issues: RawIssue[]): void {
   const hc = c.healthCheck;
   if (hc) {
     const p = [...base, 'healthCheck'];
-    if ((hc.type ?? 'http') === 'tcp') {
+    const type = hc.type ?? (hc.grpc !== undefined ? 'grpc' : 'http');
+    if (type !== 'http') {
       for (const k of ['path', 'host', 'expectedStatuses', 'bodyMatch'] as const) {
         if (hc[k] !== undefined) issues.push({ path: [...p, k], message: `${k} only applies to type: http` });
       }
     }
+    if (type !== 'grpc' && hc.grpc !== undefined) issues.push({ path: [...p, 'grpc'], message: `grpc does not apply to type: ${type}` });
+    if (type === 'grpc' && (c.protocol ?? 'http1') === 'http1') issues.push({ path: [...p, 'type'], message: 'gRPC health checks need the cluster\'s protocol to be h2 or h2c' });
     for (const k of ['interval', 'timeout', 'noTrafficInterval'] as const) {
       if (hc[k] !== undefined && ms(hc[k]) === 0) issues.push({ path: [...p, k], message: 'must be greater than 0' });
     }

@@ -9,7 +9,9 @@ import { HealthOptionsError } from './errors.ts';
  */
 
 export interface ActiveCheckOptions {
-  type: 'http' | 'tcp';
+  type: 'http' | 'tcp' | 'grpc';
+  /** gRPC checks (grpc.health.v1.Health/Check): the service asked about, the :authority, and TLS for `protocol: h2` clusters. */
+  grpc: { service: string; authority: string | undefined; tls: boolean } | null;
   path: string;
   host: string | undefined;
   /** Inclusive [low, high] pairs. */
@@ -80,14 +82,18 @@ export function parseStatusSpec(spec: number | string): [number, number] {
   return [lo, hi];
 }
 
-export function resolveActiveCheck(c: HealthCheckConfig): ActiveCheckOptions {
+/** `protocol`: the cluster's upstream protocol; gRPC checks need HTTP/2 (h2 or h2c). */
+export function resolveActiveCheck(c: HealthCheckConfig, protocol: ClusterConfig['protocol'] = 'http1'): ActiveCheckOptions {
   const intervalMs = positive(parseDuration(c.interval ?? '5s'), 'healthCheck.interval');
-  const type = c.type ?? 'http';
-  if (type === 'tcp' && (c.bodyMatch !== undefined || c.expectedStatuses !== undefined || c.host !== undefined || c.path !== undefined)) {
+  const type = c.type ?? (c.grpc !== undefined ? 'grpc' : 'http');
+  if (type !== 'http' && (c.bodyMatch !== undefined || c.expectedStatuses !== undefined || c.host !== undefined || c.path !== undefined)) {
     throw new HealthOptionsError('healthCheck: path, host, expectedStatuses and bodyMatch only apply to type http');
   }
+  if (type !== 'grpc' && c.grpc !== undefined) throw new HealthOptionsError(`healthCheck: grpc does not apply to type ${type}`);
+  if (type === 'grpc' && protocol === 'http1') throw new HealthOptionsError('healthCheck: gRPC checks need a cluster with protocol h2 or h2c');
   return {
     type,
+    grpc: type === 'grpc' ? { service: c.grpc?.service ?? '', authority: c.grpc?.authority, tls: protocol === 'h2' } : null,
     path: c.path ?? '/readyz',
     host: c.host,
     expectedStatuses: (c.expectedStatuses ?? ['200-299']).map(parseStatusSpec),

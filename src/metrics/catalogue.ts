@@ -60,6 +60,7 @@ export const METRICS = {
   releaseTransitionsTotal: metric('edgeplane_release_transitions_total', 'counter', 'Release phase transitions, by route and the phase entered (a canary step counts as progressing)', ['route', 'phase']),
   releaseActive: metric('edgeplane_release_active', 'gauge', 'Releases in progress (not finished), by route', ['route']),
   releaseTargetPercent: metric('edgeplane_release_target_percent', 'gauge', 'The release target\'s share of its route in the step in force, by route', ['route']),
+  releaseDriver: metric('edgeplane_release_driver', 'gauge', 'With the etcd store: 1 while this node drives the fleet\'s releases, else 0 (the fleet sum is 1, or 0 during an election)', []),
   releaseWebhookFailuresTotal: metric('edgeplane_release_webhook_failures_total', 'counter', 'Release webhook deliveries that failed (error, timeout or non-2xx), by route', ['route']),
   dnsQueriesTotal: metric('edgeplane_dns_queries_total', 'counter', 'DNS queries answered, by zone ("(none)" outside every zone), rcode and transport', ['zone', 'rcode', 'transport']),
   dnsGtmAnswersTotal: metric('edgeplane_dns_gtm_answers_total', 'counter', 'GTM answers by name and the region of the first address', ['name', 'region']),

@@ -149,6 +149,7 @@ export class ReleaseController {
   #takeOver(): void {
     const fleet = this.#o.fleet!;
     this.#leading = true;
+    releaseMetrics.driver.set(1);
     void this.#enqueue(async () => {
       if (!this.#leading) return;
       let value;
@@ -177,6 +178,7 @@ export class ReleaseController {
   #stepDown(): void {
     if (!this.#leading) return;
     this.#leading = false;
+    releaseMetrics.driver.set(0);
     this.#o.fleet!.requests.stopServing();
     this.#clearRuns();
     this.#log.warn('this node no longer drives the fleet\'s releases; following the new driver');

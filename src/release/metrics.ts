@@ -6,5 +6,6 @@ export const releaseMetrics = {
   transitions: counterOf(METRICS.releaseTransitionsTotal),
   active: gaugeOf(METRICS.releaseActive),
   targetPercent: gaugeOf(METRICS.releaseTargetPercent),
+  driver: gaugeOf(METRICS.releaseDriver),
   webhookFailures: counterOf(METRICS.releaseWebhookFailuresTotal),
 };

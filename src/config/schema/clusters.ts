@@ -9,7 +9,11 @@ export const StatusSpec = Type.Union([
 ]);
 
 export const HealthCheck = Obj({
-  type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('tcp')], { default: 'http' })),
+  type: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('tcp'), Type.Literal('grpc')], { description: 'http (GET path), tcp (connect) or grpc (grpc.health.v1.Health/Check; clusters with protocol h2/h2c); default grpc when the grpc block is set, else http' })),
+  grpc: Type.Optional(Obj({
+    service: Type.Optional(Type.String({ maxLength: 256, description: 'HealthCheckRequest.service; default "" (the server as a whole)' })),
+    authority: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: ':authority of the check; default the endpoint address' })),
+  }, { description: 'gRPC health checks: passing means grpc-status 0 and status SERVING' })),
   path: Type.Optional(Type.String({ pattern: '^/', default: '/readyz', description: 'HTTP checks: path and query to GET' })),
   host: Type.Optional(Type.String({ minLength: 1, description: 'HTTP checks: Host header; default the endpoint address' })),
   expectedStatuses: Type.Optional(Type.Array(StatusSpec, { minItems: 1, description: 'HTTP checks: passing statuses, default 200-299 (redirects fail)' })),

@@ -15,12 +15,13 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 const HeaderName = (description?: string) => Type.String({ pattern: HEADER_NAME_PATTERN, maxLength: 128, ...(description ? { description } : {}) });
 
-/** Where a provider looks for its token: exactly one of header, cookie, query. */
+/** Where a provider (or a route's WebSocket upgrades) looks for a token: exactly one of header, cookie, query, protocol. */
 export const JwtTokenLocation = Obj({
   header: Type.Optional(HeaderName('request header carrying the token')),
   prefix: Type.Optional(Type.String({ maxLength: 64, description: 'value prefix before the token, matched case-insensitively; default "Bearer " for authorization, none otherwise' })),
   cookie: Type.Optional(Type.String({ maxLength: 128, pattern: HEADER_NAME_PATTERN, description: 'cookie carrying the token' })),
   query: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'query parameter carrying the token; removed from the URL before forwarding unless forward is true' })),
+  protocol: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: HEADER_NAME_PATTERN, description: 'WebSocket upgrades: the Sec-WebSocket-Protocol entry starting with this prefix carries the token (e.g. "bearer."); that entry is removed before forwarding unless forward is true' })),
 });
 
 export const JwtProvider = Obj({

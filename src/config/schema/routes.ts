@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { Obj, Name, Duration, Percent } from './common.ts';
 import { HttpMethod } from './http-methods.ts';
 import { RouteRateLimit } from './rate-limit.ts';
+import { JwtTokenLocation } from './jwt.ts';
 
 export const PathMatch = Type.Union([
   Obj({ prefix: Type.String({ pattern: '^/', description: 'path prefix, on segment boundaries are not required' }) }),
@@ -96,6 +97,13 @@ export const Route = Obj({
   requestHeaders: Type.Optional(HeaderOps),
   responseHeaders: Type.Optional(HeaderOps),
   rateLimit: Type.Optional(RouteRateLimit),
+  webSocket: Type.Optional(Obj({
+    tokenFrom: Type.Optional(Type.Array(JwtTokenLocation, {
+      minItems: 1,
+      description: 'where an upgrade (WebSocket) request on this auth route carries its token, tried in order, instead of each provider\'s own `from`: e.g. [{header: authorization}, {query: access_token}, {protocol: "bearer."}]',
+    })),
+    idleTimeout: Type.Optional(Duration('close an upgraded connection after this long without a byte in either direction, default 1h; "0s" never')),
+  }, { description: 'HTTP/1.1 Upgrade (WebSocket) requests on this route' })),
   escapedSlashes: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('reject')], {
     description: 'a path with %2F or %5C matched this route (as data, not a separator): keep forwards it, reject answers 400; default the listener\'s paths.escapedSlashes (unescape on the listener decodes before routing)',
   })),

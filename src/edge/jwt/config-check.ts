@@ -154,8 +154,8 @@ export function checkProvider(p: ProviderConfig, base: Path, issues: RawIssue[])
   const tokenHeaders = new Set<string>();
   locations.forEach((l, j) => {
     const path = Array.isArray(p.from) ? [...base, 'from', j] : [...base, 'from'];
-    const kinds = [l.header !== undefined, l.cookie !== undefined, l.query !== undefined].filter(Boolean).length;
-    if (kinds !== 1) issues.push({ path, message: 'a token location takes exactly one of header, cookie, query' });
+    const kinds = [l.header !== undefined, l.cookie !== undefined, l.query !== undefined, l.protocol !== undefined].filter(Boolean).length;
+    if (kinds !== 1) issues.push({ path, message: 'a token location takes exactly one of header, cookie, query, protocol' });
     if (l.prefix !== undefined && l.header === undefined) issues.push({ path: [...path, 'prefix'], message: 'prefix only applies to a header location' });
     if (l.header !== undefined) {
       const h = l.header.toLowerCase();

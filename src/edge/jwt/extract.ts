@@ -1,12 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-type LocationConfig = { header?: string | undefined; prefix?: string | undefined; cookie?: string | undefined; query?: string | undefined };
+type LocationConfig = { header?: string | undefined; prefix?: string | undefined; cookie?: string | undefined; query?: string | undefined; protocol?: string | undefined };
 
 /** One place a provider looks for its token, compiled once. */
 export type TokenLocation =
   | { kind: 'header'; name: string; prefix: string; prefixLower: string }
   | { kind: 'cookie'; name: string }
-  | { kind: 'query'; name: string };
+  | { kind: 'query'; name: string }
+  /** An entry of Sec-WebSocket-Protocol starting with `name` (browsers cannot set Authorization on a WebSocket). */
+  | { kind: 'protocol'; name: string };
 
 export const DEFAULT_LOCATION: TokenLocation = { kind: 'header', name: 'authorization', prefix: 'Bearer ', prefixLower: 'bearer ' };
 
@@ -15,6 +17,7 @@ export function compileLocations(from: LocationConfig | LocationConfig[] | undef
   return (Array.isArray(from) ? from : [from]).map((l): TokenLocation => {
     if (l.cookie !== undefined) return { kind: 'cookie', name: l.cookie };
     if (l.query !== undefined) return { kind: 'query', name: l.query };
+    if (l.protocol !== undefined) return { kind: 'protocol', name: l.protocol };
     const name = (l.header ?? 'authorization').toLowerCase();
     // Authorization always carries a scheme; other headers carry the bare token unless a prefix is set.
     const prefix = l.prefix ?? (name === 'authorization' ? 'Bearer ' : '');
@@ -39,7 +42,8 @@ export function findToken(locations: readonly TokenLocation[], headers: Incoming
     let token: string | undefined;
     if (loc.kind === 'header') token = fromHeader(loc, headers[loc.name]);
     else if (loc.kind === 'cookie') token = readCookie(headers.cookie, loc.name);
-    else token = readQuery(url, loc.name);
+    else if (loc.kind === 'query') token = readQuery(url, loc.name);
+    else token = readProtocol(headers['sec-websocket-protocol'], loc.name);
     if (token !== undefined) return { token, location: loc };
   }
   return undefined;
@@ -57,6 +61,22 @@ function fromHeader(loc: Extract<TokenLocation, { kind: 'header' }>, value: stri
     return v.trim().toLowerCase() === loc.prefixLower.trim() ? '' : undefined;
   }
   return v.slice(plen).trim();
+}
+
+/** The rest of the first Sec-WebSocket-Protocol entry that starts with `prefix`. */
+export function readProtocol(value: string | string[] | undefined, prefix: string): string | undefined {
+  if (value === undefined) return undefined;
+  for (const part of (typeof value === 'string' ? value : value.join(',')).split(',')) {
+    const p = part.trim();
+    if (p.startsWith(prefix)) return p.slice(prefix.length);
+  }
+  return undefined;
+}
+
+/** Sec-WebSocket-Protocol without the entries that start with `prefix`, or undefined when nothing else is left. */
+export function removeProtocol(value: string | string[], prefix: string): string | undefined {
+  const kept = (typeof value === 'string' ? value : value.join(',')).split(',').map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith(prefix));
+  return kept.length > 0 ? kept.join(', ') : undefined;
 }
 
 /** The value of cookie `name`, without allocating for the other cookies. */

@@ -8,9 +8,9 @@ import { systemClock, type Clock } from '../../util/clock.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { silentLogger, type Logger } from '../../util/logger.ts';
 import { failureOutcome, type FailureOutcome, type JwtVerifyError } from './errors.ts';
-import { removeCookie, removeQueryParam } from './extract.ts';
+import { removeCookie, removeQueryParam, removeProtocol, type TokenLocation } from './extract.ts';
 import { DEFAULT_JWKS_TIMEOUT_MS, Provider } from './provider.ts';
-import { AuthRequirement, buildEntry, checkEntry, type EntryResult } from './requirement.ts';
+import { AuthRequirement, buildEntry, checkEntry, removalsFor, type EntryResult, type RequirementEntry } from './requirement.ts';
 import { DEFAULT_CACHE_ENTRIES, TokenCache } from './token-cache.ts';
 
 export { AuthRequirement } from './requirement.ts';
@@ -104,11 +104,12 @@ export class JwtAuthenticator {
     return new AuthRequirement(this, norm.mode, norm.optional, entries, antiSpoof);
   }
 
-  authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome> {
+  /** `from`: token locations the route sets for this request (WebSocket `tokenFrom`), instead of each provider's own. */
+  authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string, from?: readonly TokenLocation[]): AuthOutcome | Promise<AuthOutcome> {
     // A requirement compiled by an earlier authenticator (config reload, request in flight) is answered by it.
-    if (requirement.owner !== this) return (requirement.owner as JwtAuthenticator).authenticate(requirement, headers, url);
+    if (requirement.owner !== this) return (requirement.owner as JwtAuthenticator).authenticate(requirement, headers, url, from);
     try {
-      return this.#authenticate(requirement, headers, url);
+      return this.#authenticate(requirement, headers, url, from);
     } catch (err) {
       // Never thrown at the caller's request handler: an internal error becomes a rejected
       // Promise, which the proxy answers with 500 and logs (it is not the client's fault, so not 401).
@@ -116,18 +117,18 @@ export class JwtAuthenticator {
     }
   }
 
-  #authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string): AuthOutcome | Promise<AuthOutcome> {
+  #authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string, from: readonly TokenLocation[] | undefined): AuthOutcome | Promise<AuthOutcome> {
     const entries = requirement.entries;
     if (entries.length === 0) return this.#anonymousOutcome(requirement);
     if (entries.length === 1) {
-      const r = checkEntry(entries[0]!, headers, url);
+      const r = checkEntry(entries[0]!, headers, url, from);
       if (r instanceof Promise) return r.then((x) => this.#finishOne(requirement, x, headers, url));
       return this.#finishOne(requirement, r, headers, url);
     }
     const results: (EntryResult | Promise<EntryResult>)[] = [];
     let pending = false;
     for (const entry of entries) {
-      const r = checkEntry(entry, headers, url);
+      const r = checkEntry(entry, headers, url, from);
       if (r instanceof Promise) pending = true;
       else if (r.ok && requirement.mode === 'any') {
         // Verifications still running for earlier providers are no longer awaited: keep their failures from going unhandled.
@@ -206,7 +207,7 @@ export class JwtAuthenticator {
   #success(oks: OkEntry[], headers: IncomingHttpHeaders, url: string): OkOutcome {
     if (oks.length === 1) {
       const { token, location, entry } = oks[0]!;
-      const removeHeaders = entry.removeFor.get(location)!;
+      const removeHeaders = removeList(entry, location);
       if (entry.provider.forward || location.kind === 'header') return { ok: true, setHeaders: token.setHeaders, removeHeaders, claims: token.payload };
     }
     // Cookie or query tokens being stripped, or several tokens (all of): assemble per request.
@@ -217,13 +218,19 @@ export class JwtAuthenticator {
     let newUrl: string | undefined;
     for (const { token, location, entry } of oks) {
       for (const h of token.setHeaders) setHeaders.push(h);
-      for (const h of entry.removeFor.get(location)!) remove.add(h);
+      for (const h of removeList(entry, location)) remove.add(h);
       if (entry.provider.forward) continue;
       if (location.kind === 'cookie' && cookie !== undefined) {
         cookie = removeCookie(cookie, location.name);
         cookieTouched = true;
       } else if (location.kind === 'query') {
         newUrl = removeQueryParam(newUrl ?? url, location.name);
+      } else if (location.kind === 'protocol') {
+        // The token's entry is dropped; the subprotocols the upstream chooses from go on.
+        const offered = headers['sec-websocket-protocol'];
+        const rest = offered === undefined ? undefined : removeProtocol(offered, location.name);
+        remove.add('sec-websocket-protocol');
+        if (rest !== undefined) setHeaders.push(['sec-websocket-protocol', rest]);
       }
     }
     if (cookieTouched && cookie !== undefined) setHeaders.push(['cookie', cookie]);
@@ -242,6 +249,11 @@ export class JwtAuthenticator {
     }
     return o;
   }
+}
+
+/** Headers to drop for a token found at `location` (a route's own locations are not precomputed). */
+function removeList(entry: RequirementEntry, location: TokenLocation): string[] {
+  return entry.removeFor.get(location) ?? removalsFor(entry.provider, location, entry.antiSpoof);
 }
 
 /** The first failed, present-token result of the preferred kinds, else the first result. */

@@ -18,6 +18,8 @@ export interface RequirementEntry {
    * anti-spoofing list plus the token's own header unless it is forwarded.
    */
   readonly removeFor: ReadonlyMap<TokenLocation, string[]>;
+  /** The route's anti-spoofing list, for locations a route sets itself (WebSocket `tokenFrom`). */
+  readonly antiSpoof: readonly string[];
   /** The result when the request carries no token for this provider (shared, immutable). */
   readonly absent: EntryResult;
 }
@@ -49,12 +51,7 @@ export class AuthRequirement {
 
 export function buildEntry(provider: Provider, scopes: string[], claims: Record<string, string | number | boolean | (string | number | boolean)[]>, antiSpoof: string[]): RequirementEntry {
   const removeFor = new Map<TokenLocation, string[]>();
-  for (const loc of provider.locations) {
-    const list = [...antiSpoof];
-    if (!provider.forward && loc.kind === 'header' && !list.includes(loc.name)) list.push(loc.name);
-    if (!provider.forward && loc.kind === 'cookie') list.push('cookie');
-    removeFor.set(loc, Object.freeze(list) as string[]);
-  }
+  for (const loc of provider.locations) removeFor.set(loc, removalsFor(provider, loc, antiSpoof));
   const compiled = compileClaimMatches(claims);
   return {
     provider,
@@ -63,8 +60,17 @@ export function buildEntry(provider: Provider, scopes: string[], claims: Record<
     scopeForbidden: scopes.length > 0 ? new JwtVerifyError('insufficient_scope', 'token lacks a required scope', { scope: scopes.join(' ') }) : undefined,
     forbidden: compiled.length > 0 ? new JwtVerifyError('claim_mismatch', 'token claims do not satisfy this route', scopes.length > 0 ? { scope: scopes.join(' ') } : {}) : undefined,
     removeFor,
+    antiSpoof,
     absent: Object.freeze({ ok: false as const, error: MISSING, absent: true }),
   };
+}
+
+/** Headers dropped upstream when a token came from `loc`: the anti-spoofing list, plus the token's own header unless it is forwarded. */
+export function removalsFor(provider: Provider, loc: TokenLocation, antiSpoof: readonly string[]): string[] {
+  const list = [...antiSpoof];
+  if (!provider.forward && loc.kind === 'header' && !list.includes(loc.name)) list.push(loc.name);
+  if (!provider.forward && loc.kind === 'cookie') list.push('cookie');
+  return Object.freeze(list) as string[];
 }
 
 /** One entry's result for one request. */
@@ -72,9 +78,9 @@ export type EntryResult =
   | { ok: true; token: VerifiedToken; location: TokenLocation; entry: RequirementEntry }
   | { ok: false; error: JwtVerifyError; absent: boolean };
 
-/** Finds the entry's token and verifies it; sync unless verification has to do signature work. */
-export function checkEntry(entry: RequirementEntry, headers: IncomingHttpHeaders, url: string): EntryResult | Promise<EntryResult> {
-  const found = findToken(entry.provider.locations, headers, url);
+/** Finds the entry's token (in `from` when the route names its own locations) and verifies it; sync unless verification has to do signature work. */
+export function checkEntry(entry: RequirementEntry, headers: IncomingHttpHeaders, url: string, from?: readonly TokenLocation[]): EntryResult | Promise<EntryResult> {
+  const found = findToken(from ?? entry.provider.locations, headers, url);
   if (found === undefined) return entry.absent;
   const r = entry.provider.verify(found.token);
   if (r instanceof Promise) return r.then((v) => settle(entry, v, found.location));

@@ -4,6 +4,7 @@ import { takeToken, type BucketPolicy, type BucketDecision } from './bucket.ts';
 import { compileKeyReader, describeKey, clientAddress, type KeyReader, type RateLimitSubject } from './key.ts';
 import { DEFAULT_MAX_KEYS, type LimitCounters, type RateLimitStates } from './counters.ts';
 import type { Clock } from '../../util/clock.ts';
+import { Refusal, type RefusalTarget } from './refusal.ts';
 
 interface CompiledLimit {
   readonly name: string;
@@ -14,6 +15,7 @@ interface CompiledLimit {
   /** `RateLimit-Policy` value: the bucket size per the time it takes to refill. */
   readonly policyHeader: string;
   readonly responseHeaders: boolean;
+  readonly refusal: Refusal;
 }
 
 /** A limit's answer for one request; `headers` are flat name/value pairs for the response. */
@@ -48,14 +50,16 @@ export class RouteRateLimiter {
       const name = r.name ?? describeKey(r.key);
       const interval = parseDuration(r.per) / r.requests;
       const burst = r.burst ?? r.requests;
+      const policyHeader = `${burst};w=${Math.max(1, Math.ceil((burst * interval) / 1000))}`;
       return {
         name,
         policy: { interval, burst },
         read: compileKeyReader(r.key),
         whenKeyMissing: r.whenKeyMissing ?? 'client-address',
         counters: states.counters(`${route}\u0000${name}`, r.maxKeys ?? DEFAULT_MAX_KEYS),
-        policyHeader: `${burst};w=${Math.max(1, Math.ceil((burst * interval) / 1000))}`,
+        policyHeader,
         responseHeaders: r.responseHeaders ?? false,
+        refusal: new Refusal(route, name, burst, policyHeader),
       };
     });
     this.#anyResponseHeaders = this.#limits.some((l) => l.responseHeaders);
@@ -66,6 +70,31 @@ export class RouteRateLimiter {
 
   /** Takes the request's tokens; null when it passes and no limit wants headers on passing responses. */
   check(subject: RateLimitSubject): RateLimitVerdict | null {
+    const refused = this.#decide(subject);
+    if (refused >= 0) {
+      const l = this.#limits[refused]!;
+      const d = this.#decisions[refused]!;
+      return { allowed: false, limit: l.name, headers: ['retry-after', String(retryAfterSec(d)), ...limitHeaders(l, d)] };
+    }
+    return this.#admit();
+  }
+
+  /**
+   * check() for an HTTP/1.1 request whose refusal needs nothing of the
+   * exchange (no access log line, not gRPC): a refused request is answered
+   * here with the limit's precomputed 429 and REFUSED returned, before the
+   * gateway does any other work for it.
+   */
+  checkOrRefuse(subject: RateLimitSubject, res: RefusalTarget, requestId: (headers: RateLimitSubject['headers']) => string): RateLimitVerdict | null | typeof REFUSED {
+    const refused = this.#decide(subject);
+    if (refused < 0) return this.#admit();
+    const d = this.#decisions[refused]!;
+    this.#limits[refused]!.refusal.write(res, requestId(subject.headers), retryAfterSec(d), Math.max(0, Math.ceil(d.resetMs / 1000)));
+    return REFUSED;
+  }
+
+  /** Fills the scratch arrays; the index of the refusing limit (the one with the longest wait), or -1. */
+  #decide(subject: RateLimitSubject): number {
     const now = this.#clock.now();
     const limits = this.#limits;
     // Scratch arrays are reused: check() runs to completion without yielding.
@@ -84,12 +113,14 @@ export class RouteRateLimiter {
       decisions[i] = d;
       if (!d.allowed && (refused < 0 || d.retryAfterMs > decisions[refused]!.retryAfterMs)) refused = i;
     }
-    if (refused >= 0) {
-      const l = limits[refused]!;
-      const d = decisions[refused]!;
-      const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
-      return { allowed: false, limit: l.name, headers: ['retry-after', String(retryAfter), ...limitHeaders(l, d)] };
-    }
+    return refused;
+  }
+
+  /** Every limit passed: store the tokens taken; the tightest limit's headers when one sends them on passing responses. */
+  #admit(): RateLimitVerdict | null {
+    const limits = this.#limits;
+    const decisions = this.#decisions;
+    const keys = this.#keys;
     let tightest = -1;
     for (let i = 0; i < limits.length; i++) {
       const d = decisions[i];
@@ -100,6 +131,14 @@ export class RouteRateLimiter {
     if (!this.#anyResponseHeaders || tightest < 0) return null;
     return { allowed: true, limit: limits[tightest]!.name, headers: limitHeaders(limits[tightest]!, decisions[tightest]!) };
   }
+}
+
+/** What checkOrRefuse returns when it has answered the request with a 429. */
+export const REFUSED = Symbol('edgeplane.rate-limited');
+
+/** Whole seconds until a token is back, at least 1 (Retry-After). */
+function retryAfterSec(d: BucketDecision): number {
+  return Math.max(1, Math.ceil(d.retryAfterMs / 1000));
 }
 
 function keyFor(l: CompiledLimit, s: RateLimitSubject): string | null {

@@ -4,6 +4,7 @@ import { Etcd3 } from 'etcd3';
 import { LeaderElection } from '../../../src/control/leader-election.ts';
 import { FencedDocument } from '../../../src/control/fenced-document.ts';
 import { FencedError } from '../../../src/control/errors.ts';
+import { FleetRequests, RequestTimeoutError } from '../../../src/control/fleet-requests.ts';
 import { ManualClock, systemClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -91,5 +92,30 @@ test('leader election and fencing on a real etcd', { skip: etcdMissing() ?? fals
     assert.equal(a.fence(), null);
     assert.equal(a.leading, false);
     assert.deepEqual(changes, [true, false]);
+  });
+
+  await t.test('requests reach whichever node leads, once; with no leader they are withdrawn untouched', async () => {
+    const prefix = newPrefix();
+    const key = `${prefix}/releases/leader`;
+    const requests = (nodeId: string, timeoutMs: number) => new FleetRequests({ client: client(), base: `${prefix}/releases`, nodeId, clock: systemClock, logger: silentLogger, pollMs: 20, timeoutMs });
+    // Nobody serves: the request is withdrawn and says nothing was done.
+    await assert.rejects(requests('b', 300).send({ op: 'abort' }), (err: unknown) => err instanceof RequestTimeoutError && !err.taken && /nothing was done/.test(err.message));
+    const raw = client();
+    assert.equal((await raw.getAll().prefix(`${prefix}/releases/requests/`).keys()).length, 0, 'the withdrawn request is gone');
+
+    const a = elect('a', key);
+    a.start();
+    await waitFor(() => a.leading, { what: 'a to lead' });
+    const served = requests('a', 5000);
+    t.after(() => served.close());
+    const seen: unknown[] = [];
+    served.serve(async (payload) => {
+      seen.push(payload);
+      return { ok: true, echo: payload };
+    }, () => a.fence());
+    const answer = await requests('b', 5000).send({ op: 'promote', id: 'rel-1' });
+    assert.deepEqual(answer, { ok: true, echo: { op: 'promote', id: 'rel-1' } });
+    assert.deepEqual(seen, [{ op: 'promote', id: 'rel-1' }], 'acted on exactly once');
+    assert.equal((await raw.getAll().prefix(`${prefix}/releases/`).keys()).filter((k) => !k.endsWith('/leader')).length, 0, 'request and answer are both gone');
   });
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../helpers/wait.ts';
 import { etcdMissing } from './etcd-cluster.ts';
-import { call, converged, splitOf, versionOf } from './support.ts';
+import { call, converged, metricValue, rawClient, splitOf, versionOf } from './support.ts';
 import { agreedDriver, canaryBody, releaseReaches, releaseOn, startFleet, trafficLoop } from './release-support.ts';
 
 /**
@@ -13,7 +13,7 @@ import { agreedDriver, canaryBody, releaseReaches, releaseOn, startFleet, traffi
  */
 test('kill -9 the release driver mid-canary: another node finishes it', { skip: etcdMissing() ?? false, timeout: 180_000 }, async (t) => {
   const ids = ['gw-a', 'gw-b', 'gw-c'];
-  const { nodes, driverId, byId } = await startFleet(t, ids);
+  const { nodes, driverId, byId, etcd, prefix } = await startFleet(t, ids);
   const starter = nodes.find((n) => n !== byId(driverId))!;
 
   const load = trafficLoop(nodes.map((gw) => ({ gw, path: '/' })));
@@ -64,4 +64,20 @@ test('kill -9 the release driver mid-canary: another node finishes it', { skip: 
   }
   const status = (await call(others[1]!, 'GET', '/v1/status')).body;
   assert.equal(status.releases.driver.id, next);
+  for (const gw of others) {
+    const metrics = (await call(gw, 'GET', '/metrics', { token: null })).body as string;
+    assert.equal(metricValue(metrics, 'edgeplane_release_driver'), gw === byId(next) ? 1 : 0);
+  }
+
+  // A graceful stop hands over at once: the driver revokes its lease instead of letting it run out.
+  const last = others.find((n) => n !== byId(next))!;
+  const lastId = ids.find((x) => byId(x) === last)!;
+  const stoppingAt = Date.now();
+  await byId(next).stop('SIGTERM');
+  const raw = rawClient(etcd);
+  const held = await raw.get(`${prefix}/releases/leader`).string();
+  raw.close();
+  assert.ok(held === null || JSON.parse(held).id !== next, `the stopped driver's key is gone when it exits (not left to expire): ${held}`);
+  await agreedDriver([last], [lastId], 30_000);
+  t.diagnostic(`${lastId} drives ${Date.now() - stoppingAt} ms after SIGTERM of ${next} (exit included)`);
 });

@@ -11,7 +11,7 @@ import { call, converged, newPrefix, nodeConfig, TOKEN } from './support.ts';
  * a fresh prefix (leaseTtl 2s), all stopped when the test ends; resolves once
  * every node serves version 1 and agrees on the release driver.
  */
-export async function startFleet(t: TestContext, ids: string[]): Promise<{ nodes: GatewayProcess[]; driverId: string; byId: (id: string) => GatewayProcess }> {
+export async function startFleet(t: TestContext, ids: string[]): Promise<{ nodes: GatewayProcess[]; driverId: string; byId: (id: string) => GatewayProcess; etcd: EtcdCluster; prefix: string }> {
   const etcd = await EtcdCluster.start(1);
   t.after(() => etcd.stop());
   const blue = await startUpstream('blue');
@@ -24,7 +24,7 @@ export async function startFleet(t: TestContext, ids: string[]): Promise<{ nodes
   for (const id of ids) nodes.push(await startGateway(nodeConfig(id, etcd, prefix, [blue.address], [green.address], { admin: { address: '127.0.0.1:0', token: TOKEN } })));
   await converged(nodes, 1);
   const driverId = await agreedDriver(nodes, ids);
-  return { nodes, driverId, byId: (id) => nodes[ids.indexOf(id)]! };
+  return { nodes, driverId, byId: (id) => nodes[ids.indexOf(id)]!, etcd, prefix };
 }
 
 /** Who drives the fleet's releases as `gw` sees it (GET /v1/status `releases.driver.id`), or null. */

@@ -6,6 +6,7 @@ import { HealthOptionsError } from '../../../src/health/errors.ts';
 test('active check defaults', () => {
   assert.deepEqual(resolveActiveCheck({}), {
     type: 'http',
+    grpc: null,
     path: '/readyz',
     host: undefined,
     expectedStatuses: [[200, 299]],

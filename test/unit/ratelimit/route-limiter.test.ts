@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ManualClock } from '../../../src/util/clock.ts';
-import { RouteRateLimiter, RateLimitStates, type RateLimitSubject } from '../../../src/edge/rate-limit/index.ts';
+import { RouteRateLimiter, RateLimitStates, REFUSED, type RateLimitSubject } from '../../../src/edge/rate-limit/index.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/util/errors.ts';
 
@@ -177,4 +177,42 @@ routes:
   assert.match(issues(base('[ { key: { header: a }, requests: 1, per: 1s }, { key: { header: A }, requests: 2, per: 1m } ]')).join('\n'), /rateLimit\[1\].*two limits named "header:a"/);
   assert.match(issues(base('[ { key: { header: a }, requests: 0, per: 1s } ]')).join('\n'), /requests/);
   assert.match(issues(base('[ { key: { header: a, cookie: b }, requests: 1, per: 1s } ]')).join('\n'), /key/);
+});
+
+test('checkOrRefuse: the precomputed 429 carries the same fields and body as the general path, and takes tokens alike', () => {
+  const clock = new ManualClock();
+  const states = new RateLimitStates({ clock });
+  const rules: Rule[] = [{ name: 'per-ip', key: { clientAddress: true }, requests: 2, per: '10s', burst: 3 }];
+  const general = new RouteRateLimiter('api', rules, new RateLimitStates({ clock }));
+  const fast = new RouteRateLimiter('api', rules, states);
+  const written: { status: number; fields: string[]; body: string }[] = [];
+  const res = {
+    writeHead(status: number, fields: string[]) {
+      written.push({ status, fields: [...fields], body: '' });
+    },
+    end(body: string) {
+      written.at(-1)!.body = body;
+    },
+  };
+  const id = () => 'req-00000001';
+  for (let i = 0; i < 3; i++) {
+    assert.equal(general.check(subject()), null);
+    assert.equal(fast.checkOrRefuse(subject(), res, id), null, 'a passing request is not answered');
+  }
+  assert.equal(written.length, 0);
+  clock.advance(1500);
+  const v = general.check(subject())!;
+  assert.equal(v.allowed, false);
+  assert.equal(fast.checkOrRefuse(subject(), res, id), REFUSED);
+  const [w] = written;
+  assert.equal(w!.status, 429);
+  for (let i = 0; i < v.headers.length; i += 2) assert.equal(header(w!.fields, v.headers[i]!), v.headers[i + 1], v.headers[i]);
+  assert.equal(header(w!.fields, 'x-request-id'), 'req-00000001');
+  assert.equal(header(w!.fields, 'content-type'), 'application/json');
+  assert.equal(Number(header(w!.fields, 'content-length')), Buffer.byteLength(w!.body));
+  assert.deepEqual(JSON.parse(w!.body), { error: 'rate_limited', message: 'too many requests (limit "per-ip")', route: 'api', requestId: 'req-00000001' });
+  // A refusal takes no token: after the refill interval one request passes again.
+  clock.advance(5000 - 1500);
+  assert.equal(fast.checkOrRefuse(subject(), res, id), null);
+  assert.equal(written.length, 1);
 });
