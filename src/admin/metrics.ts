@@ -1,7 +1,8 @@
-import { counter } from '../metrics/registry.ts';
+import { counterOf } from '../metrics/registry.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 
 /** The admin API's metric names (the config store's are in src/control/metrics.ts). */
 export const adminMetrics = {
-  unauthorized: counter('edgeplane_admin_unauthorized_total', 'Admin API requests refused with 401, by reason (missing, malformed, invalid)', ['reason'] as const),
-  requests: counter('edgeplane_admin_requests_total', 'Admin API requests under /v1, by method and status code', ['method', 'code'] as const),
+  unauthorized: counterOf(METRICS.adminUnauthorizedTotal),
+  requests: counterOf(METRICS.adminRequestsTotal),
 };

@@ -1,6 +1,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../metrics/registry.ts';
 import { edgeMetrics } from '../metrics/edge.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 
 /**
  * Per-worker series that survive aggregation on the control process's
@@ -9,21 +10,21 @@ import { edgeMetrics } from '../metrics/edge.ts';
  * counters the proxy keeps anyway; nothing is added to the request path.
  */
 export function registerWorkerMetrics(worker: number, version: () => number): void {
-  if (registry.getSingleMetric('edgeplane_worker_info')) return;
+  if (registry.getSingleMetric(METRICS.workerInfo.name)) return;
   const labels = { worker: String(worker) };
   new Gauge({
-    name: 'edgeplane_worker_info',
-    help: 'One series per data-plane worker process, with its pid',
-    labelNames: ['worker', 'pid'] as const,
+    name: METRICS.workerInfo.name,
+    help: METRICS.workerInfo.help,
+    labelNames: METRICS.workerInfo.labels,
     registers: [registry],
     collect() {
       this.set({ ...labels, pid: String(process.pid) }, 1);
     },
   });
   new Gauge({
-    name: 'edgeplane_worker_config_version',
-    help: 'The config version each data-plane worker serves',
-    labelNames: ['worker'] as const,
+    name: METRICS.workerConfigVersion.name,
+    help: METRICS.workerConfigVersion.help,
+    labelNames: METRICS.workerConfigVersion.labels,
     registers: [registry],
     aggregator: 'max',
     collect() {
@@ -31,9 +32,9 @@ export function registerWorkerMetrics(worker: number, version: () => number): vo
     },
   });
   new Counter({
-    name: 'edgeplane_worker_requests_total',
-    help: 'Requests answered by each data-plane worker since it started',
-    labelNames: ['worker'] as const,
+    name: METRICS.workerRequestsTotal.name,
+    help: METRICS.workerRequestsTotal.help,
+    labelNames: METRICS.workerRequestsTotal.labels,
     registers: [registry],
     async collect() {
       let total = 0;

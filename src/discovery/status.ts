@@ -1,12 +1,13 @@
 import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
-import { counter, gauge } from '../metrics/registry.ts';
+import { counterOf, gaugeOf } from '../metrics/registry.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 import type { DiscoveryListener, DiscoveryStatus, SourceKind } from './types.ts';
 
-const upGauge = gauge('edgeplane_discovery_up', '1 while the cluster\'s discovery source works, 0 while it fails and the last known set is used', ['cluster', 'source']);
-const failuresTotal = counter('edgeplane_discovery_failures_total', 'Failed discovery attempts (resolutions, reads, list/watch calls)', ['cluster', 'source']);
-const endpointsGauge = gauge('edgeplane_discovery_endpoints', 'Endpoints in the last set a discovery source delivered', ['cluster', 'source']);
-const lastSuccessGauge = gauge('edgeplane_discovery_last_success_timestamp_seconds', 'Unix time of the last successful discovery attempt', ['cluster', 'source']);
+const upGauge = gaugeOf(METRICS.discoveryUp);
+const failuresTotal = counterOf(METRICS.discoveryFailuresTotal);
+const endpointsGauge = gaugeOf(METRICS.discoveryEndpoints);
+const lastSuccessGauge = gaugeOf(METRICS.discoveryLastSuccessTimestampSeconds);
 
 /**
  * Shared bookkeeping of every source: status for the health report, metrics,

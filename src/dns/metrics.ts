@@ -1,5 +1,6 @@
 import type { Counter } from 'prom-client';
-import { counter, gauge, registry } from '../metrics/registry.ts';
+import { registry, counterOf, gaugeOf } from '../metrics/registry.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 
 /**
  * DNS metrics. Per-query counters are tallied in plain arrays and pushed into
@@ -61,12 +62,12 @@ export type Transport = 'udp' | 'tcp';
 /** The zone label of queries that name no zone served here (or no name at all). Never empty: an empty label is an absent one. */
 export const NO_ZONE_LABEL = '(none)';
 
-const queries = new Tally(counter('edgeplane_dns_queries_total', 'DNS queries answered, by zone ("(none)" outside every zone), rcode and transport', ['zone', 'rcode', 'transport'] as const));
-const gtmAnswers = new Tally(counter('edgeplane_dns_gtm_answers_total', 'GTM answers by name and the region of the first address', ['name', 'region'] as const));
-const gtmFailOpen = new Tally(counter('edgeplane_dns_gtm_fail_open_total', 'GTM answers given while every region of the name was down (answered as if all were up)', ['name'] as const));
-const dropped = new Tally(counter('edgeplane_dns_dropped_total', 'DNS messages not answered: malformed beyond a reply, responses, or limited by RRL', ['reason'] as const));
-const tcpClosed = new Tally(counter('edgeplane_dns_tcp_closed_total', 'DNS TCP connections closed or refused by the server, by reason: idle, message-timeout (a query or answer took too long), max-duration, limit (listener full), client-limit (the client holds too many)', ['reason'] as const));
-const rrlSlipped = new Tally(counter('edgeplane_dns_rrl_slipped_total', 'answers replaced by an empty TC=1 reply by response rate limiting', [] as const));
+const queries = new Tally(counterOf(METRICS.dnsQueriesTotal));
+const gtmAnswers = new Tally(counterOf(METRICS.dnsGtmAnswersTotal));
+const gtmFailOpen = new Tally(counterOf(METRICS.dnsGtmFailOpenTotal));
+const dropped = new Tally(counterOf(METRICS.dnsDroppedTotal));
+const tcpClosed = new Tally(counterOf(METRICS.dnsTcpClosedTotal));
+const rrlSlipped = new Tally(counterOf(METRICS.dnsRrlSlippedTotal));
 
 /** One label set of a FastHistogram: observe() is a bucket search and three adds. */
 export interface HistogramChild {
@@ -146,8 +147,8 @@ function fastHistogram(name: string, help: string, bounds: readonly number[]): F
 }
 
 export const answerDuration = fastHistogram(
-  'edgeplane_dns_answer_duration_seconds',
-  'time from receiving a DNS query to handing its answer to the socket',
+  METRICS.dnsAnswerDurationSeconds.name,
+  METRICS.dnsAnswerDurationSeconds.help,
   [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05],
 );
 /**
@@ -156,10 +157,10 @@ export const answerDuration = fastHistogram(
  * `count by (zone) (count by (zone, fingerprint) (edgeplane_dns_dnssec_keyset_info)) > 1`
  * is the mismatch alert (a node that missed a rollover step).
  */
-export const dnssecKeyset = gauge('edgeplane_dns_dnssec_keyset_info', 'the DNSKEY set a signed zone serves: fingerprint (SHA-256 of the sorted DNSKEY RDATAs, 16 hex digits) and key tags; all nameservers of a zone must agree', ['zone', 'fingerprint', 'key_tags']);
+export const dnssecKeyset = gaugeOf(METRICS.dnsDnssecKeysetInfo);
 /** 1 while a peer nameserver (gossip or etcd) serves a different DNSKEY set for the zone than this node; 0 when all agree. */
-export const dnssecKeysetMismatch = gauge('edgeplane_dns_dnssec_keyset_mismatch', 'DNSSEC: 1 while a peer nameserver serves a different DNSKEY set for the zone than this node (see /v1/health), 0 when every peer agrees', ['zone']);
-export const tcpConnections = gauge('edgeplane_dns_tcp_connections', 'open DNS TCP connections', []);
+export const dnssecKeysetMismatch = gaugeOf(METRICS.dnsDnssecKeysetMismatch);
+export const tcpConnections = gaugeOf(METRICS.dnsTcpConnections);
 
 const rcodeLabel = (rcode: number) => ({ 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 9: 'NOTAUTH', 16: 'BADVERS', 23: 'BADCOOKIE' } as Record<number, string>)[rcode] ?? String(rcode);
 

@@ -1,15 +1,16 @@
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../metrics/registry.ts';
+import { METRICS, type MetricSpec } from '../metrics/catalogue.ts';
 
 /** Metrics whose values are read from the agents at scrape time (declared once per process). */
-function lazyCounter<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (this: Counter<L>) => void): void {
-  if (registry.getSingleMetric(name)) return;
-  new Counter<L>({ name, help, labelNames, registers: [registry], collect });
+function lazyCounter<L extends string>(spec: MetricSpec<L>, collect: (this: Counter<L>) => void): void {
+  if (registry.getSingleMetric(spec.name)) return;
+  new Counter<L>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry], collect });
 }
 
-function lazyGauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (this: Gauge<L>) => void): void {
-  if (registry.getSingleMetric(name)) return;
-  new Gauge<L>({ name, help, labelNames, registers: [registry], collect });
+function lazyGauge<L extends string>(spec: MetricSpec<L>, collect: (this: Gauge<L>) => void): void {
+  if (registry.getSingleMetric(spec.name)) return;
+  new Gauge<L>({ name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry], collect });
 }
 
 /**
@@ -123,36 +124,36 @@ let declared = false;
 function declare(): void {
   if (declared) return;
   declared = true;
-  lazyCounter('edgeplane_gossip_packets_sent_total', 'Gossip datagrams sent', [], function () {
+  lazyCounter(METRICS.gossipPacketsSentTotal, function () {
     this.reset();
     this.inc(sum('packetsSent'));
   });
-  lazyCounter('edgeplane_gossip_bytes_sent_total', 'Gossip datagram bytes sent', [], function () {
+  lazyCounter(METRICS.gossipBytesSentTotal, function () {
     this.reset();
     this.inc(sum('bytesSent'));
   });
-  lazyCounter('edgeplane_gossip_packets_received_total', 'Gossip datagrams received', [], function () {
+  lazyCounter(METRICS.gossipPacketsReceivedTotal, function () {
     this.reset();
     this.inc(sum('packetsReceived'));
   });
-  lazyCounter('edgeplane_gossip_dropped_total', 'Gossip messages dropped, by reason', ['reason'], function () {
+  lazyCounter(METRICS.gossipDroppedTotal, function () {
     this.reset();
     for (const [reason, key] of DROP_REASONS) this.inc({ reason }, sum(key));
   });
-  lazyCounter('edgeplane_gossip_refutes_total', 'Times this gateway refuted a suspicion or death about itself', [], function () {
+  lazyCounter(METRICS.gossipRefutesTotal, function () {
     this.reset();
     this.inc(sum('refutes'));
   });
-  lazyCounter('edgeplane_gossip_suspicions_total', 'Suspicions raised by this gateway\'s failed probes', [], function () {
+  lazyCounter(METRICS.gossipSuspicionsTotal, function () {
     this.reset();
     this.inc(sum('suspicionsRaised'));
   });
-  lazyCounter('edgeplane_gossip_push_pull_total', 'Push-pull state exchanges', ['result'], function () {
+  lazyCounter(METRICS.gossipPushPullTotal, function () {
     this.reset();
     this.inc({ result: 'ok' }, sum('pushPulls'));
     this.inc({ result: 'error' }, sum('pushPullFailures'));
   });
-  lazyGauge('edgeplane_gossip_members', 'Gossip members by state', ['state'], function () {
+  lazyGauge(METRICS.gossipMembers, function () {
     this.reset();
     const totals = { alive: 0, suspect: 0, dead: 0, left: 0 };
     for (const s of live) {
@@ -161,7 +162,7 @@ function declare(): void {
     }
     for (const [state, v] of Object.entries(totals)) this.set({ state }, v);
   });
-  lazyGauge('edgeplane_gossip_health_score', 'Lifeguard local health awareness score (0 = healthy)', [], function () {
+  lazyGauge(METRICS.gossipHealthScore, function () {
     let max = 0;
     for (const s of live) max = Math.max(max, s.awarenessScore());
     this.set(max);

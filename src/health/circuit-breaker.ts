@@ -1,9 +1,10 @@
 import type { Counter } from 'prom-client';
-import { counter } from '../metrics/registry.ts';
+import { counterOf } from '../metrics/registry.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 import type { BreakerResource, ClusterBreaker } from './types.ts';
 import type { BreakerLimits } from './options.ts';
 
-const overflowTotal = counter('edgeplane_circuit_breaker_overflow_total', 'Requests refused because a circuit breaker limit was reached', ['cluster', 'limit']);
+const overflowTotal = counterOf(METRICS.circuitBreakerOverflowTotal);
 
 const LIMIT_NAME: Record<BreakerResource, keyof BreakerLimits> = {
   connection: 'maxConnections',

@@ -1,23 +1,25 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { ClusterConfig } from '../config/schema/index.ts';
-import type { Clock, TimerHandle } from '../util/clock.ts';
+import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseHostPort } from '../util/address.ts';
 import type { DiscoverySource, DiscoveryStatus } from '../discovery/types.ts';
 import { ActiveChecker, type CheckReport, type Probe } from './active-checker.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
+import { resolveClusterOptions, type ResolvedClusterOptions } from './cluster-options.ts';
+import { DrainingEndpoints } from './draining-endpoints.ts';
 import { computeEligibility } from './eligibility.ts';
-import { TrackedEndpoint, deriveState, type OutcomeSink } from './endpoint-state.ts';
-import { HealthOptionsError } from './errors.ts';
+import { clusterReport } from './health-report.ts';
+import { TrackedEndpoint, type OutcomeSink } from './endpoint-state.ts';
+import { forgetEndpointMetrics, refreshEndpoint } from './endpoint-transitions.ts';
 import { createHttpProbe, type HttpProbeOptions } from './http-probe.ts';
 import * as m from './metrics.ts';
 import { OutlierDetector, type EjectionReason } from './outlier-detector.ts';
-import { resolveActiveCheck, resolveBreaker, resolveOutlier, resolvePanicThreshold, type ActiveCheckOptions, type BreakerLimits, type OutlierOptions } from './options.ts';
+import type { ActiveCheckOptions, OutlierOptions } from './options.ts';
 import { tcpProbe } from './tcp-probe.ts';
 import { createGrpcProbe } from './grpc-probe.ts';
-import type { ClusterHealthReport, EndpointHealthReport, UpstreamOutcome } from './types.ts';
+import type { ClusterHealthReport, UpstreamOutcome } from './types.ts';
+import { createSourceOrStandIn } from './cluster-source.ts';
 
 export type ProbeFactory = (options: ActiveCheckOptions, tls: HttpProbeOptions['tls']) => { probe: Probe; close(): Promise<void> };
 
@@ -40,55 +42,6 @@ interface MutableTarget {
   endpoints: readonly TrackedEndpoint[];
   available: boolean;
   panic: boolean;
-}
-
-/** Everything a cluster's config resolves to, computed before anything is applied. */
-export interface ResolvedClusterOptions {
-  check: ActiveCheckOptions | null;
-  tls: HttpProbeOptions['tls'];
-  outlier: OutlierOptions | null;
-  breaker: BreakerLimits;
-  panicThreshold: number;
-}
-
-/** Resolves and validates a cluster's health options (throws HealthOptionsError); reads the CA bundle checks need. */
-export function resolveClusterOptions(c: ClusterConfig, baseDir: string): ResolvedClusterOptions {
-  const check = c.healthCheck ? resolveActiveCheck(c.healthCheck, c.protocol) : null;
-  return {
-    check,
-    tls: check ? checkTls(c, baseDir) : undefined,
-    outlier: c.outlierDetection ? resolveOutlier(c.outlierDetection) : null,
-    breaker: resolveBreaker(c.circuitBreaker),
-    panicThreshold: resolvePanicThreshold(c),
-  };
-}
-
-function checkTls(c: ClusterConfig, baseDir: string): HttpProbeOptions['tls'] {
-  if (!c.tls || c.tls.enabled === false) return undefined;
-  let ca: Buffer | undefined;
-  if (c.tls.ca) {
-    try {
-      ca = readFileSync(resolve(baseDir, c.tls.ca));
-    } catch (err) {
-      throw new HealthOptionsError(`cluster ${c.name}: cannot read tls.ca ${c.tls.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  }
-  return { rejectUnauthorized: c.tls.insecureSkipVerify !== true, ...(c.tls.servername ? { servername: c.tls.servername } : {}), ...(ca ? { ca } : {}) };
-}
-
-/** Stands in for a source that could not even be created: no endpoints, and the reason in the report. */
-class UnavailableSource implements DiscoverySource {
-  readonly kind: DiscoverySource['kind'];
-  readonly #status: DiscoveryStatus;
-  constructor(kind: DiscoverySource['kind'], error: string, wallNow: number) {
-    this.kind = kind;
-    this.#status = { ok: false, delivered: false, error, lastSuccessAt: null, lastErrorAt: wallNow, consecutiveFailures: 1 };
-  }
-  start(): void {}
-  stop(): void {}
-  status(): DiscoveryStatus {
-    return { ...this.#status };
-  }
 }
 
 export const defaultProbeFactory: ProbeFactory = (o, tls) => {
@@ -114,8 +67,7 @@ export class ClusterHealth implements OutcomeSink {
   #panicThreshold = 50;
   #all: TrackedEndpoint[] = [];
   #byAddress = new Map<string, TrackedEndpoint>();
-  #draining = new Set<TrackedEndpoint>();
-  #drainTimer: TimerHandle | undefined;
+  readonly #draining: DrainingEndpoints;
   #checker: ActiveChecker | null = null;
   #checkerKey = '';
   #closeProbe: (() => Promise<void>) | null = null;
@@ -130,6 +82,7 @@ export class ClusterHealth implements OutcomeSink {
     const o = options ?? resolveClusterOptions(config, deps.baseDir);
     this.name = config.name;
     this.#d = deps;
+    this.#draining = new DrainingEndpoints(deps.clock, deps.logger, deps.drainTimeoutMs);
     this.target = { name: config.name, endpoints: Object.freeze([]) as readonly TrackedEndpoint[], available: false, panic: false };
     this.breaker = new CircuitBreaker(config.name, o.breaker);
     this.configure(config, o);
@@ -172,27 +125,17 @@ export class ClusterHealth implements OutcomeSink {
   }
 
   report(): ClusterHealthReport {
-    const { kind, status } = this.discoveryStatus();
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return {
+    return clusterReport({
       name: this.name,
-      available: this.target.available,
-      panic: this.target.panic,
+      target: this.target,
       panicThreshold: this.#panicThreshold,
       healthy: this.#healthy,
-      total: this.#all.length,
-      discovery: {
-        source: kind,
-        ok: status.ok,
-        stale: !status.ok && status.delivered,
-        error: status.error,
-        lastSuccessAt: iso(status.lastSuccessAt),
-        lastErrorAt: iso(status.lastErrorAt),
-        consecutiveFailures: status.consecutiveFailures,
-      },
+      endpoints: this.#all,
+      draining: this.#draining.endpoints(),
+      discovery: this.discoveryStatus(),
       circuitBreaker: this.breaker.snapshot(),
-      endpoints: [...this.#all, ...this.#draining].map((ep) => this.#endpointReport(ep)),
-    };
+      checkState: (ep) => this.#checker?.state(ep),
+    });
   }
 
   /** Stops everything; endpoints are handed over for draining. */
@@ -210,11 +153,9 @@ export class ClusterHealth implements OutcomeSink {
     const removed = this.#all;
     this.#all = [];
     this.#byAddress.clear();
-    for (const ep of removed) this.#forgetMetrics(ep);
-    for (const ep of this.#draining) this.#forgetMetrics(ep);
+    for (const ep of removed) forgetEndpointMetrics(ep);
     for (const ep of removed) ep.sink = null;
-    this.#draining.clear();
-    this.#d.clock.clearTimeout(this.#drainTimer);
+    this.#draining.close();
     for (const g of [m.clusterPanic, m.clusterHealthyEndpoints, m.clusterEndpoints]) g.remove(this.name);
     return removed;
   }
@@ -270,23 +211,6 @@ export class ClusterHealth implements OutcomeSink {
     m.endpointHealthy.remove(this.name, ep.address);
     this.#refresh(ep, 'removed');
     this.#draining.add(ep);
-    this.#scheduleDrainSweep();
-  }
-
-  #scheduleDrainSweep(): void {
-    if (this.#drainTimer !== undefined || this.#draining.size === 0) return;
-    this.#drainTimer = this.#d.clock.setTimeout(() => {
-      this.#drainTimer = undefined;
-      const now = this.#d.clock.wallNow();
-      for (const ep of this.#draining) {
-        if (ep.active <= 0 || now - ep.sinceWall >= this.#d.drainTimeoutMs) {
-          this.#draining.delete(ep);
-          this.#forgetMetrics(ep);
-          this.#d.logger.info({ event: 'endpoint_drained', cluster: this.name, endpoint: ep.address, inFlight: ep.active }, 'endpoint drained');
-        }
-      }
-      this.#scheduleDrainSweep();
-    }, 1000);
   }
 
   // ---- mechanisms ----
@@ -365,16 +289,7 @@ export class ClusterHealth implements OutcomeSink {
     if (key === this.#sourceKey && this.#source) return;
     this.#sourceKey = key;
     this.#source?.stop();
-    let source: DiscoverySource;
-    try {
-      source = this.#d.createSource(c);
-    } catch (err) {
-      // Bad source options (e.g. no resolvers on this host): the cluster keeps
-      // what it had and the report says why, rather than failing the reload.
-      const kind = c.discovery?.dns ? 'dns' : c.discovery?.file ? 'file' : c.discovery?.kubernetes ? 'kubernetes' : c.discovery?.docker ? 'docker' : 'static';
-      this.#d.logger.error({ event: 'discovery_failed', cluster: this.name, source: kind, err: (err as Error).message }, 'cannot start the discovery source; keeping the last known endpoint set');
-      source = new UnavailableSource(kind, (err as Error).message, this.#d.clock.wallNow());
-    }
+    const source = createSourceOrStandIn(c, this.#d);
     this.#source = source;
     // The old set stays in force until the new source delivers: switching a
     // cluster from static endpoints to DNS does not empty it meanwhile.
@@ -419,30 +334,8 @@ export class ClusterHealth implements OutcomeSink {
 
   // ---- state ----
 
-  /** Re-derives one endpoint's visible state; logs and updates metrics on a transition. */
   #refresh(ep: TrackedEndpoint, cause: string): void {
-    const { state, reason } = deriveState(ep);
-    const before = ep.state;
-    const isNew = cause === 'added';
-    if (!isNew && state === before) {
-      // Same state, maybe a more precise reason (e.g. a new failure detail).
-      ep.reason = reason;
-      return;
-    }
-    ep.state = state;
-    ep.reason = reason;
-    ep.sinceWall = this.#d.clock.wallNow();
-    if (!ep.draining) m.endpointHealthy.labels(this.name, ep.address).set(state === 'healthy' ? 1 : 0);
-    for (const s of ['healthy', 'unhealthy', 'ejected', 'draining'] as const) m.endpointState.labels(this.name, ep.address, s).set(s === state ? 1 : 0);
-    const log = { event: 'endpoint_state', cluster: this.name, endpoint: ep.address, from: isNew ? null : before, to: state, reason };
-    // A new endpoint awaiting its first check is the normal start, not a warning.
-    if (state === 'healthy' || state === 'draining' || (isNew && ep.activeState === 'pending')) this.#d.logger.info(log, 'endpoint state changed');
-    else this.#d.logger.warn(log, 'endpoint state changed');
-  }
-
-  #forgetMetrics(ep: TrackedEndpoint): void {
-    m.endpointHealthy.remove(this.name, ep.address);
-    for (const s of ['healthy', 'unhealthy', 'ejected', 'draining']) m.endpointState.remove(this.name, ep.address, s);
+    refreshEndpoint(ep, cause, this.#d.clock.wallNow(), this.#d.logger);
   }
 
   #recompute(): void {
@@ -465,25 +358,4 @@ export class ClusterHealth implements OutcomeSink {
     this.#d.onTargetChange(this.name);
   }
 
-  #endpointReport(ep: TrackedEndpoint): EndpointHealthReport {
-    const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-    const active = this.#checker?.state(ep);
-    return {
-      address: ep.address,
-      state: ep.state,
-      reason: ep.reason,
-      since: new Date(ep.sinceWall).toISOString(),
-      inFlight: ep.active,
-      active: {
-        state: ep.draining ? 'disabled' : ep.activeState,
-        lastCheckAt: iso(active?.lastCheckAt),
-        lastResult: active?.lastResult ?? null,
-        consecutiveSuccesses: active?.successes ?? 0,
-        consecutiveFailures: active?.failures ?? 0,
-      },
-      ejection: ep.ejection ? { reason: ep.ejection.reason, since: new Date(ep.ejection.wallAt).toISOString(), until: new Date(ep.ejection.wallUntil).toISOString() } : null,
-      ejections: ep.ejections,
-      ejectionMultiplier: ep.ejectionMultiplier,
-    };
-  }
 }

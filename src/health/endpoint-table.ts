@@ -4,7 +4,8 @@ import { mathRng, type Rng } from '../util/rng.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import { createDiscoverySource } from '../discovery/index.ts';
 import type { DiscoverySource } from '../discovery/types.ts';
-import { ClusterHealth, resolveClusterOptions, type ProbeFactory } from './cluster-health.ts';
+import { ClusterHealth, type ProbeFactory } from './cluster-health.ts';
+import { resolveClusterOptions } from './cluster-options.ts';
 import type { TrackedEndpoint } from './endpoint-state.ts';
 import type { ClusterBreaker, ClusterTarget, Endpoint, HealthDirectory, HealthReport, UpstreamOutcome } from './types.ts';
 

@@ -1,11 +1,12 @@
-import { counter, gauge } from '../metrics/registry.ts';
+import { counterOf, gaugeOf } from '../metrics/registry.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 
 /** The health module's metric series (names are part of the documented interface). */
-export const endpointHealthy = gauge('edgeplane_endpoint_healthy', '1 if the endpoint is eligible for load balancing (healthy), else 0', ['cluster', 'endpoint']);
-export const endpointState = gauge('edgeplane_endpoint_state', '1 for the endpoint\'s current state (healthy, unhealthy, ejected, draining)', ['cluster', 'endpoint', 'state']);
-export const outlierEjections = counter('edgeplane_outlier_ejections_total', 'Endpoints ejected by outlier detection', ['cluster', 'reason']);
-export const outlierNotEjected = counter('edgeplane_outlier_ejections_skipped_total', 'Outlier detections that did not eject: maxEjectionPercent (overflow) or enforcement percentage (not-enforced)', ['cluster', 'reason', 'why']);
-export const activeChecks = counter('edgeplane_health_checks_total', 'Active health checks by result', ['cluster', 'result']);
-export const clusterPanic = gauge('edgeplane_cluster_panic', '1 while the cluster is in panic mode (balancing across all endpoints)', ['cluster']);
-export const clusterHealthyEndpoints = gauge('edgeplane_cluster_healthy_endpoints', 'Healthy endpoints of the cluster', ['cluster']);
-export const clusterEndpoints = gauge('edgeplane_cluster_endpoints', 'Endpoints of the cluster (not counting draining ones)', ['cluster']);
+export const endpointHealthy = gaugeOf(METRICS.endpointHealthy);
+export const endpointState = gaugeOf(METRICS.endpointState);
+export const outlierEjections = counterOf(METRICS.outlierEjectionsTotal);
+export const outlierNotEjected = counterOf(METRICS.outlierEjectionsSkippedTotal);
+export const activeChecks = counterOf(METRICS.healthChecksTotal);
+export const clusterPanic = gaugeOf(METRICS.clusterPanic);
+export const clusterHealthyEndpoints = gaugeOf(METRICS.clusterHealthyEndpoints);
+export const clusterEndpoints = gaugeOf(METRICS.clusterEndpoints);

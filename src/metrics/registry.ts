@@ -1,4 +1,5 @@
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import { DEFAULT_METRICS_PREFIX, type MetricSpec } from './catalogue.ts';
 
 /**
  * The process's one Prometheus registry. Modules declare their metrics through
@@ -27,7 +28,7 @@ export function metricsView(): Promise<Registry> {
 export function collectProcessMetrics(): void {
   if (defaultsCollected) return;
   defaultsCollected = true;
-  collectDefaultMetrics({ register: registry, prefix: 'edgeplane_' });
+  collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
 }
 
 export function counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
@@ -43,4 +44,19 @@ export function histogram<L extends string>(name: string, help: string, labelNam
     (registry.getSingleMetric(name) as Histogram<L> | undefined) ??
     new Histogram<L>({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) })
   );
+}
+
+/** The catalogue's counter (src/metrics/catalogue.ts), registered once. */
+export function counterOf<L extends string>(spec: MetricSpec<L>): Counter<L> {
+  return counter(spec.name, spec.help, spec.labels);
+}
+
+/** The catalogue's gauge, registered once. */
+export function gaugeOf<L extends string>(spec: MetricSpec<L>): Gauge<L> {
+  return gauge(spec.name, spec.help, spec.labels);
+}
+
+/** The catalogue's histogram, registered once; buckets are the registering module's choice. */
+export function histogramOf<L extends string>(spec: MetricSpec<L>, buckets?: number[]): Histogram<L> {
+  return histogram(spec.name, spec.help, spec.labels, buckets);
 }

@@ -1,4 +1,5 @@
 import { metricsView } from '../metrics/registry.ts';
+import { METRICS } from '../metrics/catalogue.ts';
 
 /**
  * Where the gates get the target's traffic numbers from, without importing the
@@ -49,9 +50,9 @@ export interface TrafficDelta {
 }
 
 export const METRIC_NAMES = {
-  requests: 'edgeplane_requests_total',
-  duration: 'edgeplane_request_duration_seconds',
-  localFailures: 'edgeplane_upstream_errors_total',
+  requests: METRICS.requestsTotal.name,
+  duration: METRICS.requestDurationSeconds.name,
+  localFailures: METRICS.upstreamErrorsTotal.name,
 } as const;
 
 interface Sample {

@@ -1,4 +1,5 @@
 import { metricsView } from '../../metrics/registry.ts';
+import { METRICS } from '../../metrics/catalogue.ts';
 
 /** Requests and 5xx answers of one route and cluster during one sample interval. */
 export type Counts = [requests: number, errors: number];
@@ -33,7 +34,7 @@ export const registryCounts: CumulativeCounts = {
   async read() {
     const out = new Map<string, Counts>();
     // In a multi-worker gateway the view is the sum over the workers.
-    const metric = (await metricsView()).getSingleMetric('edgeplane_requests_total');
+    const metric = (await metricsView()).getSingleMetric(METRICS.requestsTotal.name);
     const values = metric ? ((await metric.get()).values as { labels: Record<string, string | number>; value: number }[]) : [];
     for (const s of values) {
       const route = String(s.labels.route ?? '');

@@ -1,5 +1,6 @@
 import { Counter } from 'prom-client';
-import { gauge, registry } from '../../metrics/registry.ts';
+import { registry, gaugeOf } from '../../metrics/registry.ts';
+import { METRICS, type MetricSpec } from '../../metrics/catalogue.ts';
 import type { JwtResult } from './errors.ts';
 
 /**
@@ -12,17 +13,17 @@ const flushAll = (): void => {
   for (const c of live) c.flush();
 };
 
-function deferredCounter(name: string, help: string): Counter<'provider' | 'result'> {
-  const existing = registry.getSingleMetric(name) as Counter<'provider' | 'result'> | undefined;
-  return existing ?? new Counter({ name, help, labelNames: ['provider', 'result'] as const, registers: [registry], collect: flushAll });
+function deferredCounter(spec: MetricSpec<'provider' | 'result'>): Counter<'provider' | 'result'> {
+  const existing = registry.getSingleMetric(spec.name) as Counter<'provider' | 'result'> | undefined;
+  return existing ?? new Counter({ name: spec.name, help: spec.help, labelNames: spec.labels, registers: [registry], collect: flushAll });
 }
 
 export const jwtMetrics = {
-  requests: deferredCounter('edgeplane_jwt_total', 'JWT authentication outcomes, by provider and result (ok, missing, expired, invalid_signature, wrong_audience, ...)'),
-  cache: deferredCounter('edgeplane_jwt_cache_total', 'Verified-token cache lookups, by provider and result (hit, miss)'),
-  jwksFetches: deferredCounter('edgeplane_jwks_fetch_total', 'JWKS fetches, by provider and result (ok, http_error, timeout, network_error, too_large, invalid)'),
-  jwksKeys: gauge('edgeplane_jwks_keys', 'Signing keys currently loaded, by provider', ['provider'] as const),
-  jwksStale: gauge('edgeplane_jwks_stale', '1 while a provider serves a key set older than its cacheTtl because refreshes fail', ['provider'] as const),
+  requests: deferredCounter(METRICS.jwtTotal),
+  cache: deferredCounter(METRICS.jwtCacheTotal),
+  jwksFetches: deferredCounter(METRICS.jwksFetchTotal),
+  jwksKeys: gaugeOf(METRICS.jwksKeys),
+  jwksStale: gaugeOf(METRICS.jwksStale),
 };
 
 /** One provider's request counters. */
