@@ -68,6 +68,15 @@ for (const [kind, authority, upstream] of [['h2c', 'clear.svc.plus', 'clear'], [
     assert.equal(seen.get('x-request-id').length, 1);
   });
 
+  test(`concurrent unary calls over ${kind} are all open at the upstream at once (no serialised session or stream limit)`, async () => {
+    // The server answers none of the 32 calls until all 32 are open there together, so a gateway
+    // that queued calls behind one another on its upstream session would never complete them.
+    const c = client(authority);
+    const calls = Array.from({ length: 32 }, () => unary(c, { text: `barrier:32:${kind}`, n: 0 }));
+    const replies = await Promise.all(calls);
+    for (const { reply } of replies) assert.deepEqual(reply, { text: `${upstream}:released`, n: 32 });
+  });
+
   test(`errors over ${kind}: grpc-status and grpc-message reach the client (trailers-only and after messages)`, async () => {
     const c = client(authority);
     await assert.rejects(unary(c, { text: 'fail:5:no such thing', n: 0 }), (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND && err.details === 'no such thing');
