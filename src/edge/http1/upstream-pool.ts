@@ -360,6 +360,17 @@ class Connection {
 
   #release(): void {
     if (this.#dead) return;
+    // The response can end while reading is paused for a slow client (its last
+    // bytes filled the client's buffer); nobody resumes a finished exchange, so
+    // a pooled connection must read again here or the next response is never seen.
+    try {
+      this.#parser.resume();
+    } catch {
+      this.destroy(); // bytes after the response: the framing can't be trusted
+      return;
+    }
+    if (this.#dead) return;
+    this.#socket.resume();
     this.#pool.released(this);
   }
 
