@@ -45,6 +45,9 @@ export class HeadRefusals {
       // Whatever failed here fails again in handle(), which answers 500 and logs it: the connection must not see a throw.
       this.#routed = null;
       return null;
+    } finally {
+      // The reused subject must not keep the last request's socket alive after it closes.
+      this.#subject.reset(null, null);
     }
   }
 
@@ -128,7 +131,7 @@ class HeadSubject implements RateLimitSubject {
     return Array.isArray(v) ? v.join(',') : v;
   };
 
-  reset(head: RequestHead, socket: Socket): void {
+  reset(head: RequestHead | null, socket: Socket | null): void {
     this.#head = head;
     this.#socket = socket;
     this.#headers = null;
