@@ -18,15 +18,15 @@ export const DockerDiscovery = Obj({
   network: Type.Optional(Type.String({ minLength: 1, default: 'bridge', description: 'host (the container shares the host\'s network) or the network whose container address to use' })),
   published: Type.Optional(Type.Boolean({ default: false, description: 'use the port published on the host instead of the container\'s network address' })),
   hostAddress: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1', description: 'the host\'s address for host networking and ports published on 0.0.0.0' })),
-  resyncInterval: Type.Optional(Duration('full container list this often besides the event stream, default 30s')),
+  resyncInterval: Type.Optional(Duration('full container list this often besides the event stream', '30s')),
 });
 
-const ContainerHealthCheck = Obj({
+export const ContainerHealthCheck = Obj({
   command: Type.Array(Type.String(), { minItems: 1, description: 'run inside the container (CMD form); exit 0 = healthy. {{port}} is replaced by the replica\'s port' }),
-  interval: Type.Optional(Duration('default 2s')),
-  timeout: Type.Optional(Duration('default 2s')),
+  interval: Type.Optional(Duration('between checks', '2s')),
+  timeout: Type.Optional(Duration('per check', '2s')),
   retries: Type.Optional(Type.Integer({ minimum: 1, default: 3 })),
-  startPeriod: Type.Optional(Duration('failures in this time do not count, default 0s')),
+  startPeriod: Type.Optional(Duration('failures in this time do not count', '0s')),
 });
 
 /** A deployment unit: one service whose colors (clusters) are containers the gateway starts and removes itself. */
@@ -58,8 +58,8 @@ export const Unit = Obj({
       cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
       pids: Type.Optional(Type.Integer({ minimum: 1 })),
     })),
-    stopTimeout: Type.Optional(Duration('SIGTERM to SIGKILL when a container is stopped, default 10s')),
+    stopTimeout: Type.Optional(Duration('SIGTERM to SIGKILL when a container is stopped', '10s')),
   }),
-  readinessTimeout: Type.Optional(Duration('how long new containers may take to be ready before the deploy fails, default 2m')),
-  drain: Type.Optional(Duration('after a successful deploy, how long the old color stays up at weight 0 before it is stopped, default 5s')),
+  readinessTimeout: Type.Optional(Duration('how long new containers may take to be ready before the deploy fails', '2m')),
+  drain: Type.Optional(Duration('after a successful deploy, how long the old color stays up at weight 0 before it is stopped', '5s')),
 });
