@@ -26,7 +26,7 @@ const PENDING: { prefix: string; why: string }[] = [
   { prefix: 'src/gtm/agent.ts', why: 'being split by mechanism (issue 21 item 3)' },
   { prefix: 'src/cluster/data-plane.ts', why: 'data-plane engine rework in flight' },
   // being converted on this branch, module by module (each commit removes its lines)
-  ...['src/admin/', 'src/cli/', 'src/config/', 'src/control/', 'src/deploy/', 'src/dns/', 'src/edge/', 'src/gateway.ts', 'src/gtm/', 'src/release/']
+  ...['src/cli/', 'src/config/', 'src/deploy/', 'src/dns/', 'src/edge/', 'src/gtm/', 'src/release/']
     .map((prefix) => ({ prefix, why: 'converting on branch defaults-once' })),
 ];
 
@@ -35,6 +35,9 @@ const PENDING: { prefix: string; why: string }[] = [
  * An entry that matches nothing fails the test, so the list stays true.
  */
 const NOT_DEFAULTS: { file: string; field: string; why: string }[] = [
+  { file: 'src/control/etcd-client.ts', field: 'password', why: 'etcd3 takes a string: a user without a password, not a default password' },
+  { file: 'src/cli/demo.ts', field: 'level', why: 'the demo is quieter than a gateway (warn, not the schema\'s info) when its config sets no level' },
+  { file: 'src/deploy/orchestrator.ts', field: 'weight', why: 'a color absent from the route\'s split carries weight 0 (an absent entry, not an unset field)' },
 ];
 
 const pending = (h: InlineDefault) => PENDING.some((p) => h.file.startsWith(p.prefix));
