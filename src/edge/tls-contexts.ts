@@ -5,6 +5,10 @@ import { createSecureContext, type SecureContext, type SecureVersion } from 'nod
 import type { ListenerConfig } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import { EdgeplaneError } from '../util/errors.ts';
+import { ListenerTls } from '../config/schema/listeners.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
+
+const TLS = defaultsOf(ListenerTls, ['minVersion']);
 
 export class TlsConfigError extends EdgeplaneError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -44,7 +48,7 @@ export class TlsContexts {
   }
 
   get minVersion(): SecureVersion {
-    return (this.#tls.minVersion ?? 'TLSv1.2') as SecureVersion;
+    return (this.#tls.minVersion ?? TLS.minVersion) as SecureVersion;
   }
 
   get defaultCert(): { cert: Buffer; key: Buffer } {

@@ -41,10 +41,12 @@ function literal(node: ts.Expression, checker: ts.TypeChecker): boolean {
   return false;
 }
 
-/** The property read on the left: `a.b?.c` -> c, `f(a.c)` -> c (a parse of a field), else undefined. */
+/** The property read on the left: `a.b?.c` -> c, `f(a.c)` -> c (a parse of a field), `x ?? a.c` -> c, else undefined. */
 function fieldAccess(node: ts.Expression): ts.PropertyAccessExpression | undefined {
   while (ts.isParenthesizedExpression(node) || ts.isNonNullExpression(node) || ts.isAsExpression(node)) node = node.expression;
   if (ts.isPropertyAccessExpression(node)) return node;
+  // a ?? c.field ?? 'x': the literal backs the last field read
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken) return fieldAccess(node.right);
   if (ts.isCallExpression(node) && node.arguments.length === 1) return fieldAccess(node.arguments[0]!);
   return undefined;
 }
