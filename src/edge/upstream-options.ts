@@ -1,5 +1,5 @@
 import type { ClusterConfig } from '../config/schema/index.ts';
-import { Cluster } from '../config/schema/clusters.ts';
+import { Cluster, UpstreamTls } from '../config/schema/clusters.ts';
 import { defaultsOf } from '../config/schema/defaults.ts';
 import { parseDuration } from '../util/duration.ts';
 
@@ -18,6 +18,13 @@ export interface UpstreamConnectionOptions {
 }
 
 const D = defaultsOf(Cluster, ['protocol', 'loadBalancer', 'connectTimeout', 'keepAliveTimeout', 'connectionsPerEndpoint']);
+
+const TLS = defaultsOf(UpstreamTls, ['enabled', 'insecureSkipVerify']);
+
+/** `tls` of a cluster: whether it is on (a present section with enabled unset is on) and whether certificates are verified. */
+export function resolveUpstreamTls(tls: ClusterConfig['tls']): { enabled: boolean; verify: boolean } {
+  return { enabled: tls !== undefined && (tls.enabled ?? TLS.enabled), verify: !(tls?.insecureSkipVerify ?? TLS.insecureSkipVerify) };
+}
 
 export function resolveUpstreamConnection(c: ClusterConfig): UpstreamConnectionOptions {
   return {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import type { ClusterConfig } from '../config/schema/index.ts';
 import type { Endpoint } from '../health/types.ts';
-import { resolveUpstreamConnection } from './upstream-options.ts';
+import { resolveUpstreamConnection, resolveUpstreamTls } from './upstream-options.ts';
 import { H2Upstream, type UpstreamDispatcher } from './h2-upstream.ts';
 
 interface PoolEntry {
@@ -102,11 +102,12 @@ export class UpstreamPools {
     const u = resolveUpstreamConnection(c);
     const protocol = u.protocol;
     // h2 is HTTP/2 over TLS whether or not `tls` is given; h2c never uses TLS.
-    const tlsEnabled = protocol === 'h2' || (protocol === 'http1' && c.tls !== undefined && c.tls.enabled !== false);
+    const tls = resolveUpstreamTls(c.tls);
+    const tlsEnabled = protocol === 'h2' || (protocol === 'http1' && tls.enabled);
     const connect: Record<string, unknown> = { timeout: u.connectTimeoutMs };
     if (tlsEnabled) {
       // Verified unless the cluster explicitly opts out.
-      connect.rejectUnauthorized = c.tls?.insecureSkipVerify !== true;
+      connect.rejectUnauthorized = tls.verify;
       if (c.tls?.servername) connect.servername = c.tls.servername;
       if (c.tls?.ca) connect.ca = readFileSync(resolve(this.#baseDir, c.tls.ca));
     }

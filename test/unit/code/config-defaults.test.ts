@@ -45,7 +45,7 @@ const show = (h: InlineDefault) => `${h.file}:${h.line}  ${h.text.replace(/\s+/g
 test('the scanner finds literal and named-constant defaults on schema fields, and nothing else', () => {
   const dir = tempDir();
   mkdirSync(join(dir, 'src/schema'), { recursive: true });
-  writeFileSync(join(dir, 'src/schema/s.ts'), "export interface Check { interval?: string; retries?: number; name?: string }\n");
+  writeFileSync(join(dir, 'src/schema/s.ts'), "export interface Check { interval?: string; retries?: number; name?: string; enabled?: boolean }\n");
   writeFileSync(join(dir, 'src/use.ts'), [
     "import type { Check } from './schema/s.ts';",
     "import { RETRIES } from './consts.ts';",
@@ -59,12 +59,14 @@ test('the scanner finds literal and named-constant defaults on schema fields, an
     "  const h = c.name ?? `${a}`;",                    // not a literal
     "  const i = c.name || 'anon';",                    // || counts too
     "  const j = o.interval ?? c.retries ?? 4;",           // the last field of a chain
-    "  return [a, b, d, e, g, h, i, j];",
+    "  const k = c.enabled !== false;",                 // a boolean default in disguise
+    "  const l = c.name === 'x';",                      // a comparison, not a default
+    "  return [a, b, d, e, g, h, i, j, k, l];",
     "}",
   ].join('\n'));
   writeFileSync(join(dir, 'src/consts.ts'), 'export const RETRIES = 3;\n');
   const hits = findInlineDefaults(dir, ['src'], 'src/schema');
-  assert.deepEqual(hits.map((h) => `${h.line}:${h.field}`), ['5:interval', '6:retries', '7:interval', '9:interval', '11:name', '12:retries']);
+  assert.deepEqual(hits.map((h) => `${h.line}:${h.field}`), ['5:interval', '6:retries', '7:interval', '9:interval', '11:name', '12:retries', '13:enabled']);
 });
 
 test('config defaults are written only in the schema (src/config/schema) and read through resolvers', () => {

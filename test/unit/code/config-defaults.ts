@@ -6,8 +6,10 @@ import { join, relative, sep } from 'node:path';
  * Finds config defaults written outside the schema: a `??` or `||` whose right
  * side is a literal (number, string, boolean) and whose left side reads a
  * field the config schema declares (resolved by the type checker to a
- * property of src/config/schema/**), plus any literal duration such as
- * `?? '5s'` whatever its left side (durations only come from config).
+ * property of src/config/schema/**), a schema boolean compared with true or
+ * false (`c.enabled !== false` is `c.enabled ?? true`), plus any literal
+ * duration such as `?? '5s'` whatever its left side (durations only come
+ * from config).
  */
 export interface InlineDefault {
   file: string;
@@ -51,6 +53,14 @@ function fieldAccess(node: ts.Expression): ts.PropertyAccessExpression | undefin
   return undefined;
 }
 
+function isEquality(k: ts.SyntaxKind): boolean {
+  return k === ts.SyntaxKind.ExclamationEqualsEqualsToken || k === ts.SyntaxKind.EqualsEqualsEqualsToken;
+}
+
+function isBoolean(node: ts.Expression): boolean {
+  return node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword;
+}
+
 /** `root`: the repository; `dirs`: folders under it to scan; `schemaDir`: where defaults may be written. */
 export function findInlineDefaults(root: string, dirs: string[], schemaDir: string): InlineDefault[] {
   const files = dirs.flatMap((d) => tsFiles(join(root, d)));
@@ -73,6 +83,14 @@ export function findInlineDefaults(root: string, dirs: string[], schemaDir: stri
     const sf = program.getSourceFile(file);
     if (!sf) continue;
     const visit = (node: ts.Node): void => {
+      // c.enabled !== false, c.insecureSkipVerify === true: a boolean default in disguise
+      if (ts.isBinaryExpression(node) && isEquality(node.operatorToken.kind) && isBoolean(node.right)) {
+        const access = fieldAccess(node.left);
+        const symbol = access && checker.getSymbolAtLocation(access.name);
+        if (access && symbol?.declarations?.some((d) => inSchema(d.getSourceFile().fileName))) {
+          out.push({ file: relative(root, file).split(sep).join('/'), line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, field: access.name.text, text: node.getText(sf) });
+        }
+      }
       if (ts.isBinaryExpression(node) && (node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken || node.operatorToken.kind === ts.SyntaxKind.BarBarToken) && literal(node.right, checker)) {
         const access = fieldAccess(node.left);
         let field: string | undefined;
