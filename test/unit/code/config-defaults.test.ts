@@ -61,12 +61,13 @@ test('the scanner finds literal and named-constant defaults on schema fields, an
     "  const j = o.interval ?? c.retries ?? 4;",           // the last field of a chain
     "  const k = c.enabled !== false;",                 // a boolean default in disguise
     "  const l = c.name === 'x';",                      // a comparison, not a default
-    "  return [a, b, d, e, g, h, i, j, k, l];",
+    "  const n = c.interval !== undefined ? ms(c.interval) : RETRIES;", // a default spelled as a conditional
+    "  return [a, b, d, e, g, h, i, j, k, l, n];",
     "}",
   ].join('\n'));
   writeFileSync(join(dir, 'src/consts.ts'), 'export const RETRIES = 3;\n');
   const hits = findInlineDefaults(dir, ['src'], 'src/schema');
-  assert.deepEqual(hits.map((h) => `${h.line}:${h.field}`), ['5:interval', '6:retries', '7:interval', '9:interval', '11:name', '12:retries', '13:enabled']);
+  assert.deepEqual(hits.map((h) => `${h.line}:${h.field}`), ['5:interval', '6:retries', '7:interval', '9:interval', '11:name', '12:retries', '13:enabled', '15:interval']);
 });
 
 test('config defaults are written only in the schema (src/config/schema) and read through resolvers', () => {

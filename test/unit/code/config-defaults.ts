@@ -83,6 +83,17 @@ export function findInlineDefaults(root: string, dirs: string[], schemaDir: stri
     const sf = program.getSourceFile(file);
     if (!sf) continue;
     const visit = (node: ts.Node): void => {
+      // c.x !== undefined ? parse(c.x) : DEFAULT_X: the same default, spelled as a conditional
+      if (ts.isConditionalExpression(node) && ts.isBinaryExpression(node.condition) && isEquality(node.condition.operatorToken.kind) && node.condition.right.getText(sf) === 'undefined') {
+        const present = node.condition.operatorToken.kind === ts.SyntaxKind.ExclamationEqualsEqualsToken;
+        const [used, fallback] = present ? [node.whenTrue, node.whenFalse] : [node.whenFalse, node.whenTrue];
+        const access = fieldAccess(node.condition.left);
+        const symbol = access && checker.getSymbolAtLocation(access.name);
+        // only when the other branch uses the field itself: `c.grpc !== undefined ? 'grpc' : 'http'` derives another setting
+        if (access && literal(fallback, checker) && used.getText(sf).includes(access.getText(sf)) && symbol?.declarations?.some((d) => inSchema(d.getSourceFile().fileName))) {
+          out.push({ file: relative(root, file).split(sep).join('/'), line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, field: access.name.text, text: node.getText(sf) });
+        }
+      }
       // c.enabled !== false, c.insecureSkipVerify === true: a boolean default in disguise
       if (ts.isBinaryExpression(node) && isEquality(node.operatorToken.kind) && isBoolean(node.right)) {
         const access = fieldAccess(node.left);
