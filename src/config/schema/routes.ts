@@ -15,8 +15,8 @@ export const HeaderMatch = Obj({
   exact: Type.Optional(Type.String()),
   prefix: Type.Optional(Type.String()),
   regex: Type.Optional(Type.String()),
-  present: Type.Optional(Type.Boolean()),
-  invert: Type.Optional(Type.Boolean()),
+  present: Type.Optional(Type.Boolean({ default: true, description: 'without exact, prefix or regex: true matches when the header is there, false when it is absent' })),
+  invert: Type.Optional(Type.Boolean({ default: false, description: 'match when the header test does not' })),
 });
 
 export const RouteMatch = Obj({
@@ -56,7 +56,7 @@ export const RouteAuth = Obj({
     Obj({ anyOf: Type.Array(AuthProviderRef, { minItems: 1 }) }),
     Obj({ allOf: Type.Array(AuthProviderRef, { minItems: 1 }) }),
   ], { description: 'provider name; a list of acceptable providers (any of); { anyOf: [...] } or { allOf: [...] } (a valid token for each)' }),
-  optional: Type.Optional(Type.Boolean({ description: 'let requests without any token through; a token that is present must still be valid' })),
+  optional: Type.Optional(Type.Boolean({ default: false, description: 'let requests without any token through; a token that is present must still be valid' })),
   scopes: Type.Optional(Scopes('scopes every accepted token must all carry (scope / scp claims); 403 insufficient_scope otherwise')),
   claims: Type.Optional(ClaimMatches),
 });
