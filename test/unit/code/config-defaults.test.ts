@@ -23,7 +23,6 @@ const PENDING: { prefix: string; why: string }[] = [
   { prefix: 'src/edge/rate-limit/', why: 'hot-path rework in flight' },
   { prefix: 'src/edge/grpc.ts', why: 'hot-path rework in flight' },
   { prefix: 'src/edge/h2-upstream.ts', why: 'hot-path rework in flight' },
-  { prefix: 'src/gtm/agent.ts', why: 'being split by mechanism (issue 21 item 3)' },
   { prefix: 'src/cluster/data-plane.ts', why: 'data-plane engine rework in flight' },
 ];
 
