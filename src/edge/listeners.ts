@@ -70,8 +70,8 @@ export class Listeners {
   #draining = false;
   readonly #engine: 'node' | 'native';
 
-  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine?: 'node' | 'native' }) {
-    this.#engine = options.engine ?? 'node';
+  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine: 'node' | 'native' }) {
+    this.#engine = options.engine;
     this.#ticketKeys = options.ticketKeys ?? null;
     this.#proxy = options.proxy;
     this.#upgrade = options.upgrade ?? null;

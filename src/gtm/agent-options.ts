@@ -13,10 +13,10 @@ import { Envelope } from './envelope.ts';
 import { GossipConfigError, GossipSecurityError } from './errors.ts';
 import { Keyring } from './keyring.ts';
 import { ReplayWindow } from './replay-window.ts';
-import { GOSSIP_DEFAULTS } from './options.ts';
+import { DEFAULT_GOSSIP_PORT, GOSSIP_DEFAULTS } from './options.ts';
 import type { Transport } from './transport.ts';
 
-export const DEFAULT_GOSSIP_PORT = 7946;
+export { DEFAULT_GOSSIP_PORT } from './options.ts';
 /** Declared on the schema field gossip.label (src/config/schema/gossip.ts). */
 export const DEFAULT_LABEL = GOSSIP_DEFAULTS.label;
 

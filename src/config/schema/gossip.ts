@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { Obj, Address, Duration } from './common.ts';
 
 export const Gossip = Obj({
-  bind: Address('UDP and TCP bind address, default 0.0.0.0:7946'),
+  bind: Address('UDP and TCP bind address, e.g. 0.0.0.0:7946 (port 7946 when written without one)'),
   seeds: Type.Optional(Type.Array(Address(), { description: 'host:port of members to join through (push-pull); retried until one answers' })),
   keys: Type.Optional(Type.Array(Type.String(), { description: 'base64 AES keys (16, 24 or 32 bytes); the first encrypts, all decrypt. Required on a non-loopback bind' })),
   profile: Type.Optional(Type.Union([Type.Literal('lan'), Type.Literal('wan'), Type.Literal('local')], { default: 'lan', description: 'protocol timings: lan and wan are memberlist\'s DefaultLANConfig and DefaultWANConfig; local is fast, for tests on one machine' })),
