@@ -7,7 +7,9 @@ import { createBalancer, type Balancer } from './balancer.ts';
 import type { RequestAuthenticator } from './auth.ts';
 import { edgeMetrics } from '../metrics/edge.ts';
 import { ClusterLoads, type ClusterLoad } from './cluster-load.ts';
-import { RouteRateLimiter, RateLimitStates } from './rate-limit/index.ts';
+// Not the folder's index: it also exports the head refusal, which reads the compiled table.
+import { RouteRateLimiter } from './rate-limit/route-limiter.ts';
+import { RateLimitStates } from './rate-limit/counters.ts';
 import { systemClock } from '../util/clock.ts';
 import { GRPC_RETRY_NAMES } from './grpc.ts';
 import { compileLocations, type TokenLocation } from './jwt/extract.ts';
