@@ -2,7 +2,7 @@ import type { Config } from './config/schema/index.ts';
 import type { ConfigStore } from './control/store.ts';
 import { KeysetCheck, type KeysetCheckReport, type PeerKeysets } from './dns/dnssec/fleet-check.ts';
 import { servedKeysets } from './dns/dnssec/zone-keys.ts';
-import type { Fleet } from './gtm/fleet-service.ts';
+import type { Fleet } from './gossip/fleet-service.ts';
 import type { Logger } from './util/logger.ts';
 
 export interface KeysetWatchOptions {

@@ -8,8 +8,8 @@ import { cpuMicros } from '../lib/cpu.ts';
 import { pin } from '../lib/tools.ts';
 import type { Running } from '../lib/proc.ts';
 import { dissemination, firstSuspicion, lossyRun, serfIntervalsTo, stallRun } from '../../test/sim/lib/experiments.ts';
-import { LAN } from '../../src/gtm/config.ts';
-import { generateKey } from '../../src/gtm/keyring.ts';
+import { LAN } from '../../src/gossip/config.ts';
+import { generateKey } from '../../src/gossip/keyring.ts';
 
 /**
  * Gossip: convergence and bandwidth in the deterministic simulation (the

@@ -8,8 +8,8 @@
  * usage: tsx bench/servers/gossip-members.ts '{"count":49,"seed":"127.0.0.1:7946","keys":[...],"profile":"lan","healthEveryMs":0}'
  * prints {"ready":true,"addresses":[...]} once every member joined.
  */
-import { GossipAgent } from '../../src/gtm/agent.ts';
-import type { ProfileName } from '../../src/gtm/config.ts';
+import { GossipAgent } from '../../src/gossip/agent.ts';
+import type { ProfileName } from '../../src/gossip/config.ts';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as { count: number; seed: string; keys: string[]; profile?: ProfileName; healthEveryMs?: number };
 const agents: GossipAgent[] = [];

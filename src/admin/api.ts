@@ -15,7 +15,7 @@ import { releaseRoutes, type ReleaseKind } from './routes/releases.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { uiRoutes } from './routes/ui.ts';
 import type { ReleaseController } from '../release/controller.ts';
-import type { FleetView } from '../gtm/fleet.ts';
+import type { FleetView } from '../gossip/fleet.ts';
 import type { GtmWeightsView } from '../dns/server.ts';
 
 export interface AdminApiOptions extends AdminContext {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { FleetView } from '../gtm/fleet.ts';
+import type { FleetView } from '../gossip/fleet.ts';
 
 const USAGE = `usage: edgeplane fleet [options]     the gossip fleet as this gateway sees it (GET /v1/fleet), and the config version every node serves (GET /v1/status)
 

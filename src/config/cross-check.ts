@@ -4,7 +4,7 @@ import type { RawIssue } from './issue.ts';
 import { checkJwtConfig } from '../edge/jwt/config-check.ts';
 import { checkHealthConfig } from '../health/config-check.ts';
 import { checkDnsConfig } from '../dns/config-check.ts';
-import { checkGossipConfig } from '../gtm/config-check.ts';
+import { checkGossipConfig } from '../gossip/config-check.ts';
 import { checkUnits } from './unit-check.ts';
 import { checkRateLimits } from '../edge/rate-limit/config-check.ts';
 
@@ -93,7 +93,7 @@ export function crossCheck(config: Config): RawIssue[] {
       // reported by checkAddress
     }
   }
-  // Gossip: addresses, AES keys, no gossip off loopback without a key: see src/gtm/config-check.ts.
+  // Gossip: addresses, AES keys, no gossip off loopback without a key: see src/gossip/config-check.ts.
   if (config.gossip) issues.push(...checkGossipConfig(config.gossip));
   // JWT providers and route auth (unknown providers, key sources, algorithms): see jwt-check.ts.
   issues.push(...checkJwtConfig(config));

@@ -1,6 +1,6 @@
 /**
  * What the DNS responder needs to know about regions, and nothing more. The
- * gossip region aggregator (src/gtm) implements it in a fleet; StaticRegionView
+ * gossip region aggregator (src/gossip) implements it in a fleet; StaticRegionView
  * serves a single gateway fed by its own health and the admin API.
  */
 export type RegionState = 'up' | 'degraded' | 'down' | 'unknown';

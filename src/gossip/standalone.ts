@@ -3,7 +3,7 @@
  * processes (the gateway runs the same agent in-process when `gossip:` is
  * configured). Usage:
  *
- *   node --import tsx src/gtm/standalone.ts '<json options>'
+ *   node --import tsx src/gossip/standalone.ts '<json options>'
  *
  * options: { nodeId, region, bind, seeds?, keys?, profile?, label?, protocol?, health? }
  *

@@ -12,10 +12,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { GossipAgent } from '../../src/gtm/agent.ts';
-import { decodeMessage, encodeMessage, splitPacket, type Message } from '../../src/gtm/codec.ts';
-import { Envelope } from '../../src/gtm/envelope.ts';
-import { Keyring, generateKey } from '../../src/gtm/keyring.ts';
+import { GossipAgent } from '../../src/gossip/agent.ts';
+import { decodeMessage, encodeMessage, splitPacket, type Message } from '../../src/gossip/codec.ts';
+import { Envelope } from '../../src/gossip/envelope.ts';
+import { Keyring, generateKey } from '../../src/gossip/keyring.ts';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { stopAndRemove } from './lib/control-admin.ts';

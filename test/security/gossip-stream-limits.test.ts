@@ -10,8 +10,8 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { GossipAgent } from '../../src/gtm/agent.ts';
-import { generateKey } from '../../src/gtm/keyring.ts';
+import { GossipAgent } from '../../src/gossip/agent.ts';
+import { generateKey } from '../../src/gossip/keyring.ts';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { stopAndRemove } from './lib/control-admin.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimCluster } from './lib/cluster.ts';
-import { generateKey } from '../../src/gtm/keyring.ts';
+import { generateKey } from '../../src/gossip/keyring.ts';
 
 test('key rotation without downtime: members mid-rotation (different primary keys) keep the fleet whole', () => {
   const oldKey = generateKey();

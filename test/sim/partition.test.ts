@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimCluster } from './lib/cluster.ts';
-import { RegionAggregator } from '../../src/gtm/aggregator.ts';
+import { RegionAggregator } from '../../src/gossip/aggregator.ts';
 
 test('a partition between two regions: each sees the other down; after healing, everyone is alive again', () => {
   const c = new SimCluster({ n: 20, seed: 4, regions: ['jp', 'sg'] });

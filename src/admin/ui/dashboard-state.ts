@@ -4,7 +4,7 @@ import type { HealthReport } from '../../health/types.ts';
 import type { ReleaseController } from '../../release/controller.ts';
 import type { ReleaseView } from '../../release/view.ts';
 import { isActive } from '../../release/model.ts';
-import type { FleetView } from '../../gtm/fleet.ts';
+import type { FleetView } from '../../gossip/fleet.ts';
 import type { GtmWeightsView } from '../../dns/server.ts';
 
 /** Where the dashboard reads from: the same objects the /v1 routes answer from. */

@@ -13,7 +13,7 @@ import { startGateway, type GatewayProcess } from '../../helpers/gateway-process
 import { tempDir } from '../../helpers/temp-dir.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { generateKeyPem, loadZoneKey } from '../../../src/dns/dnssec/keys.ts';
-import { generateKey } from '../../../src/gtm/keyring.ts';
+import { generateKey } from '../../../src/gossip/keyring.ts';
 import { EtcdCluster, etcdMissing } from '../fleet/etcd-cluster.ts';
 import { newPrefix } from '../fleet/support.ts';
 import { fleetCommand } from '../../../src/cli/fleet.ts';

@@ -7,8 +7,8 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fleet } from '../../../src/gtm/fleet-service.ts';
-import { generateKey } from '../../../src/gtm/keyring.ts';
+import { Fleet } from '../../../src/gossip/fleet-service.ts';
+import { generateKey } from '../../../src/gossip/keyring.ts';
 import type { Config } from '../../../src/config/schema/index.ts';
 import { waitFor } from '../../helpers/wait.ts';
 

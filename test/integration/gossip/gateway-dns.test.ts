@@ -11,8 +11,8 @@ import { startUpstream, type TestUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { buildQuery } from '../../../src/dns/wire/build-query.ts';
 import { udpQuery } from '../dns/helpers.ts';
-import { LOCAL } from '../../../src/gtm/config.ts';
-import { generateKey } from '../../../src/gtm/keyring.ts';
+import { LOCAL } from '../../../src/gossip/config.ts';
+import { generateKey } from '../../../src/gossip/keyring.ts';
 import { fleetCommand } from '../../../src/cli/fleet.ts';
 
 const KEY = generateKey();

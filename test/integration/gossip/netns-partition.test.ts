@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { AgentProcess, stateOf } from './lib/agent-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
-import { generateKey } from '../../../src/gtm/keyring.ts';
+import { generateKey } from '../../../src/gossip/keyring.ts';
 
 const tag = `epg${process.pid % 100000}`;
 const nsA = `${tag}a`;

@@ -4,8 +4,8 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { AgentProcess, stateOf, type MemberInfo } from './lib/agent-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
-import { LOCAL } from '../../../src/gtm/config.ts';
-import { generateKey } from '../../../src/gtm/keyring.ts';
+import { LOCAL } from '../../../src/gossip/config.ts';
+import { generateKey } from '../../../src/gossip/keyring.ts';
 import { parseHostPort } from '../../../src/util/address.ts';
 
 // Real processes, one gossip agent each, on 127.0.0.2, .3, ... with ports

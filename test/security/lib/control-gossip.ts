@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { startGateway, type GatewayProcess } from '../../helpers/gateway-process.ts';
-import { NetTransport } from '../../../src/gtm/net-transport.ts';
-import type { ExchangeCallback, PacketHandler, StreamHandler, Transport } from '../../../src/gtm/transport.ts';
+import { NetTransport } from '../../../src/gossip/net-transport.ts';
+import type { ExchangeCallback, PacketHandler, StreamHandler, Transport } from '../../../src/gossip/transport.ts';
 
 export const GOSSIP_NODE = 'gw-gossip';
 

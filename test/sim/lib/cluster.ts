@@ -1,8 +1,8 @@
 import { ManualClock } from '../../../src/util/clock.ts';
 import { seededRng, type Rng } from '../../../src/util/rng.ts';
-import { GossipAgent, simStart, type GossipEvent } from '../../../src/gtm/agent.ts';
-import type { ProfileName, ProtocolConfig } from '../../../src/gtm/config.ts';
-import { MemoryNetwork, type LinkConditions } from '../../../src/gtm/memory-transport.ts';
+import { GossipAgent, simStart, type GossipEvent } from '../../../src/gossip/agent.ts';
+import type { ProfileName, ProtocolConfig } from '../../../src/gossip/config.ts';
+import { MemoryNetwork, type LinkConditions } from '../../../src/gossip/memory-transport.ts';
 
 export interface SimOptions extends LinkConditions {
   n: number;

@@ -1,5 +1,5 @@
 import { randomInt } from '../../../src/util/rng.ts';
-import type { ProtocolConfig } from '../../../src/gtm/config.ts';
+import type { ProtocolConfig } from '../../../src/gossip/config.ts';
 import { SimCluster } from './cluster.ts';
 
 /**

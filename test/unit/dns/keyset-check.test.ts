@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { KeysetCheck } from '../../../src/dns/dnssec/fleet-check.ts';
-import { decodeMessage, decodePushPull, encodeMessage, encodePushPull, type HealthRecord } from '../../../src/gtm/codec.ts';
-import { fitHealthRecord } from '../../../src/gtm/health-store.ts';
+import { decodeMessage, decodePushPull, encodeMessage, encodePushPull, type HealthRecord } from '../../../src/gossip/codec.ts';
+import { fitHealthRecord } from '../../../src/gossip/health-store.ts';
 import { registry } from '../../../src/metrics/registry.ts';
-import { GossipDecodeError } from '../../../src/gtm/errors.ts';
+import { GossipDecodeError } from '../../../src/gossip/errors.ts';
 
 function capture() {
   const lines: { level: number; msg: string }[] = [];

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimCluster } from '../../sim/lib/cluster.ts';
-import { RegionAggregator } from '../../../src/gtm/aggregator.ts';
-import { fleetView } from '../../../src/gtm/fleet.ts';
+import { RegionAggregator } from '../../../src/gossip/aggregator.ts';
+import { fleetView } from '../../../src/gossip/fleet.ts';
 import type { RegionSelfHealth } from '../../../src/health/region-health.ts';
 
 const h = (state: RegionSelfHealth['state'], healthy: number): RegionSelfHealth => ({ state, healthy, names: { 'api.svc.plus': healthy }, at: 0 });

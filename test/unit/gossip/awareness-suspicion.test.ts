@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Awareness } from '../../../src/gtm/awareness.ts';
-import { Suspicion } from '../../../src/gtm/suspicion.ts';
+import { Awareness } from '../../../src/gossip/awareness.ts';
+import { Suspicion } from '../../../src/gossip/suspicion.ts';
 import { ManualClock } from '../../../src/util/clock.ts';
 
 test('awareness saturates at max - 1 and scales timeouts by score + 1', () => {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimCluster } from '../../sim/lib/cluster.ts';
-import { encodeCompound, encodeMessage, splitPacket, decodeMessage, type Message } from '../../../src/gtm/codec.ts';
-import { Envelope } from '../../../src/gtm/envelope.ts';
-import { Keyring, generateKey } from '../../../src/gtm/keyring.ts';
-import { GossipAgent, simStart } from '../../../src/gtm/agent.ts';
+import { encodeCompound, encodeMessage, splitPacket, decodeMessage, type Message } from '../../../src/gossip/codec.ts';
+import { Envelope } from '../../../src/gossip/envelope.ts';
+import { Keyring, generateKey } from '../../../src/gossip/keyring.ts';
+import { GossipAgent, simStart } from '../../../src/gossip/agent.ts';
 import { seededRng, randomInt } from '../../../src/util/rng.ts';
 
 const KEY = generateKey();

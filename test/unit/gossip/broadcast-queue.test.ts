@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BroadcastQueue } from '../../../src/gtm/broadcast-queue.ts';
+import { BroadcastQueue } from '../../../src/gossip/broadcast-queue.ts';
 
 const msg = (s: string) => Buffer.from(s);
 

@@ -8,10 +8,10 @@ import {
   encodePushPull,
   splitPacket,
   type Message,
-} from '../../../src/gtm/codec.ts';
-import { Envelope } from '../../../src/gtm/envelope.ts';
-import { GossipAuthError, GossipConfigError, GossipDecodeError } from '../../../src/gtm/errors.ts';
-import { Keyring, generateKey } from '../../../src/gtm/keyring.ts';
+} from '../../../src/gossip/codec.ts';
+import { Envelope } from '../../../src/gossip/envelope.ts';
+import { GossipAuthError, GossipConfigError, GossipDecodeError } from '../../../src/gossip/errors.ts';
+import { Keyring, generateKey } from '../../../src/gossip/keyring.ts';
 import { seededRng, randomInt } from '../../../src/util/rng.ts';
 
 const samples: Message[] = [

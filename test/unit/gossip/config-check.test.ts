@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/config/load.ts';
 import { ConfigError } from '../../../src/util/errors.ts';
-import { generateKey } from '../../../src/gtm/keyring.ts';
+import { generateKey } from '../../../src/gossip/keyring.ts';
 
 function issues(gossip: string): string[] {
   try {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LAN, WAN, LOCAL, protocolConfig, pushPullScale, retransmitLimit, suspicionTimeout } from '../../../src/gtm/config.ts';
-import { GossipConfigError } from '../../../src/gtm/errors.ts';
+import { LAN, WAN, LOCAL, protocolConfig, pushPullScale, retransmitLimit, suspicionTimeout } from '../../../src/gossip/config.ts';
+import { GossipConfigError } from '../../../src/gossip/errors.ts';
 
 test('lan profile is memberlist DefaultLANConfig', () => {
   assert.equal(LAN.ProbeInterval, 1000);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemberTable, type MemberRecord } from '../../../src/gtm/members.ts';
+import { MemberTable, type MemberRecord } from '../../../src/gossip/members.ts';
 import { seededRng } from '../../../src/util/rng.ts';
 
 function rec(name: string, state: MemberRecord['state'] = 'alive', stateChange = 0): MemberRecord {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/util/clock.ts';
-import { ReplayWindow, GossipReplayError } from '../../../src/gtm/replay-window.ts';
-import { Envelope } from '../../../src/gtm/envelope.ts';
-import { Keyring, generateKey } from '../../../src/gtm/keyring.ts';
-import { GossipAuthError } from '../../../src/gtm/errors.ts';
+import { ReplayWindow, GossipReplayError } from '../../../src/gossip/replay-window.ts';
+import { Envelope } from '../../../src/gossip/envelope.ts';
+import { Keyring, generateKey } from '../../../src/gossip/keyring.ts';
+import { GossipAuthError } from '../../../src/gossip/errors.ts';
 
 const nonce = (i: number) => {
   const b = Buffer.alloc(12);

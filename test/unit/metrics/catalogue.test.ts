@@ -5,13 +5,13 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { METRICS, METRIC_LIST, DEFAULT_METRICS_PREFIX } from '../../../src/metrics/catalogue.ts';
 import { registry } from '../../../src/metrics/registry.ts';
-import { newStats, registerMetricsSource, retireMetricsSource } from '../../../src/gtm/metrics.ts';
+import { newStats, registerMetricsSource, retireMetricsSource } from '../../../src/gossip/metrics.ts';
 import { registerWorkerMetrics } from '../../../src/cluster/worker-metrics.ts';
 import { METRIC_NAMES } from '../../../src/release/traffic-stats.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** Entry points that start a process when imported. */
-const ENTRY_POINTS = new Set(['src/cli.ts', 'src/cluster/worker-main.ts', 'src/gtm/standalone.ts']);
+const ENTRY_POINTS = new Set(['src/cli.ts', 'src/cluster/worker-main.ts', 'src/gossip/standalone.ts']);
 /** Words in the docs that look like metric names and are not (keepalived's instance name). */
 const NOT_METRICS = new Set(['edgeplane_vip']);
 /** Node's default process metrics (collectDefaultMetrics) are prom-client's, not the catalogue's. */

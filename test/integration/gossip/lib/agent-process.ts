@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../../../helpers/gateway-process.ts';
 import { waitFor } from '../../../helpers/wait.ts';
 
-export const standalonePath = join(repoRoot, 'src/gtm/standalone.ts');
+export const standalonePath = join(repoRoot, 'src/gossip/standalone.ts');
 
 export interface AgentEvent {
   event: string;
@@ -19,7 +19,7 @@ export interface MemberInfo {
   incarnation: number;
 }
 
-/** One gossip agent in a child process (src/gtm/standalone.ts), driven over stdin/stdout. */
+/** One gossip agent in a child process (src/gossip/standalone.ts), driven over stdin/stdout. */
 export class AgentProcess {
   readonly proc: ChildProcess;
   readonly events: AgentEvent[] = [];

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { startGateway, type GatewayProcess } from '../../../helpers/gateway-process.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstreams.ts';
 import { waitFor } from '../../../helpers/wait.ts';
-import { generateKey } from '../../../../src/gtm/keyring.ts';
+import { generateKey } from '../../../../src/gossip/keyring.ts';
 
 export const TOKEN = 'dashboard-test-token';
 const KEY = generateKey();
