@@ -10,6 +10,7 @@
  * --prof DIR runs both servers with --cpu-prof (CPU.<date>.<pid>.0.*.cpuprofile in DIR on exit; thread 0 is the
  * main thread), summarise with bench/tools/profile-summary.ts --requests N;
  * open it in Chrome DevTools or speedscope.
+ * --raw adds bench/servers/raw-proxy.ts (a minimal proxy on net sockets: the floor for JavaScript).
  * --baseline DIR adds a second edgeplane built from another checkout (DIR/dist/cli.js), e.g.
  * `git archive HEAD | tar -x -C /tmp/base && (cd /tmp/base && ln -s $PWD/node_modules && npx tsc -p tsconfig.build.json)`,
  * so a hot-path change is measured before/after in the same interleaved rounds.
@@ -28,7 +29,7 @@ import { gatewayConfig } from '../scenarios/proxy.ts';
 import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false }, raw: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const cleanup: Running[] = [];
@@ -69,10 +70,20 @@ try {
     cleanup.push(p);
     nginx = { name: 'nginx', port, pid: p.proc.pid!, tree: true };
   }
+  // --raw: the floor for any JavaScript proxy (bench/servers/raw-proxy.ts: GET only, no header policy) as another subject.
+  let raw: { name: string; port: number; pid: number; tree: boolean } | null = null;
+  if (values.raw) {
+    const port = await freePort();
+    const p = start([...pin(1), process.execPath, '--import', 'tsx', join(repoRoot, 'bench/servers/raw-proxy.ts'), String(port), String(upstreamPort)], { cwd: repoRoot });
+    cleanup.push(p);
+    await waitForPort(port, '127.0.0.1', 15_000, p);
+    raw = { name: 'raw net floor', port, pid: p.proc.pid!, tree: false };
+  }
   const subjects = [
     { name: 'bare node+undici', port: barePort, pid: bare.proc.pid!, tree: false },
     { name: 'edgeplane', port: gw.port, pid: gw.pid, tree: false },
     ...(base ? [{ name: 'edgeplane baseline', port: base.port, pid: base.pid, tree: false }] : []),
+    ...(raw ? [raw] : []),
     ...(nginx ? [nginx] : []),
   ];
   const cpuOf = (s: { pid: number; tree: boolean }) => (s.tree ? treeCpuMicros(s.pid) : cpuMicros(s.pid));
@@ -105,7 +116,7 @@ try {
   }
   if (nginx) {
     const n = subjects.length - 1;
-    for (const i of base ? [1, 2] : [1]) {
+    for (const i of [1, ...(base ? [2] : []), ...(raw ? [subjects.indexOf(raw)] : [])]) {
       const perRound = cpu[n]!.map((c, r) => c / cpu[i]![r]!);
       const rpsRound = rps[i]!.map((x, r) => x / rps[n]![r]!);
       console.log(`${subjects[i]!.name}: nginx us / edgeplane us per round ${perRound.map((x) => x.toFixed(2)).join(' ')}, median ${median(perRound).toFixed(2)} (goal >= 0.6); req/s vs nginx median ${median(rpsRound).toFixed(2)}`);
