@@ -29,7 +29,7 @@ import { gatewayConfig } from '../scenarios/proxy.ts';
 import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false }, raw: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const cleanup: Running[] = [];
@@ -43,13 +43,13 @@ try {
   cleanup.push(bare);
   await waitForPort(barePort, '127.0.0.1', 15_000, bare);
 
-  const startGateway = async (cli: string): Promise<{ port: number; pid: number }> => {
+  const startGateway = async (cli: string, flags: string[] = []): Promise<{ port: number; pid: number }> => {
     const dir = mkdtempSync(join(tmpdir(), 'edgeplane-hotpath-'));
     const file = join(dir, 'edgeplane.json');
     const readyFile = join(dir, 'ready.json');
     // No drain delay: the profile is written when the process exits, before proc.ts's kill deadline.
     writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
-    const gw = start([...pin(1), process.execPath, ...prof, cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+    const gw = start([...pin(1), process.execPath, ...flags, ...prof, cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
     cleanup.push(gw);
     while (!existsSync(readyFile)) {
       if (gw.proc.exitCode !== null) throw new Error(gw.output());
@@ -58,7 +58,8 @@ try {
     const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] };
     return { port: ready.listeners.find((l) => l.name === 'http')!.port, pid: gw.proc.pid! };
   };
-  const gw = await startGateway(join(repoRoot, 'dist/cli.js'));
+  // --node-flags '...': node/V8 flags for the first gateway only (e.g. GC settings, measured against --baseline .).
+  const gw = await startGateway(join(repoRoot, 'dist/cli.js'), values['node-flags']?.split(' ').filter(Boolean) ?? []);
   const base = values.baseline ? await startGateway(join(values.baseline, 'dist/cli.js')) : null;
 
   // --nginx: nginx 1 worker (proxy_pass, upstream keepalive) on core 1 as another interleaved subject, so CPU

@@ -1,6 +1,7 @@
 /**
  * The JWT scenario's gateway (cache on) under wrk, the no-JWT route and the
  * ES256 route alternately on the same process, each with its CPU per request;
+ * --checkout DIR runs DIR/dist/cli.js (a build of another revision);
  * --only plain|jwt runs one of them; with --prof DIR the gateway runs with --cpu-prof for profile-summary.ts.
  *
  *   npm run build && npx tsx bench/tools/jwt-profile.ts [--rounds 3] [--seconds 5] [--prof DIR] [--alg ES256|RS256]
@@ -18,7 +19,7 @@ import { repoRoot } from '../lib/edgeplane.ts';
 import { cpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig, devToken } from '../scenarios/jwt.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, prof: { type: 'string' }, alg: { type: 'string', default: 'ES256' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, prof: { type: 'string' }, alg: { type: 'string', default: 'ES256' }, only: { type: 'string' }, checkout: { type: 'string' } } });
 const cleanup: Running[] = [];
 try {
   const upstreamPort = await freePort();
@@ -29,7 +30,7 @@ try {
   writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort, true), drain: { delay: '0s', timeout: '1s' } }));
   const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
   if (values.prof) mkdirSync(values.prof, { recursive: true });
-  const gw = start([...pin(1), process.execPath, ...prof, join(repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+  const gw = start([...pin(1), process.execPath, ...prof, join(values.checkout ?? repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
   cleanup.push(gw);
   while (!existsSync(readyFile)) {
     if (gw.proc.exitCode !== null) throw new Error(gw.output());
