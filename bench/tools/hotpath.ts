@@ -24,7 +24,7 @@ import { pin } from '../lib/tools.ts';
 import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
 import { nginxUpstream, nginxProxy } from '../lib/nginx.ts';
 import { repoRoot } from '../lib/edgeplane.ts';
-import { cpuMicros, treeCpuMicros, median } from '../lib/cpu.ts';
+import { cpuMicros, cpuSplitMicros, treeCpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig } from '../scenarios/proxy.ts';
 import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,12 +93,18 @@ try {
   const cpu = subjects.map(() => [] as number[]);
   const served = subjects.map(() => 0);
   const rps = subjects.map(() => [] as number[]);
+  // The system share (kernel: socket reads and writes, epoll) of each single-process subject's CPU time.
+  const sys = subjects.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[i]!;
       const before = cpuOf(s);
+      const splitBefore = cpuSplitMicros(s.pid);
       const res = await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: seconds, core: 0, connections });
       const used = cpuOf(s) - before;
+      const splitAfter = cpuSplitMicros(s.pid);
+      const split = splitAfter[0] - splitBefore[0] + splitAfter[1] - splitBefore[1];
+      if (!s.tree && split > 0) sys[i]!.push((splitAfter[1] - splitBefore[1]) / split);
       if (res.errors > 0) console.error(`${s.name}: ${res.errors} errors`);
       cpu[i]!.push(used / Math.max(1, res.total));
       rps[i]!.push(res.rps);
@@ -108,7 +114,7 @@ try {
   const floor = median(cpu[0]!);
   for (let i = 0; i < subjects.length; i++) {
     const c = median(cpu[i]!);
-    console.log(`${subjects[i]!.name.padEnd(20)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / floor).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  pid ${subjects[i]!.pid}`);
+    console.log(`${subjects[i]!.name.padEnd(20)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / floor).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  system ${sys[i]!.length > 0 ? `${Math.round(100 * median(sys[i]!))}%` : '-'}  pid ${subjects[i]!.pid}`);
   }
   if (base) {
     // Paired per round: both ran within seconds of each other, so the ratio cancels most of the drift.
