@@ -42,6 +42,7 @@ function config(engine: 'node' | 'native') {
     node: { id: `head-${engine}`, region: 'jp' },
     engine,
     listeners: [{ name: 'http', address: '127.0.0.1:0', protocol: 'http' }],
+    admin: { address: '127.0.0.1:0' },
     drain: { delay: '0s', timeout: '5s' },
     clusters: [{ name: 'up', endpoints: [upstream.address] }],
     routes: [
