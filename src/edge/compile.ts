@@ -76,6 +76,8 @@ export interface EdgeTable {
   readonly version: number;
   readonly routes: RouteTable<CompiledRoute>;
   readonly clusters: ReadonlyMap<string, CompiledCluster>;
+  /** Some route has a rate limit: the native engine then routes a request from its head (rate-limit/head-refusal.ts). */
+  readonly rateLimited: boolean;
 }
 
 /** State the data plane keeps beside its snapshots (see cluster-load.ts, rate-limit/counters.ts); without it every table starts from zero. */
@@ -89,7 +91,7 @@ export function compileEdgeTable(config: Config, version: number, rng: Rng, auth
   const clusters = new Map<string, CompiledCluster>();
   for (const c of config.clusters) clusters.set(c.name, compileCluster(c, rng, st.clusterLoads));
   const routes = config.routes.map((r) => ({ config: r, route: compileRoute(r, clusters, auth, st.rateLimits) }));
-  return { version, routes: new RouteTable(routes), clusters };
+  return { version, routes: new RouteTable(routes), clusters, rateLimited: routes.some((r) => r.route.rateLimit !== null) };
 }
 
 function compileCluster(c: ClusterConfig, rng: Rng, loads: ClusterLoads): CompiledCluster {

@@ -107,12 +107,23 @@ export class H2Upstream implements UpstreamDispatcher {
   }
 }
 
-/** One request on a session, translated into dispatch-handler calls. */
+/** The driver of a stream, found by the shared event handlers below (no closures per call). */
+const kDriver = Symbol('edgeplane.h2-driver');
+type DrivenStream = ClientHttp2Stream & { [kDriver]: StreamDriver };
+
+/**
+ * One request on a session, translated into dispatch-handler calls. Per call
+ * it allocates the driver and at most one Timeout: the stream's events go to
+ * shared functions, and the one timer covers first the response headers, then
+ * the body's idle time, re-armed with refresh() as data arrives.
+ */
 class StreamDriver {
   readonly #stream: ClientHttp2Stream;
   readonly #h: Handler;
   readonly #connectError: () => Error | null;
+  readonly #bodyTimeout: number;
   #timer: NodeJS.Timeout | null = null;
+  #timerMs = 0;
   #done = false;
   #headersSeen = false;
   #trailers: string[] = [];
@@ -121,28 +132,18 @@ class StreamDriver {
     this.#stream = stream;
     this.#h = h;
     this.#connectError = connectError;
+    this.#bodyTimeout = options.bodyTimeout ?? 0;
     h.onConnect((err?: Error) => this.#abort(err));
     if (this.#done) return;
     const headersTimeout = options.headersTimeout ?? 0;
-    if (headersTimeout > 0) this.#timer = setTimeout(() => this.#fail(new H2UpstreamError('UND_ERR_HEADERS_TIMEOUT', 'no response headers in time')), headersTimeout);
-    stream.on('response', (headers) => this.#onResponse(headers, options.bodyTimeout ?? 0));
-    stream.on('trailers', (trailers) => (this.#trailers = flatten(trailers)));
-    stream.on('data', (chunk: Buffer) => {
-      if (this.#done) return;
-      this.#touch(options.bodyTimeout ?? 0);
-      if (this.#h.onData(chunk) === false) stream.pause();
-    });
-    stream.on('end', () => {
-      if (this.#done) return;
-      this.#finish();
-      (this.#h.onComplete as (trailers: string[]) => void)(this.#trailers);
-    });
-    stream.on('error', (err: NodeJS.ErrnoException) => this.#fail(this.#connectError() ?? err));
-    stream.on('close', () => {
-      if (this.#done) return;
-      // Closed without 'end': RST_STREAM from the upstream, or the session went away.
-      this.#fail(this.#connectError() ?? new H2UpstreamError('ECONNRESET', `the upstream reset the stream (${stream.rstCode})`));
-    });
+    if (headersTimeout > 0) this.#arm(headersTimeout);
+    (stream as DrivenStream)[kDriver] = this;
+    stream.on('response', onStreamResponse);
+    stream.on('trailers', onStreamTrailers);
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
     const body = options.body as Readable | Buffer | null | undefined;
     if (Buffer.isBuffer(body)) stream.end(body);
     else if (body != null) {
@@ -151,21 +152,67 @@ class StreamDriver {
     }
   }
 
-  #onResponse(headers: IncomingHttpHeaders, bodyTimeout: number): void {
+  response(headers: IncomingHttpHeaders): void {
     if (this.#done) return;
     const status = Number(headers[':status']);
     if (status < 200) return;
     this.#headersSeen = true;
-    this.#touch(bodyTimeout);
+    this.#touch();
     // A gRPC status in the headers (Trailers-Only) stays there: the exchange decides on retries from it and moves it to the trailers.
     const raw = flatten(headers);
     const keepGoing = this.#h.onHeaders(status, raw as unknown as Buffer[], () => this.#stream.resume(), '');
     if (keepGoing === false) this.#stream.pause();
   }
 
-  #touch(bodyTimeout: number): void {
+  trailers(trailers: IncomingHttpHeaders): void {
+    this.#trailers = flatten(trailers);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#done) return;
+    this.#touch();
+    if (this.#h.onData(chunk) === false) this.#stream.pause();
+  }
+
+  end(): void {
+    if (this.#done) return;
+    this.#finish();
+    (this.#h.onComplete as (trailers: string[]) => void)(this.#trailers);
+  }
+
+  error(err: Error): void {
+    this.#fail(this.#connectError() ?? err);
+  }
+
+  closed(): void {
+    if (this.#done) return;
+    // Closed without 'end': RST_STREAM from the upstream, or the session went away.
+    this.#fail(this.#connectError() ?? new H2UpstreamError('ECONNRESET', `the upstream reset the stream (${this.#stream.rstCode})`));
+  }
+
+  timedOut(): void {
+    this.#timer = null;
+    if (this.#headersSeen) this.#fail(new H2UpstreamError('UND_ERR_BODY_TIMEOUT', 'the upstream stopped sending the body'));
+    else this.#fail(new H2UpstreamError('UND_ERR_HEADERS_TIMEOUT', 'no response headers in time'));
+  }
+
+  /** Progress after the response headers: the body's idle timeout starts again. */
+  #touch(): void {
+    const ms = this.#bodyTimeout;
+    if (ms <= 0) this.#clear();
+    else if (this.#timer !== null && this.#timerMs === ms) this.#timer.refresh();
+    else this.#arm(ms);
+  }
+
+  #arm(ms: number): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = bodyTimeout > 0 && this.#headersSeen ? setTimeout(() => this.#fail(new H2UpstreamError('UND_ERR_BODY_TIMEOUT', 'the upstream stopped sending the body')), bodyTimeout) : null;
+    this.#timer = setTimeout(onDriverTimeout, ms, this);
+    this.#timerMs = ms;
+  }
+
+  #clear(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
   }
 
   #abort(err?: Error): void {
@@ -184,9 +231,30 @@ class StreamDriver {
 
   #finish(): void {
     this.#done = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#clear();
   }
+}
+
+function onStreamResponse(this: DrivenStream, headers: IncomingHttpHeaders): void {
+  this[kDriver].response(headers);
+}
+function onStreamTrailers(this: DrivenStream, trailers: IncomingHttpHeaders): void {
+  this[kDriver].trailers(trailers);
+}
+function onStreamData(this: DrivenStream, chunk: Buffer): void {
+  this[kDriver].data(chunk);
+}
+function onStreamEnd(this: DrivenStream): void {
+  this[kDriver].end();
+}
+function onStreamError(this: DrivenStream, err: Error): void {
+  this[kDriver].error(err);
+}
+function onStreamClose(this: DrivenStream): void {
+  this[kDriver].closed();
+}
+function onDriverTimeout(d: StreamDriver): void {
+  d.timedOut();
 }
 
 function requestHeaders(o: Dispatcher.DispatchOptions): OutgoingHttpHeaders {

@@ -263,6 +263,7 @@ export class Listeners {
       upgrade: (req, socket, head) => (upgrade ? upgrade.handle(req, socket, head, scheme, running().policy) : socket.destroy()),
       clientError: (reason) => edgeMetrics.clientErrors.labels(reason).inc(),
       draining: () => this.#draining,
+      answerFromHead: (head, socket, keepAlive) => this.#proxy.answerFromHead(head, socket, keepAlive, running().policy),
     });
   }
 

@@ -16,7 +16,9 @@ import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
 import { chooseCluster } from './cluster-choice.ts';
-import { REFUSED } from './rate-limit/index.ts';
+import { REFUSED, HeadRefusals } from './rate-limit/index.ts';
+import type { RequestHead } from './http1/request-parser.ts';
+import type { Socket } from 'node:net';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -50,6 +52,7 @@ export class Proxy {
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #availabilityByRoute = new WeakMap<CompiledRoute, (i: number) => boolean>();
+  readonly #heads = new HeadRefusals();
 
   constructor(options: ProxyOptions) {
     this.#options = options;
@@ -72,6 +75,17 @@ export class Proxy {
   }
 
   /**
+   * The native engine's rate-limit refusal from a request head, before any
+   * request/response object exists (docs/routing.md): the whole 429 to write,
+   * or null, and then handle() takes the routing done here.
+   */
+  answerFromHead(head: RequestHead, socket: Socket, keepAlive: boolean, listener: ListenerRequestPolicy): string | null {
+    const table = this.#table;
+    if (table === null || !table.rateLimited) return null;
+    return this.#heads.answer(table, head, socket, keepAlive, listener.request, this.#options.accessLog?.current ?? null);
+  }
+
+  /**
    * `listener` is the listener's request policy (path normalisation, header
    * limits, underscores); requests are canonicalised by it before routing.
    */
@@ -84,6 +98,13 @@ export class Proxy {
     try {
       // req.headers is not read unless needed: on the native engine it is an object built on first use.
       const h2 = 'stream' in req;
+      const routed = h2 ? null : this.#heads.take(req.rawHeaders);
+      if (routed !== null) {
+        const exchange = new Exchange(this, this.#options, table, routed.route, req, res, scheme, routed.prepared, req.method ?? 'GET', listener.underscores, routed.limits);
+        this.#inflight++;
+        exchange.start();
+        return;
+      }
       if (h2 && headerListSize(req.rawHeaders) > listener.maxHeaderSize) {
         edgeMetrics.clientErrors.labels('header_too_large').inc();
         sendError(res, 431, 'header_too_large', 'request header fields too large');

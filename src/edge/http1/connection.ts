@@ -25,6 +25,12 @@ export interface ConnectionHandlers {
   clientError(reason: string): void;
   /** Whether the gateway is draining (responses then close their connection). */
   draining(): boolean;
+  /**
+   * A bodiless request answered from its head alone, before a request and
+   * response exist (a rate-limit refusal, docs/routing.md): the whole
+   * response to write, or null to serve the request as usual.
+   */
+  answerFromHead?(head: RequestHead, socket: Socket, keepAlive: boolean): string | null;
 }
 
 type Phase = 'idle' | 'headers' | 'request';
@@ -115,6 +121,13 @@ export class Http1Connection implements ResponseOwner {
       this.#handlers.upgrade(req, socket, this.#parser.takeLeftover());
       return;
     }
+    if (!h.chunked && h.contentLength <= 0 && this.#handlers.answerFromHead !== undefined) {
+      const answer = this.#handlers.answerFromHead(h, socket, keepAlive);
+      if (answer !== null) {
+        this.#answered(answer, keepAlive);
+        return;
+      }
+    }
     const res = new NativeResponse(this, h.method, keepAlive, h.versionMinor === 0);
     this.#res = res;
     let req: AnyNativeRequest;
@@ -130,6 +143,18 @@ export class Http1Connection implements ResponseOwner {
     }
     this.#req = req;
     this.#handlers.request(req, res);
+  }
+
+  /** A response answerFromHead wrote whole: as responseDone() after it, with the parser already going on to the next request. */
+  #answered(answer: string, keepAlive: boolean): void {
+    if (!keepAlive) {
+      this.#closing = true;
+      this.#parser.pause();
+      this.socket.end(answer);
+      return;
+    }
+    this.socket.write(answer);
+    this.#timer.arm('idle', this.#settings.keepAliveTimeoutMs);
   }
 
   #onRequestEnd(): void {

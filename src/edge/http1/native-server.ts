@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { Http1Connection, type ConnectionSettings } from './connection.ts';
+import { Http1Connection, type ConnectionSettings, type ConnectionHandlers } from './connection.ts';
 import type { AnyNativeRequest } from './messages.ts';
 import type { NativeResponse } from './response.ts';
 
@@ -13,6 +13,8 @@ export interface NativeHttp1Options {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   clientError(reason: string): void;
   draining(): boolean;
+  /** See ConnectionHandlers.answerFromHead (the proxy's rate-limit refusal from a request head). */
+  answerFromHead?: ConnectionHandlers['answerFromHead'];
 }
 
 /**
@@ -33,6 +35,7 @@ export class NativeHttp1 {
       upgrade: (req: unknown, socket: net.Socket, head: Buffer) => options.upgrade(req as IncomingMessage, socket, head),
       clientError: options.clientError,
       draining: options.draining,
+      ...(options.answerFromHead ? { answerFromHead: options.answerFromHead } : {}),
     };
   }
 

@@ -43,6 +43,7 @@ export class RouteRateLimiter {
   readonly #anyResponseHeaders: boolean;
   readonly #decisions: (BucketDecision | null)[];
   readonly #keys: (string | null)[];
+  readonly #headRefusal: HeadRefusal;
 
   constructor(route: string, rules: readonly RateLimitRuleConfig[], states: RateLimitStates) {
     this.#clock = states.clock;
@@ -66,6 +67,7 @@ export class RouteRateLimiter {
     this.needsClaims = rules.some((r) => 'claim' in r.key);
     this.#decisions = this.#limits.map(() => null);
     this.#keys = this.#limits.map(() => null);
+    this.#headRefusal = { kind: 'refused', refusal: this.#limits[0]?.refusal as Refusal, limit: '', retryAfterSec: 0, resetSec: 0 };
   }
 
   /** Takes the request's tokens; null when it passes and no limit wants headers on passing responses. */
@@ -91,6 +93,25 @@ export class RouteRateLimiter {
     const d = this.#decisions[refused]!;
     this.#limits[refused]!.refusal.write(res, requestId(subject.headers), retryAfterSec(d), Math.max(0, Math.ceil(d.resetMs / 1000)));
     return REFUSED;
+  }
+
+  /**
+   * check() for an answer written from the request head alone (the native
+   * engine, src/edge/rate-limit/head-refusal.ts): a refusal is returned as the
+   * refusing limit's prepared 429 and its timing, for the caller to write and
+   * count; passing requests take their tokens as in check().
+   */
+  checkForHead(subject: RateLimitSubject): RateLimitVerdict | null | HeadRefusal {
+    const refused = this.#decide(subject);
+    if (refused < 0) return this.#admit();
+    const d = this.#decisions[refused]!;
+    // One reused answer per route: the caller writes it before the next request is looked at.
+    const out = this.#headRefusal;
+    out.refusal = this.#limits[refused]!.refusal;
+    out.limit = this.#limits[refused]!.name;
+    out.retryAfterSec = retryAfterSec(d);
+    out.resetSec = Math.max(0, Math.ceil(d.resetMs / 1000));
+    return out;
   }
 
   /** Fills the scratch arrays; the index of the refusing limit (the one with the longest wait), or -1. */
@@ -131,6 +152,15 @@ export class RouteRateLimiter {
     if (!this.#anyResponseHeaders || tightest < 0) return null;
     return { allowed: true, limit: limits[tightest]!.name, headers: limitHeaders(limits[tightest]!, decisions[tightest]!) };
   }
+}
+
+/** A refusal left to the caller by checkForHead: the limit's prepared 429 and the values that change per request. */
+export interface HeadRefusal {
+  readonly kind: 'refused';
+  refusal: Refusal;
+  limit: string;
+  retryAfterSec: number;
+  resetSec: number;
 }
 
 /** What checkOrRefuse returns when it has answered the request with a 429. */
