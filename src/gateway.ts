@@ -4,7 +4,6 @@ import { loadConfigFile } from './config/load.ts';
 import type { Logger } from './util/logger.ts';
 import { systemClock, type Clock } from './util/clock.ts';
 import { mathRng, type Rng } from './util/rng.ts';
-import { parseDuration } from './util/duration.ts';
 import { EndpointTable } from './health/endpoint-table.ts';
 import type { BoundListener } from './edge/listeners.ts';
 import { DataPlane } from './cluster/data-plane.ts';
@@ -29,6 +28,8 @@ import { ClusterDataPlane } from './cluster/control-plane.ts';
 import { resolveWorkers } from './cluster/workers.ts';
 import { EdgeplaneError, ConfigError } from './util/errors.ts';
 import { controlMetrics } from './control/metrics.ts';
+import { adminAddressOf } from './admin/options.ts';
+import { resolveDrain } from './gateway-options.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -200,9 +201,7 @@ export class Gateway {
   async drain(): Promise<{ unfinished: number }> {
     if (this.#draining) return { unfinished: this.#plane.inflight };
     this.#draining = true;
-    const drain = this.#snapshot.config.drain;
-    const delayMs = parseDuration(drain?.delay ?? '5s');
-    const timeoutMs = parseDuration(drain?.timeout ?? '30s');
+    const { delayMs, timeoutMs } = resolveDrain(this.#snapshot.config.drain);
     this.logger.info({ delayMs, timeoutMs }, 'draining: readiness is now failing');
     await sleep(delayMs);
     if (this.#cluster) {
@@ -303,7 +302,7 @@ export class Gateway {
     this.#admin = new AdminServer({ config: config.admin, logger: this.logger, isReady: () => this.ready, plugins: [api, fleetApi({ fleet: () => this.#fleet, node: () => this.#snapshot.config.node, dnsWeights: () => this.#dns?.gtmWeights() ?? this.#cluster?.gtmWeights() ?? null, token: () => this.#snapshot.config.admin?.token })] });
     this.#adminAddress = await this.#admin.start().catch((err: NodeJS.ErrnoException) => {
       // Name the listener: a bare EADDRINUSE doesn't say which of the gateway's sockets is taken.
-      throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${config.admin?.address ?? '127.0.0.1:9901'}: ${err.code ?? err.message}`, { cause: err });
+      throw new EdgeplaneError('EP_ADMIN_LISTEN', `the admin listener cannot bind ${adminAddressOf(config.admin)}: ${err.code ?? err.message}`, { cause: err });
     });
     // Every nameserver of a signed zone must serve the same DNSKEY set: published to and compared with peers (gossip, etcd).
     this.#keysets = new KeysetWatch({ config: () => this.#snapshot.config, baseDir: this.baseDir, fleet: () => this.#fleet, store: () => this.#store, logger: this.logger });

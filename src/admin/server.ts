@@ -7,6 +7,7 @@ import { EdgeplaneError } from '../util/errors.ts';
 import { AdminHttpError, BodyTooLargeError, MalformedBodyError } from './errors.ts';
 import { JSON_MEDIA_TYPE, UnsupportedMediaTypeError, requestGuard } from './request-guard.ts';
 import { redactUrl } from './audit.ts';
+import { adminAddressOf } from './options.ts';
 
 /** Admin bodies are configs and small edits; anything bigger is refused with 413 before it is parsed. */
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -36,7 +37,7 @@ export class AdminServer {
   readonly #port: number;
 
   constructor(options: AdminServerOptions) {
-    const address = options.config?.address ?? '127.0.0.1:9901';
+    const address = adminAddressOf(options.config);
     const { host, port } = parseHostPort(address);
     if (!isLoopback(host) && !options.config?.token) {
       throw new AdminConfigError(`admin.address ${address} is not a loopback address: set admin.token to expose the admin API`);

@@ -8,6 +8,7 @@ import { VersionHistory } from '../control/history.ts';
 import { CONFIG_DOCUMENT } from '../control/file-store.ts';
 import { exportConfig } from '../control/export.ts';
 import { USAGES } from './usage.ts';
+import { historyLimitOf, stateDirOf } from '../control/options.ts';
 
 const USAGE = USAGES.config!;
 
@@ -46,8 +47,8 @@ export async function configCommand(args: string[]): Promise<number> {
   }
   try {
     const fileConfig = parseConfig(fileText, { name: filePath });
-    const stateDir = values['state-dir'] ? resolve(values['state-dir']) : resolve(dirname(filePath), fileConfig.admin?.stateDir ?? 'state');
-    const limit = fileConfig.admin?.history ?? 20;
+    const stateDir = values['state-dir'] ? resolve(values['state-dir']) : resolve(dirname(filePath), stateDirOf(fileConfig).dir);
+    const limit = historyLimitOf(fileConfig);
     const history = await readStateDocument(stateDir, CONFIG_DOCUMENT, (v) => VersionHistory.parse(v, Math.max(limit, 1000)));
     const result = exportConfig({ filePath, fileText, env: process.env, history });
     for (const w of result.warnings) console.error(`warning: ${w}`);

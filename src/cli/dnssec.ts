@@ -6,6 +6,7 @@ import { ConfigError, formatIssues } from '../util/errors.ts';
 import { DnssecAlgorithm, dnskeyText, dsText, generateKeyPem, loadZoneKey, type DnssecAlgorithmName, type KeyRole } from '../dns/dnssec/keys.ts';
 import { nameFromText, nameToText } from '../dns/wire/name.ts';
 import { DnsError } from '../dns/errors.ts';
+import { DNSSEC_KEY_DEFAULTS } from '../dns/options.ts';
 
 export const USAGE = [
   'usage: edgeplane dnssec keygen [--algorithm ecdsap256sha256|ed25519] [--role csk|ksk|zsk] [--zone ZONE] --out FILE',
@@ -88,7 +89,7 @@ function ds(args: string[]): number {
       console.error(`edgeplane dnssec ds: zone ${nameToText(owner)} has no dnssec section`);
       return 1;
     }
-    for (const k of zone.dnssec.keys) files.push({ file: resolve(dirname(configPath), k.file), role: k.role ?? 'csk', active: (k.state ?? 'active') === 'active' });
+    for (const k of zone.dnssec.keys) files.push({ file: resolve(dirname(configPath), k.file), role: k.role ?? DNSSEC_KEY_DEFAULTS.role, active: (k.state ?? DNSSEC_KEY_DEFAULTS.state) === 'active' });
   }
   for (const f of values.key ?? []) files.push({ file: resolve(f), role: 'csk', active: true });
   let printed = 0;

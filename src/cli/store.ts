@@ -16,6 +16,7 @@ import { EtcdConfigStore } from '../control/etcd-store.ts';
 import { withNodeLocal } from '../control/node-local.ts';
 import { withVersion } from '../control/config-equal.ts';
 import { ControlError } from '../control/errors.ts';
+import { fileVersionOf, historyLimitOf, stateDirOf } from '../control/options.ts';
 
 export const USAGE = [
   'usage: edgeplane store import --config FILE [--state-dir DIR] [--endpoints URL,...] [--prefix P]',
@@ -67,7 +68,7 @@ export async function storeCommand(args: string[]): Promise<number> {
     etcd,
     baseDir: dirname(filePath),
     stateDir: await StateDir.open(scratch),
-    historyLimit: fileConfig.admin?.history ?? 20,
+    historyLimit: historyLimitOf(fileConfig),
     apply: async () => {},
     logger: createLogger({ level: 'error' }),
     clock: systemClock,
@@ -108,10 +109,10 @@ export async function storeCommand(args: string[]): Promise<number> {
 
 /** What a file-store gateway started from this file would run (the startup rule), so a migration loses no admin change. */
 async function effectiveConfig(fileConfig: Config, filePath: string, stateDirArg: string | undefined): Promise<{ config: Config; from: string }> {
-  const dir = stateDirArg ? resolve(stateDirArg) : resolve(dirname(filePath), fileConfig.store?.file?.dir ?? fileConfig.admin?.stateDir ?? 'state');
+  const dir = stateDirArg ? resolve(stateDirArg) : resolve(dirname(filePath), stateDirOf(fileConfig).dir);
   const history = await readStateDocument(dir, CONFIG_DOCUMENT, (v) => VersionHistory.parse(v, 1000)).catch(() => undefined);
   const head = history?.head;
-  const decision = chooseStartupConfig(fileConfig.version ?? 0, head);
+  const decision = chooseStartupConfig(fileVersionOf(fileConfig), head);
   if (decision.use === 'persisted' && head) return { config: withVersion(head.config, head.version), from: `state version ${head.version}` };
   return { config: fileConfig, from: 'the config file' };
 }

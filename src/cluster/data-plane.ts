@@ -4,6 +4,7 @@ import type { Logger } from '../util/logger.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Endpoint, EndpointDirectory } from '../health/types.ts';
+import { resolveBreaker } from '../health/options.ts';
 import { Proxy } from '../edge/proxy.ts';
 import { UpgradeProxy } from '../edge/upgrade.ts';
 import { Listeners, type BoundListener } from '../edge/listeners.ts';
@@ -68,7 +69,7 @@ export class DataPlane {
     const directory = options.directory;
     this.#pools = new EnginePools(options.engine, options.baseDir, (cluster) => {
       // circuitBreaker.maxConnections, shared out over the workers and the cluster's endpoints (requests beyond wait as pending).
-      const max = this.#config?.clusters.find((c) => c.name === cluster)?.circuitBreaker?.maxConnections ?? 1024;
+      const max = resolveBreaker(this.#config?.clusters.find((c) => c.name === cluster)?.circuitBreaker).maxConnections;
       return Math.ceil(max / Math.max(1, options.workers) / Math.max(1, directory.cluster(cluster)?.endpoints.length ?? 1));
     });
     // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.

@@ -17,7 +17,7 @@ export interface WorkerPlaneOptions {
   ticketKeys?: Buffer;
   sendOutcomes(batch: [string, string, OutcomeRuns][]): void;
   /** The data-plane engine (the config's `engine`, fixed at start like the single process's). */
-  engine?: EngineName;
+  engine: EngineName;
   clock?: Clock;
   rng?: Rng;
 }
@@ -52,7 +52,7 @@ export class WorkerDataPlane {
     this.#rng = options.rng ?? mathRng;
     this.directory = new RemoteDirectory({ workers: options.workers, send: options.sendOutcomes });
     this.#plane = new DataPlane({
-      engine: options.engine ?? 'node',
+      engine: options.engine,
       directory: this.directory,
       logger: this.#logger,
       baseDir: this.#baseDir,

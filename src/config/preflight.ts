@@ -5,6 +5,8 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from './schema/index.ts';
 import type { RawIssue } from './issue.ts';
 import { parseHostPort } from '../util/address.ts';
+import { stateDirOf } from '../control/options.ts';
+import { adminAddressOf } from '../admin/options.ts';
 
 /** A preflight finding: errors stop `validate` (exit 1) and `run` (nothing binds); warnings are printed and logged. */
 export interface PreflightIssue extends RawIssue {
@@ -103,9 +105,10 @@ export function preflight(config: Config, options: PreflightOptions): PreflightI
     error(['listeners'], 'no listeners and no dns section: this gateway would serve nothing (add a listener, or a dns section for a DNS-only gateway)');
   }
 
-  const stateDir = file(config.admin?.stateDir ?? 'state');
+  const configured = stateDirOf(config);
+  const stateDir = file(configured.dir);
   const problem = stateDirProblem(stateDir);
-  if (problem) error(config.admin?.stateDir !== undefined ? ['admin', 'stateDir'] : ['admin'], `state directory ${stateDir} ${problem}`);
+  if (problem) error(configured.path, `state directory ${stateDir} ${problem}`);
   return issues;
 }
 
@@ -115,7 +118,7 @@ export function preflight(config: Config, options: PreflightOptions): PreflightI
  * anything is persisted. Returns the problem, or null when the port is free.
  */
 export async function probeAdminAddress(config: Config): Promise<PreflightIssue | null> {
-  const address = config.admin?.address ?? '127.0.0.1:9901';
+  const address = adminAddressOf(config.admin);
   const { host, port } = parseHostPort(address);
   if (port === 0) return null;
   const code = await new Promise<string | null>((res) => {

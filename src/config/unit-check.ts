@@ -1,5 +1,7 @@
 import type { Config } from './schema/index.ts';
 import type { RawIssue } from './issue.ts';
+import { resolveUnit } from '../deploy/options.ts';
+import { resolveDockerDiscovery } from '../discovery/options.ts';
 
 /** Must match src/deploy/labels.ts (config does not import deploy). */
 const UNIT_LABEL = 'edgeplane.unit';
@@ -21,8 +23,7 @@ export function checkUnits(config: Config, issues: RawIssue[]): void {
     const route = config.routes.find((r) => r.name === u.route);
     if (!route) issues.push({ path: [...base, 'route'], message: `no route named "${u.route}"` });
     if (u.colors[0] && u.colors[1] && u.colors[0].name === u.colors[1].name) issues.push({ path: [...base, 'colors', 1, 'name'], message: `the two colors need different names` });
-    const network = u.template.network ?? 'bridge';
-    const replicas = u.template.replicas ?? 1;
+    const { network, replicas, socket } = resolveUnit(u);
     u.colors.forEach((c, j) => {
       const path = [...base, 'colors', j];
       const prev = owner.get(c.cluster);
@@ -40,11 +41,11 @@ export function checkUnits(config: Config, issues: RawIssue[]): void {
       if (foreign.length) {
         issues.push({ path: [...path, 'cluster'], message: `cluster "${c.cluster}" selects ${foreign.map(([k, v]) => `${k}=${v}`).join(', ')}, which the containers of color "${c.name}" do not carry (they carry ${Object.entries(made).map(([k, v]) => `${k}=${v}`).join(', ')})` });
       }
-      const socket = u.runtime?.socket ?? 'unix:///var/run/docker.sock';
-      if ((d.socket ?? 'unix:///var/run/docker.sock') !== socket) issues.push({ path: [...path, 'cluster'], message: `cluster "${c.cluster}" watches ${d.socket ?? 'unix:///var/run/docker.sock'} but the unit runs containers on ${socket}` });
+      const watched = resolveDockerDiscovery(d);
+      if (watched.socket !== socket) issues.push({ path: [...path, 'cluster'], message: `cluster "${c.cluster}" watches ${watched.socket} but the unit runs containers on ${socket}` });
       if (network === 'host') {
         if ((c.hostPorts?.length ?? 0) < replicas) issues.push({ path: [...path, 'hostPorts'], message: `host networking: ${replicas} replica(s) need ${replicas} hostPorts` });
-        if ((d.network ?? 'bridge') !== 'host') issues.push({ path: [...path, 'cluster'], message: `the unit uses host networking: cluster "${c.cluster}" needs discovery.docker.network: host` });
+        if (watched.network !== 'host') issues.push({ path: [...path, 'cluster'], message: `the unit uses host networking: cluster "${c.cluster}" needs discovery.docker.network: host` });
       }
     });
     if (network === 'host') {

@@ -4,6 +4,8 @@ import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, noop, type IBackoff } from 'cockatiel';
 import type { EtcdStoreConfig } from '../config/schema/index.ts';
 import { parseDuration } from '../util/duration.ts';
+import { EtcdStore } from '../config/schema/store.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
 
 /** The etcd store's timings, resolved once from `store.etcd` (durations in ms). */
 export interface EtcdSettings {
@@ -17,16 +19,19 @@ export interface EtcdSettings {
   probeIntervalMs: number;
 }
 
+const D = defaultsOf(EtcdStore, ['dialTimeout', 'requestTimeout', 'leaseTtl', 'keepaliveInterval', 'keepaliveTimeout', 'probeInterval']);
+
+/** Defaults are declared on the schema fields (src/config/schema/store.ts). */
 export function etcdSettings(c: EtcdStoreConfig): EtcdSettings {
   return {
     endpoints: c.endpoints.map((e) => e.replace(/\/$/, '')),
     prefix: c.prefix.replace(/\/+$/, ''),
-    dialTimeoutMs: parseDuration(c.dialTimeout ?? '2s'),
-    requestTimeoutMs: parseDuration(c.requestTimeout ?? '2s'),
-    leaseTtlMs: parseDuration(c.leaseTtl ?? '5s'),
-    keepaliveIntervalMs: parseDuration(c.keepaliveInterval ?? '5s'),
-    keepaliveTimeoutMs: parseDuration(c.keepaliveTimeout ?? '2s'),
-    probeIntervalMs: parseDuration(c.probeInterval ?? '1s'),
+    dialTimeoutMs: parseDuration(c.dialTimeout ?? D.dialTimeout),
+    requestTimeoutMs: parseDuration(c.requestTimeout ?? D.requestTimeout),
+    leaseTtlMs: parseDuration(c.leaseTtl ?? D.leaseTtl),
+    keepaliveIntervalMs: parseDuration(c.keepaliveInterval ?? D.keepaliveInterval),
+    keepaliveTimeoutMs: parseDuration(c.keepaliveTimeout ?? D.keepaliveTimeout),
+    probeIntervalMs: parseDuration(c.probeInterval ?? D.probeInterval),
   };
 }
 

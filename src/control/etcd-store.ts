@@ -16,6 +16,7 @@ import { createEtcdClient, etcdSettings, type EtcdSettings } from './etcd-client
 import { LeasedKeys } from './leased-keys.ts';
 import { LAST_KNOWN_GOOD_DOCUMENT, parseLastKnownGood, type LastKnownGood } from './last-known-good.ts';
 import type { ConfigStore, ConfigApplier, ChangeMeta, ChangeGuard, WriteOptions, ChangeResult, StoreStatus } from './store.ts';
+import { fileVersionOf } from './options.ts';
 
 export interface EtcdConfigStoreOptions {
   etcd: EtcdStoreConfig;
@@ -316,7 +317,7 @@ export class EtcdConfigStore implements ConfigStore {
       if (head.record && canonical(fleet) === canonical(head.record.config)) {
         return { version: previous, previousVersion: previous, changed: false, record: head.record };
       }
-      const version = Math.max(previous + 1, fileConfig.version ?? 0);
+      const version = Math.max(previous + 1, fileVersionOf(fileConfig));
       const record = this.#newRecord(version, fleet, { source: 'file', author: 'store import', change });
       const outcome = await this.#cas(record, head.modRevision, undefined);
       this.#settleOutcome(outcome, previous);
@@ -457,7 +458,7 @@ export class EtcdConfigStore implements ConfigStore {
   }
 
   #recordFromFile(fileConfig: Config, change: string): FleetRecord {
-    return this.#newRecord(Math.max(1, fileConfig.version ?? 0), fleetPart(redactSecrets(validateCandidate(fileConfig))), { source: 'file', author: 'file', change });
+    return this.#newRecord(Math.max(1, fileVersionOf(fileConfig)), fleetPart(redactSecrets(validateCandidate(fileConfig))), { source: 'file', author: 'file', change });
   }
 
   /** Writes `record` as the head when the store is empty or holds an older version; returns the head after. */

@@ -6,6 +6,7 @@ import type { VersionHistory } from './history.ts';
 import { chooseStartupConfig, nextVersion } from './startup-rule.ts';
 import { redactSecrets, restoreSecrets, REDACTED } from './secrets.ts';
 import { sameConfig, withVersion } from './config-equal.ts';
+import { fileVersionOf } from './options.ts';
 
 export interface ExportInput {
   filePath: string;
@@ -38,7 +39,7 @@ export function exportConfig(input: ExportInput): ExportResult {
   const fileConfig = parseConfig(input.fileText, { env: input.env, name: input.filePath });
   const raw = new ConfigSource(input.fileText, input.filePath).toJS();
   const head = input.history?.head;
-  const fileVersion = fileConfig.version ?? 0;
+  const fileVersion = fileVersionOf(fileConfig);
   const decision = chooseStartupConfig(fileVersion, head);
 
   let effective: Config;

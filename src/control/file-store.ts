@@ -10,6 +10,7 @@ import { chooseStartupConfig, nextVersion } from './startup-rule.ts';
 import { InvalidChangeError, PersistError, StateCorruptError, VersionNotFoundError } from './errors.ts';
 import { controlMetrics } from './metrics.ts';
 import type { ConfigStore, ConfigApplier, ChangeMeta, ChangeGuard, WriteOptions, ChangeResult, StoreStatus } from './store.ts';
+import { fileVersionOf } from './options.ts';
 
 export interface FileConfigStoreOptions {
   stateDir: StateDir;
@@ -97,7 +98,7 @@ export class FileConfigStore implements ConfigStore {
     return this.#serialise('file', async () => {
       this.#file = fileConfig;
       const head = this.#history.head;
-      const fileVersion = fileConfig.version ?? 0;
+      const fileVersion = fileVersionOf(fileConfig);
       const decision = chooseStartupConfig(fileVersion, head);
       if (decision.use === 'persisted' && head) {
         const restored = restoreStored(head.config as unknown as Record<string, unknown>, (c) => setAdmin(c, fileConfig.admin), [fileConfig]);
@@ -123,7 +124,7 @@ export class FileConfigStore implements ConfigStore {
   /** SIGHUP (or a file watch): the file was validated by the loader; it replaces the config in force. */
   reloadFile(fileConfig: Config, change: string): Promise<ChangeResult> {
     return this.#serialise('file', async () => {
-      const result = await this.#commit(validateCandidate(fileConfig), { source: 'file', author: 'file', change }, { fileVersion: fileConfig.version ?? 0, applyUnchanged: true });
+      const result = await this.#commit(validateCandidate(fileConfig), { source: 'file', author: 'file', change }, { fileVersion: fileVersionOf(fileConfig), applyUnchanged: true });
       // Only a file that made it in becomes the source of secrets and of the admin section.
       this.#file = fileConfig;
       return result;

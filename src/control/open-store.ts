@@ -6,6 +6,7 @@ import { StateDir } from './persistence.ts';
 import { FileConfigStore } from './file-store.ts';
 import { EtcdConfigStore } from './etcd-store.ts';
 import type { ConfigApplier, ConfigStore } from './store.ts';
+import { historyLimitOf, stateDirOf } from './options.ts';
 
 export interface OpenStoreOptions {
   config: Config;
@@ -21,9 +22,8 @@ export interface OpenStoreOptions {
  * etcd store's last-known-good, releases and the audit log).
  */
 export async function openConfigStore(o: OpenStoreOptions): Promise<{ store: ConfigStore; stateDir: StateDir }> {
-  const dir = o.config.store?.file?.dir ?? o.config.admin?.stateDir ?? 'state';
-  const stateDir = await StateDir.open(resolve(o.baseDir, dir));
-  const historyLimit = o.config.admin?.history ?? 20;
+  const stateDir = await StateDir.open(resolve(o.baseDir, stateDirOf(o.config).dir));
+  const historyLimit = historyLimitOf(o.config);
   const etcd = o.config.store?.etcd;
   const store = etcd
     ? await EtcdConfigStore.open({ etcd, baseDir: o.baseDir, stateDir, historyLimit, apply: o.apply, logger: o.logger, clock: o.clock })

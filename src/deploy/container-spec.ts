@@ -2,9 +2,10 @@ import type { UnitConfig } from '../config/schema/index.ts';
 import { PORT_LABEL } from '../discovery/docker-address.ts';
 import { parseDuration } from '../util/duration.ts';
 import { COLOR_LABEL, RELEASE_LABEL, REPLICA_LABEL, UNIT_LABEL } from './labels.ts';
+import { resolveContainerHealthCheck, resolveUnit } from './options.ts';
 
 /** Nanoseconds, as the Engine API wants durations. */
-const ns = (text: string) => parseDuration(text) * 1_000_000;
+const ns = (ms: number) => ms * 1_000_000;
 
 /** The labels of `color`'s containers (the color's cluster selects a subset of them). */
 export function colorLabels(unit: UnitConfig, color: string): Record<string, string> {
@@ -13,7 +14,7 @@ export function colorLabels(unit: UnitConfig, color: string): Record<string, str
 
 /** The port replica `index` of `color` serves on: its host port with host networking, else the template's port. */
 export function replicaPort(unit: UnitConfig, color: string, index: number): number {
-  const host = (unit.template.network ?? 'bridge') === 'host';
+  const host = resolveUnit(unit).network === 'host';
   if (!host) return unit.template.port;
   const ports = unit.colors.find((c) => c.name === color)?.hostPorts ?? [];
   const p = ports[index];
@@ -33,7 +34,7 @@ function fill(args: readonly string[], port: number): string[] {
  */
 export function containerBody(unit: UnitConfig, color: string, image: string, index: number, releaseId: string): Record<string, unknown> {
   const t = unit.template;
-  const network = t.network ?? 'bridge';
+  const network = resolveUnit(unit).network;
   const port = replicaPort(unit, color, index);
   const env = { PORT: String(port), ...(t.env ?? {}) };
   const labels: Record<string, string> = { ...colorLabels(unit, color), [RELEASE_LABEL]: releaseId, [REPLICA_LABEL]: String(index) };
@@ -54,13 +55,13 @@ export function containerBody(unit: UnitConfig, color: string, image: string, in
     if (t.publish) hostConfig.PortBindings = { [`${t.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] };
   }
   if (t.healthCheck) {
-    const h = t.healthCheck;
+    const h = resolveContainerHealthCheck(t.healthCheck);
     body.Healthcheck = {
-      Test: ['CMD', ...fill(h.command, port)],
-      Interval: ns(h.interval ?? '2s'),
-      Timeout: ns(h.timeout ?? '2s'),
-      Retries: h.retries ?? 3,
-      StartPeriod: ns(h.startPeriod ?? '0s'),
+      Test: ['CMD', ...fill(t.healthCheck.command, port)],
+      Interval: ns(h.intervalMs),
+      Timeout: ns(h.timeoutMs),
+      Retries: h.retries,
+      StartPeriod: ns(h.startPeriodMs),
     };
   }
   const r = t.resources;

@@ -9,7 +9,6 @@ import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseDuration } from '../util/duration.ts';
 import { EngineClient, EngineError } from '../discovery/docker-engine.ts';
-import { DEFAULT_ENGINE_SOCKET } from '../discovery/docker-options.ts';
 import { colorLabels, containerBody, containerName } from './container-spec.ts';
 import { DeployConflictError, DeployNotFoundError, DeployRejectedError, DeployRuntimeUnavailableError } from './errors.ts';
 import { RELEASE_LABEL } from './labels.ts';
@@ -22,6 +21,7 @@ export interface ColorContainers extends ColorRef {
   error: string | null;
 }
 import { deployView, type DeployView } from './view.ts';
+import { resolveUnit } from './options.ts';
 
 /** What the orchestrator needs of the release controller: start a release and read it back. */
 export interface ReleaseStarter {
@@ -124,7 +124,8 @@ export class DeployOrchestrator {
 
       const now = this.#o.clock.wallNow();
       const id = `dep-${this.#nextId++}`;
-      const readinessMs = parseDuration(typeof (body as Record<string, unknown>).readinessTimeout === 'string' ? ((body as Record<string, unknown>).readinessTimeout as string) : unit.readinessTimeout ?? '2m');
+      const override = (body as Record<string, unknown>).readinessTimeout;
+      const readinessMs = typeof override === 'string' ? parseDuration(override) : resolveUnit(unit).readinessTimeoutMs;
       const rec: DeployRecord = {
         id,
         unit: unit.name,
@@ -133,10 +134,10 @@ export class DeployOrchestrator {
         strategy,
         from,
         to,
-        replicas: unit.template.replicas ?? 1,
+        replicas: resolveUnit(unit).replicas,
         releaseBody,
         phase: 'starting',
-        reason: `started by ${author}: starting ${unit.template.replicas ?? 1} container(s) of ${to.color} from ${image}`,
+        reason: `started by ${author}: starting ${resolveUnit(unit).replicas} container(s) of ${to.color} from ${image}`,
         outcome: null,
         releaseId: null,
         containers: [],
@@ -360,7 +361,7 @@ export class DeployOrchestrator {
       switch (r.phase) {
         case 'succeeded': {
           const unit = this.#unit(rec);
-          return this.#enter(rec, 'retiring', `release ${r.id} succeeded: ${rec.to.color} takes all of route ${rec.route}; ${rec.from.color} drains for ${unit.drain ?? '5s'}, then its containers are stopped and removed`);
+          return this.#enter(rec, 'retiring', `release ${r.id} succeeded: ${rec.to.color} takes all of route ${rec.route}; ${rec.from.color} drains for ${resolveUnit(unit).drain}, then its containers are stopped and removed`);
         }
         case 'rolled_back':
         case 'aborted':
@@ -380,11 +381,11 @@ export class DeployOrchestrator {
   /** After success: the old color, at weight 0, finishes its requests, then its containers are stopped and removed. */
   async #retire(rec: DeployRecord): Promise<void> {
     const unit = this.#unit(rec);
-    const drainMs = parseDuration(unit.drain ?? '5s');
+    const { drainMs, stopTimeoutMs } = resolveUnit(unit);
     const since = this.#o.clock.wallNow() - Date.parse(rec.updatedAt);
     if (since < drainMs) await this.#sleep(drainMs - since);
     if (this.#closed) return;
-    const removed = await this.#runtime(unit).removeAll(colorLabels(unit, rec.from.color), parseDuration(unit.template.stopTimeout ?? '10s'));
+    const removed = await this.#runtime(unit).removeAll(colorLabels(unit, rec.from.color), stopTimeoutMs);
     this.#mark(rec, 'oldRemoved');
     await this.#finish(rec, 'succeeded', `${rec.to.color} (${rec.image}) serves all of route ${rec.route}; ${removed} container(s) of ${rec.from.color} stopped and removed`);
   }
@@ -477,7 +478,7 @@ export class DeployOrchestrator {
   }
 
   #runtime(unit: UnitConfig): UnitRuntime {
-    const socket = unit.runtime?.socket ?? DEFAULT_ENGINE_SOCKET;
+    const socket = resolveUnit(unit).socket;
     let r = this.#runtimes.get(socket);
     if (!r) {
       r = new UnitRuntime(new EngineClient(socket, { timeoutMs: 30_000 }));

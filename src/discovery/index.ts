@@ -3,7 +3,7 @@ import type { ClusterConfig } from '../config/schema/index.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Logger } from '../util/logger.ts';
-import { parseDuration } from '../util/duration.ts';
+import { resolveDnsDiscovery, resolveFilePollIntervalMs } from './options.ts';
 import { DnsSource, resolverServers, wireResolver } from './dns.ts';
 import { FileSource } from './file.ts';
 import { loadKubeCredentials } from './kube-credentials.ts';
@@ -26,22 +26,22 @@ export function createDiscoverySource(c: ClusterConfig, deps: DiscoveryDeps): Di
   const { clock, rng, logger, baseDir } = deps;
   const d = c.discovery;
   if (d?.dns) {
-    const timeoutMs = parseDuration(d.dns.timeout ?? '2s');
+    const o = resolveDnsDiscovery(d.dns);
     return new DnsSource({
       cluster: c.name,
-      name: d.dns.name,
-      type: d.dns.type ?? 'A',
-      port: d.dns.port,
-      minIntervalMs: parseDuration(d.dns.minInterval ?? '5s'),
-      maxIntervalMs: parseDuration(d.dns.maxInterval ?? '5m'),
+      name: o.name,
+      type: o.type,
+      port: o.port,
+      minIntervalMs: o.minIntervalMs,
+      maxIntervalMs: o.maxIntervalMs,
       clock,
       rng,
       logger,
-      resolver: wireResolver(resolverServers(d.dns.resolvers), timeoutMs),
+      resolver: wireResolver(resolverServers(o.resolvers), o.timeoutMs),
     });
   }
   if (d?.file) {
-    return new FileSource({ cluster: c.name, path: resolve(baseDir, d.file.path), pollIntervalMs: parseDuration(d.file.pollInterval ?? '2s'), clock, logger });
+    return new FileSource({ cluster: c.name, path: resolve(baseDir, d.file.path), pollIntervalMs: resolveFilePollIntervalMs(d.file), clock, logger });
   }
   if (d?.kubernetes) {
     const k = d.kubernetes;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DnsError } from './errors.ts';
+import { COOKIE_DEFAULTS } from './options.ts';
 
 /**
  * DNS cookies (RFC 7873) with interoperable server cookies (RFC 9018):
@@ -93,7 +94,7 @@ export function cookieSettings(config: { enabled?: boolean; secret?: string; pre
   };
   const secrets = [config?.secret ? parse(config.secret, 'dns.cookies.secret') : randomBytes(16)];
   if (config?.previousSecret) secrets.push(parse(config.previousSecret, 'dns.cookies.previousSecret'));
-  return { enabled: config?.enabled ?? true, secrets };
+  return { enabled: config?.enabled ?? COOKIE_DEFAULTS.enabled, secrets };
 }
 
 /**

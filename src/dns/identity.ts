@@ -4,6 +4,7 @@ import { Flags2, HEADER_SIZE, RRClass, RRType } from './wire/constants.ts';
 import { nameFromText, nameKey } from './wire/name.ts';
 import { lowerKeyOf } from './wire/name.ts';
 import type { ParsedQuery } from './wire/query.ts';
+import { IDENTITY_DEFAULTS } from './options.ts';
 
 /** What this nameserver says about itself: NSID (RFC 5001) and the CH TXT names. */
 export interface Identity {
@@ -29,8 +30,8 @@ function text(value: boolean | string | undefined, fallback: string | undefined)
  */
 export function identityFrom(config: DnsConfig['identity']): Identity {
   const id = text(config?.serverId, hostname());
-  const nsidOn = config?.nsid !== false;
-  const version = text(config?.version ?? false, `edgeplane ${PACKAGE_VERSION}`);
+  const nsidOn = config?.nsid ?? IDENTITY_DEFAULTS.nsid;
+  const version = text(config?.version ?? IDENTITY_DEFAULTS.version, `edgeplane ${PACKAGE_VERSION}`);
   const chaos = new Map<string, Buffer>();
   const put = (name: string, value: string | undefined) => {
     if (value !== undefined) chaos.set(nameKey(nameFromText(name)), Buffer.from(value, 'utf8').subarray(0, 255));

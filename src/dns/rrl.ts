@@ -3,6 +3,7 @@ import type { Clock } from '../util/clock.ts';
 import { CidrTrie } from './geo/cidr-trie.ts';
 import { parseCidr } from './geo/cidr.ts';
 import { clientAddressBytes } from './wire/ip.ts';
+import { RRL_DEFAULTS } from './options.ts';
 
 /** What a response counts as for rate limiting. */
 export const RrlCategory = { NORMAL: 0, NXDOMAIN: 1, ERROR: 2, LARGE: 3 } as const;
@@ -31,14 +32,16 @@ export interface RrlSettings {
   exempt: string[];
 }
 
+const D = RRL_DEFAULTS;
+
 export function rrlSettings(config: DnsConfig['rrl']): RrlSettings {
   return {
-    enabled: config?.enabled ?? true,
-    rates: [config?.responsesPerSecond ?? 0, config?.nxdomainsPerSecond ?? 20, config?.errorsPerSecond ?? 20, config?.largeResponsesPerSecond ?? 20],
-    largeResponseSize: config?.largeResponseSize ?? 512,
-    slip: config?.slip ?? 2,
-    ipv4PrefixLength: config?.ipv4PrefixLength ?? 24,
-    ipv6PrefixLength: config?.ipv6PrefixLength ?? 56,
+    enabled: config?.enabled ?? D.enabled,
+    rates: [config?.responsesPerSecond ?? D.responsesPerSecond, config?.nxdomainsPerSecond ?? D.nxdomainsPerSecond, config?.errorsPerSecond ?? D.errorsPerSecond, config?.largeResponsesPerSecond ?? D.largeResponsesPerSecond],
+    largeResponseSize: config?.largeResponseSize ?? D.largeResponseSize,
+    slip: config?.slip ?? D.slip,
+    ipv4PrefixLength: config?.ipv4PrefixLength ?? D.ipv4PrefixLength,
+    ipv6PrefixLength: config?.ipv6PrefixLength ?? D.ipv6PrefixLength,
     exempt: config?.exempt ?? [],
   };
 }

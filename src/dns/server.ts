@@ -19,13 +19,13 @@ import { Responder, type ResponderState } from './responder.ts';
 import { ResponseRateLimiter, rrlSettings } from './rrl.ts';
 import { TcpListener, type TcpSettings } from './transport/tcp.ts';
 import { UdpListener } from './transport/udp.ts';
-import { DEFAULT_EDNS_SIZE } from './wire/constants.ts';
 import { compileZones } from './zone/compile.ts';
 import { identityFrom } from './identity.ts';
 import { CookieJar, cookieSettings } from './cookies.ts';
 import { keysetFingerprint, loadZoneKeys, refreshInterval, signZone } from './dnssec/zone-keys.ts';
 import { dnssecKeyset } from './metrics.ts';
 import type { DnsConfigIssue } from './errors.ts';
+import { DNS_DEFAULTS, TCP_DEFAULTS } from './options.ts';
 
 export interface DnsServerOptions {
   config: DnsConfig;
@@ -52,11 +52,6 @@ export interface DnssecKeyset {
 /** Effective weights per GTM name, for /v1/fleet and the dashboard. */
 export type GtmWeightsView = GtmNameWeights[];
 
-const DEFAULT_IDLE_TIMEOUT = '10s';
-const DEFAULT_MESSAGE_TIMEOUT = '2s';
-const DEFAULT_MAX_CONNECTION_DURATION = '60s';
-const DEFAULT_MAX_CONNECTIONS = 1024;
-const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 16;
 /** Queries are small; anything claiming more is not a query we will answer. */
 const MAX_TCP_QUERY = 4096;
 const BIND_ATTEMPTS = 8;
@@ -133,7 +128,7 @@ export class DnsServer {
     const maxCandidates = cache.gtm.reduce((m, rt) => Math.max(m, rt.v4?.candidates.length ?? 0, rt.v6?.candidates.length ?? 0), 1);
     const cookies = previous?.cookies && JSON.stringify(config.cookies ?? {}) === JSON.stringify(this.#config.cookies ?? {}) ? previous.cookies : this.#cookieJar(config);
     const clock = this.#clock;
-    return { cache, rrl, udpSize: config.udpPayloadSize ?? DEFAULT_EDNS_SIZE, maxCandidates, identity: identityFrom(config.identity), cookies, nowSeconds: () => Math.floor(clock.wallNow() / 1000) };
+    return { cache, rrl, udpSize: config.udpPayloadSize ?? DNS_DEFAULTS.udpPayloadSize, maxCandidates, identity: identityFrom(config.identity), cookies, nowSeconds: () => Math.floor(clock.wallNow() / 1000) };
   }
 
   #cookieJar(config: DnsConfig): CookieJar | undefined {
@@ -147,11 +142,11 @@ export class DnsServer {
 
   #tcpSettings(config: DnsConfig): TcpSettings {
     return {
-      idleTimeoutMs: parseDuration(config.tcp?.idleTimeout ?? DEFAULT_IDLE_TIMEOUT),
-      messageTimeoutMs: parseDuration(config.tcp?.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT),
-      maxConnectionDurationMs: parseDuration(config.tcp?.maxConnectionDuration ?? DEFAULT_MAX_CONNECTION_DURATION),
-      maxConnections: config.tcp?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-      maxConnectionsPerClient: config.tcp?.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+      idleTimeoutMs: parseDuration(config.tcp?.idleTimeout ?? TCP_DEFAULTS.idleTimeout),
+      messageTimeoutMs: parseDuration(config.tcp?.messageTimeout ?? TCP_DEFAULTS.messageTimeout),
+      maxConnectionDurationMs: parseDuration(config.tcp?.maxConnectionDuration ?? TCP_DEFAULTS.maxConnectionDuration),
+      maxConnections: config.tcp?.maxConnections ?? TCP_DEFAULTS.maxConnections,
+      maxConnectionsPerClient: config.tcp?.maxConnectionsPerClient ?? TCP_DEFAULTS.maxConnectionsPerClient,
       maxMessage: MAX_TCP_QUERY,
     };
   }

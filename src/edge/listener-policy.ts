@@ -1,7 +1,9 @@
 import type { ListenerConfig } from '../config/schema/index.ts';
 import { parseDuration } from '../util/duration.ts';
-import { DEFAULT_MAX_HEADER_COUNT, DEFAULT_PATH_POLICY, DEFAULT_REQUEST_POLICY, type RequestPolicy } from './normalize.ts';
+import { DEFAULT_PATH_POLICY, DEFAULT_REQUEST_POLICY, type RequestPolicy } from './normalize.ts';
 import type { UnderscoreAction } from './request-headers.ts';
+import { Listener, Http2Limits } from '../config/schema/listeners.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
 
 /** What a listener decides about the requests it accepts (compiled once per listener config). */
 export interface ListenerRequestPolicy {
@@ -11,7 +13,13 @@ export interface ListenerRequestPolicy {
   readonly maxHeaderSize: number;
 }
 
-export const DEFAULT_LISTENER_POLICY: ListenerRequestPolicy = Object.freeze({ request: DEFAULT_REQUEST_POLICY, underscores: 'drop' as const, maxHeaderSize: 16384 });
+const LISTENER = defaultsOf(Listener, [
+  'handshakeTimeout', 'headersTimeout', 'requestTimeout', 'keepAliveTimeout',
+  'maxHeaderSize', 'maxHeaderCount', 'maxConnectionsPerClient', 'headersWithUnderscores',
+]);
+const H2 = defaultsOf(Http2Limits, ['maxConcurrentStreams', 'maxResetsPerSecond', 'maxSettingsPerSecond', 'maxPingsPerSecond', 'maxInvalidFrames']);
+
+export const DEFAULT_LISTENER_POLICY: ListenerRequestPolicy = Object.freeze({ request: DEFAULT_REQUEST_POLICY, underscores: LISTENER.headersWithUnderscores, maxHeaderSize: LISTENER.maxHeaderSize });
 
 /**
  * One set of connection limits for every listener kind (HTTP/1.1, TLS HTTP/1.1, h2).
@@ -34,20 +42,8 @@ export interface ConnectionLimits {
   };
 }
 
-export const LIMIT_DEFAULTS = Object.freeze({
-  handshakeTimeout: '10s',
-  headersTimeout: '15s',
-  requestTimeout: '30s',
-  keepAliveTimeout: '60s',
-  maxHeaderSize: 16384,
-  maxHeaderCount: DEFAULT_MAX_HEADER_COUNT,
-  maxConnectionsPerClient: 512,
-  maxConcurrentStreams: 100,
-  maxResetsPerSecond: 100,
-  maxSettingsPerSecond: 20,
-  maxPingsPerSecond: 20,
-  maxInvalidFrames: 100,
-});
+/** The limits' defaults, declared on the schema fields (src/config/schema/listeners.ts; compared with nginx and Envoy in docs/security.md). */
+export const LIMIT_DEFAULTS = Object.freeze({ ...LISTENER, ...H2 });
 
 export function connectionLimits(c: ListenerConfig): ConnectionLimits {
   const d = LIMIT_DEFAULTS;
@@ -80,7 +76,7 @@ export function listenerRequestPolicy(c: ListenerConfig): ListenerRequestPolicy 
       },
       maxHeaderCount: c.maxHeaderCount ?? LIMIT_DEFAULTS.maxHeaderCount,
     },
-    underscores: c.headersWithUnderscores ?? 'drop',
+    underscores: c.headersWithUnderscores ?? LISTENER.headersWithUnderscores,
     maxHeaderSize: c.maxHeaderSize ?? LIMIT_DEFAULTS.maxHeaderSize,
   };
 }

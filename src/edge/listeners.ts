@@ -8,7 +8,7 @@ import type { ListenerConfig } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import { parseHostPort, formatHostPort } from '../util/address.ts';
 import { edgeMetrics } from '../metrics/edge.ts';
-import { TlsContexts } from './tls-contexts.ts';
+import { TlsContexts, offersH2 } from './tls-contexts.ts';
 import type { Proxy } from './proxy.ts';
 import type { UpgradeProxy } from './upgrade.ts';
 import { connectionLimits, listenerRequestPolicy, type ConnectionLimits, type ListenerRequestPolicy } from './listener-policy.ts';
@@ -70,8 +70,8 @@ export class Listeners {
   #draining = false;
   readonly #engine: 'node' | 'native';
 
-  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine?: 'node' | 'native' }) {
-    this.#engine = options.engine ?? 'node';
+  constructor(options: { proxy: Proxy; upgrade?: UpgradeProxy; logger: Logger; baseDir: string; ticketKeys?: Buffer; engine: 'node' | 'native' }) {
+    this.#engine = options.engine;
     this.#ticketKeys = options.ticketKeys ?? null;
     this.#proxy = options.proxy;
     this.#upgrade = options.upgrade ?? null;
@@ -169,7 +169,7 @@ export class Listeners {
     let h2: http2.Http2Server | null = null;
     if (scheme === 'https') {
       tlsContexts = new TlsContexts(config.tls!, this.#baseDir, this.#logger);
-      const withH2 = config.tls!.http2 !== false;
+      const withH2 = offersH2(config.tls);
       const secure = tls.createServer({
         ...tlsContexts.defaultCert,
         SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => running.tls!.sniCallback(name, cb),
@@ -335,7 +335,7 @@ function h1Options(limits: ConnectionLimits): http.ServerOptions {
 }
 
 function listenerKey(c: ListenerConfig): string {
-  return `${c.name}|${c.address}|${c.protocol}|${c.tls?.http2 !== false}`;
+  return `${c.name}|${c.address}|${c.protocol}|${offersH2(c.tls)}`;
 }
 
 /** Malformed requests get a status and a JSON reason, are never forwarded, and close the connection. */

@@ -8,6 +8,8 @@
  * are returned as values, not thrown: a hostile client must not make the gateway
  * pay for stack traces.
  */
+import { Listener, PathNormalization } from '../config/schema/listeners.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
 
 /** What happens to `%2F` / `%5C` (encoded `/` and `\`) in a path. Envoy: path_with_escaped_slashes_action. */
 export type EscapedSlashesAction = 'keep' | 'reject' | 'unescape';
@@ -21,7 +23,8 @@ export interface PathPolicy {
   readonly escapedSlashes: EscapedSlashesAction;
 }
 
-export const DEFAULT_PATH_POLICY: PathPolicy = Object.freeze({ normalize: true, mergeSlashes: true, escapedSlashes: 'reject' });
+/** `listeners[].paths` when absent: the schema's defaults (src/config/schema/listeners.ts). */
+export const DEFAULT_PATH_POLICY: PathPolicy = Object.freeze({ ...defaultsOf(PathNormalization, ['normalize', 'mergeSlashes', 'escapedSlashes']) });
 
 export interface Rejection {
   readonly ok: false;
@@ -287,7 +290,7 @@ export interface RequestPolicy {
   readonly maxHeaderCount: number;
 }
 
-export const DEFAULT_MAX_HEADER_COUNT = 100;
+export const DEFAULT_MAX_HEADER_COUNT = defaultsOf(Listener, ['maxHeaderCount']).maxHeaderCount;
 export const DEFAULT_REQUEST_POLICY: RequestPolicy = Object.freeze({ paths: DEFAULT_PATH_POLICY, maxHeaderCount: DEFAULT_MAX_HEADER_COUNT });
 
 /**

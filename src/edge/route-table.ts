@@ -1,4 +1,8 @@
 import type { RouteConfig } from '../config/schema/index.ts';
+import { HeaderMatch } from '../config/schema/routes.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
+
+const HEADER_MATCH = defaultsOf(HeaderMatch, ['present']);
 
 /**
  * Route matching, compiled once per snapshot.
@@ -142,7 +146,7 @@ function compileHeaderMatch(m: NonNullable<RouteConfig['match']['headers']>[numb
     const re = new RegExp(`^(?:${m.regex})$`);
     test = (v) => v !== undefined && re.test(v);
   } else {
-    const want = m.present !== false;
+    const want = m.present ?? HEADER_MATCH.present;
     test = (v) => (v !== undefined) === want;
   }
   if (m.invert) {

@@ -5,6 +5,15 @@ import { createSecureContext, type SecureContext, type SecureVersion } from 'nod
 import type { ListenerConfig } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import { EdgeplaneError } from '../util/errors.ts';
+import { ListenerTls } from '../config/schema/listeners.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
+
+const TLS = defaultsOf(ListenerTls, ['minVersion', 'reload', 'http2']);
+
+/** Whether a TLS listener offers h2 by ALPN (`tls.http2`, default declared on the schema field). */
+export function offersH2(c: { http2?: boolean | undefined } | undefined): boolean {
+  return c?.http2 ?? TLS.http2;
+}
 
 export class TlsConfigError extends EdgeplaneError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -44,7 +53,7 @@ export class TlsContexts {
   }
 
   get minVersion(): SecureVersion {
-    return (this.#tls.minVersion ?? 'TLSv1.2') as SecureVersion;
+    return (this.#tls.minVersion ?? TLS.minVersion) as SecureVersion;
   }
 
   get defaultCert(): { cert: Buffer; key: Buffer } {
@@ -80,7 +89,7 @@ export class TlsContexts {
 
   /** Polls the certificate files and reloads on change; `onReload` updates the server's default context. */
   watch(onReload: (defaults: { cert: Buffer; key: Buffer }) => void, intervalMs = 1000): void {
-    if (this.#tls.reload === false || this.#watching) return;
+    if (!(this.#tls.reload ?? TLS.reload) || this.#watching) return;
     this.#onReload = onReload;
     this.#watching = true;
     for (const f of this.#files) {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import type { ClusterConfig } from '../config/schema/index.ts';
 import type { Endpoint } from '../health/types.ts';
-import { parseDuration } from '../util/duration.ts';
+import { resolveUpstreamConnection, resolveUpstreamTls } from './upstream-options.ts';
 import { H2Upstream, type UpstreamDispatcher } from './h2-upstream.ts';
 
 interface PoolEntry {
@@ -99,20 +99,22 @@ export class UpstreamPools {
   }
 
   #clusterOptions(c: ClusterConfig): ClusterSettings {
-    const protocol = c.protocol ?? 'http1';
+    const u = resolveUpstreamConnection(c);
+    const protocol = u.protocol;
     // h2 is HTTP/2 over TLS whether or not `tls` is given; h2c never uses TLS.
-    const tlsEnabled = protocol === 'h2' || (protocol === 'http1' && c.tls !== undefined && c.tls.enabled !== false);
-    const connect: Record<string, unknown> = { timeout: parseDuration(c.connectTimeout ?? '2s') };
+    const tls = resolveUpstreamTls(c.tls);
+    const tlsEnabled = protocol === 'h2' || (protocol === 'http1' && tls.enabled);
+    const connect: Record<string, unknown> = { timeout: u.connectTimeoutMs };
     if (tlsEnabled) {
       // Verified unless the cluster explicitly opts out.
-      connect.rejectUnauthorized = c.tls?.insecureSkipVerify !== true;
+      connect.rejectUnauthorized = tls.verify;
       if (c.tls?.servername) connect.servername = c.tls.servername;
       if (c.tls?.ca) connect.ca = readFileSync(resolve(this.#baseDir, c.tls.ca));
     }
     const options: Pool.Options = {
-      connections: c.connectionsPerEndpoint ?? 128,
+      connections: u.connectionsPerEndpoint,
       pipelining: 1,
-      keepAliveTimeout: parseDuration(c.keepAliveTimeout ?? '4s'),
+      keepAliveTimeout: u.keepAliveTimeoutMs,
       keepAliveMaxTimeout: 600_000,
       headersTimeout: 0, // enforced per request by the proxy (route timeouts)
       bodyTimeout: 0,

@@ -13,10 +13,12 @@ import { Envelope } from './envelope.ts';
 import { GossipConfigError, GossipSecurityError } from './errors.ts';
 import { Keyring } from './keyring.ts';
 import { ReplayWindow } from './replay-window.ts';
+import { DEFAULT_GOSSIP_PORT, GOSSIP_DEFAULTS } from './options.ts';
 import type { Transport } from './transport.ts';
 
-export const DEFAULT_GOSSIP_PORT = 7946;
-export const DEFAULT_LABEL = 'edgeplane';
+export { DEFAULT_GOSSIP_PORT } from './options.ts';
+/** Declared on the schema field gossip.label (src/config/schema/gossip.ts). */
+export const DEFAULT_LABEL = GOSSIP_DEFAULTS.label;
 
 export interface GossipAgentOptions {
   /** The `gossip:` config section. */
@@ -46,7 +48,7 @@ export function resolveAgentOptions(opts: GossipAgentOptions): AgentStateInit {
   const clock = opts.clock ?? systemClock;
   const rng = opts.rng ?? mathRng;
   const log = (opts.logger ?? silentLogger).child({ component: 'gossip', node: opts.nodeId });
-  const protocol = Object.freeze(protocolConfig((config.profile ?? 'lan') as ProfileName, opts.protocol));
+  const protocol = Object.freeze(protocolConfig((config.profile ?? GOSSIP_DEFAULTS.profile) as ProfileName, opts.protocol));
 
   let bind;
   try {
@@ -59,7 +61,7 @@ export function resolveAgentOptions(opts: GossipAgentOptions): AgentStateInit {
   if (!keyring && !isLoopback(bind.host)) {
     throw new GossipSecurityError(`refusing to gossip on non-loopback address ${config.bind} without an encryption key (set gossip.keys)`);
   }
-  const label = config.label ?? DEFAULT_LABEL;
+  const label = config.label ?? GOSSIP_DEFAULTS.label;
   if (Buffer.byteLength(label) > 255) throw new GossipConfigError('gossip.label must be at most 255 bytes');
   const now = () => clock.wallNow();
   // Replay protection needs authentication: only with keys (a keyless bind is loopback-only).

@@ -1,6 +1,7 @@
 import type { GossipConfig } from '../config/schema/index.ts';
 import { isLoopback, parseHostPort } from '../util/address.ts';
 import { decodeBase64Strict } from './keyring.ts';
+import { DEFAULT_GOSSIP_PORT } from './options.ts';
 import { parseDuration } from '../util/duration.ts';
 
 export interface GossipIssue {
@@ -17,20 +18,20 @@ export function checkGossipConfig(gossip: GossipConfig): GossipIssue[] {
   const issues: GossipIssue[] = [];
   let bindHost: string | undefined;
   try {
-    bindHost = parseHostPort(gossip.bind, 7946).host;
+    bindHost = parseHostPort(gossip.bind, DEFAULT_GOSSIP_PORT).host;
   } catch (err) {
     issues.push({ path: ['gossip', 'bind'], message: (err as Error).message });
   }
   gossip.seeds?.forEach((s, i) => {
     try {
-      parseHostPort(s, 7946);
+      parseHostPort(s, DEFAULT_GOSSIP_PORT);
     } catch (err) {
       issues.push({ path: ['gossip', 'seeds', i], message: (err as Error).message });
     }
   });
   if (gossip.advertise !== undefined) {
     try {
-      parseHostPort(gossip.advertise, 7946);
+      parseHostPort(gossip.advertise, DEFAULT_GOSSIP_PORT);
     } catch (err) {
       issues.push({ path: ['gossip', 'advertise'], message: (err as Error).message });
     }

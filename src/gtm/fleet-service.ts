@@ -9,6 +9,7 @@ import type { ClusterCounts, RegionHealthConfig, RegionSelfHealth } from '../hea
 import { GossipAgent } from './agent.ts';
 import { RegionAggregator } from './aggregator.ts';
 import { fleetView, type FleetView } from './fleet.ts';
+import { GOSSIP_DEFAULTS } from './options.ts';
 
 export interface FleetOptions {
   /** The config at start: node id and region, `gossip`, and the GTM regions of `dns`. */
@@ -89,7 +90,7 @@ export class Fleet {
     await fleet.agent.start();
     fleet.#monitor.start();
     fleet.#scheduleRefresh();
-    fleet.#log.info({ address: fleet.agent.address, seeds: fleet.#seeds.length, profile: opts.config.gossip?.profile ?? 'lan', encrypted: (opts.config.gossip?.keys ?? []).length > 0 }, 'gossip started');
+    fleet.#log.info({ address: fleet.agent.address, seeds: fleet.#seeds.length, profile: opts.config.gossip?.profile ?? GOSSIP_DEFAULTS.profile, encrypted: (opts.config.gossip?.keys ?? []).length > 0 }, 'gossip started');
     fleet.#join(1000);
     return fleet;
   }

@@ -6,6 +6,7 @@ import { formatHostPort, parseHostPort, type HostPort } from '../util/address.ts
 import { GossipConfigError, GossipStreamError } from './errors.ts';
 import type { ExchangeCallback, PacketHandler, StreamHandler, Transport } from './transport.ts';
 import { MAX_STREAM_HEAD, type StreamGate } from './stream-gate.ts';
+import { DEFAULT_GOSSIP_PORT, GOSSIP_DEFAULTS } from './options.ts';
 
 export interface NetTransportOptions {
   /** host:port; port 0 lets the OS choose (the same port is used for UDP and TCP). */
@@ -35,8 +36,8 @@ export interface NetTransportOptions {
 export type StreamRefusal = 'connection_limit' | 'client_limit' | 'deadline' | 'frame';
 
 const DEFAULT_MAX_STREAM = 32 * 1024 * 1024;
-export const DEFAULT_MAX_STREAM_CONNECTIONS = 128;
-export const DEFAULT_MAX_STREAM_CONNECTIONS_PER_CLIENT = 8;
+export const DEFAULT_MAX_STREAM_CONNECTIONS = GOSSIP_DEFAULTS.maxConnections;
+export const DEFAULT_MAX_STREAM_CONNECTIONS_PER_CLIENT = GOSSIP_DEFAULTS.maxConnectionsPerClient;
 
 /**
  * Production transport: one UDP socket for probes and gossip, one TCP listener
@@ -88,7 +89,7 @@ export class NetTransport implements Transport {
     this.#onPacket = onPacket;
     this.#onStream = onStream;
     this.#gate = gate;
-    const bind = parseHostPort(this.#opts.bind, 7946);
+    const bind = parseHostPort(this.#opts.bind, DEFAULT_GOSSIP_PORT);
     const unspecified = bind.host === '0.0.0.0' || bind.host === '::';
     if (unspecified && !this.#opts.advertise) throw new GossipConfigError(`gossip.advertise is required when binding ${this.#opts.bind}`);
     let lastErr: unknown;

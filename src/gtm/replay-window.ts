@@ -1,5 +1,7 @@
 import { EdgeplaneError } from '../util/errors.ts';
 import { GossipConfigError } from './errors.ts';
+import { GOSSIP_DEFAULTS } from './options.ts';
+import { parseDuration } from '../util/duration.ts';
 
 /** Why an authenticated message was refused as not fresh. */
 export type ReplayReason = 'replayed' | 'clock_skew';
@@ -28,7 +30,7 @@ export interface ReplayWindowOptions {
   floor?: number;
 }
 
-export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000;
+export const DEFAULT_MAX_CLOCK_SKEW_MS = parseDuration(GOSSIP_DEFAULTS.maxClockSkew);
 const DEFAULT_MAX_ENTRIES = 100_000;
 /** Buckets per skew interval: expiry in slices of skew/8 keeps it O(1) per message. */
 const BUCKETS_PER_SKEW = 8;

@@ -4,6 +4,10 @@ import type { ClusterConfig } from '../config/schema/index.ts';
 import { HealthOptionsError } from './errors.ts';
 import type { HttpProbeOptions } from './http-probe.ts';
 import { resolveActiveCheck, resolveBreaker, resolveOutlier, resolvePanicThreshold, type ActiveCheckOptions, type BreakerLimits, type OutlierOptions } from './options.ts';
+import { UpstreamTls } from '../config/schema/clusters.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
+
+const TLS = defaultsOf(UpstreamTls, ['enabled', 'insecureSkipVerify']);
 
 /** Everything a cluster's config resolves to, computed before anything is applied. */
 export interface ResolvedClusterOptions {
@@ -27,7 +31,7 @@ export function resolveClusterOptions(c: ClusterConfig, baseDir: string): Resolv
 }
 
 function checkTls(c: ClusterConfig, baseDir: string): HttpProbeOptions['tls'] {
-  if (!c.tls || c.tls.enabled === false) return undefined;
+  if (!c.tls || !(c.tls.enabled ?? TLS.enabled)) return undefined;
   let ca: Buffer | undefined;
   if (c.tls.ca) {
     try {
@@ -36,5 +40,5 @@ function checkTls(c: ClusterConfig, baseDir: string): HttpProbeOptions['tls'] {
       throw new HealthOptionsError(`cluster ${c.name}: cannot read tls.ca ${c.tls.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  return { rejectUnauthorized: c.tls.insecureSkipVerify !== true, ...(c.tls.servername ? { servername: c.tls.servername } : {}), ...(ca ? { ca } : {}) };
+  return { rejectUnauthorized: !(c.tls.insecureSkipVerify ?? TLS.insecureSkipVerify), ...(c.tls.servername ? { servername: c.tls.servername } : {}), ...(ca ? { ca } : {}) };
 }

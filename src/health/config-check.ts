@@ -2,6 +2,8 @@ import { parseHostPort } from '../util/address.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { Config, ClusterConfig } from '../config/schema/index.ts';
 import type { RawIssue } from '../config/issue.ts';
+import { resolveDnsDiscovery } from '../discovery/options.ts';
+import { CLUSTER_DEFAULTS, OUTLIER_DEFAULTS } from './options.ts';
 
 type Path = (string | number)[];
 
@@ -36,7 +38,7 @@ function checkCluster(c: ClusterConfig, base: Path, issues: RawIssue[]): void {
       }
     }
     if (type !== 'grpc' && hc.grpc !== undefined) issues.push({ path: [...p, 'grpc'], message: `grpc does not apply to type: ${type}` });
-    if (type === 'grpc' && (c.protocol ?? 'http1') === 'http1') issues.push({ path: [...p, 'type'], message: 'gRPC health checks need the cluster\'s protocol to be h2 or h2c' });
+    if (type === 'grpc' && (c.protocol ?? CLUSTER_DEFAULTS.protocol) === 'http1') issues.push({ path: [...p, 'type'], message: 'gRPC health checks need the cluster\'s protocol to be h2 or h2c' });
     for (const k of ['interval', 'timeout', 'noTrafficInterval'] as const) {
       if (hc[k] !== undefined && ms(hc[k]) === 0) issues.push({ path: [...p, k], message: 'must be greater than 0' });
     }
@@ -53,9 +55,10 @@ function checkCluster(c: ClusterConfig, base: Path, issues: RawIssue[]): void {
     for (const k of ['interval', 'baseEjectionTime', 'maxEjectionTime'] as const) {
       if (od[k] !== undefined && ms(od[k]) === 0) issues.push({ path: [...p, k], message: 'must be greater than 0' });
     }
-    const baseMs = ms(od.baseEjectionTime) ?? 30_000;
-    const maxMs = ms(od.maxEjectionTime) ?? 300_000;
-    if (maxMs < baseMs) issues.push({ path: [...p, 'maxEjectionTime'], message: `must not be less than baseEjectionTime (${od.baseEjectionTime ?? '30s'})` });
+    const baseEjection = od.baseEjectionTime ?? OUTLIER_DEFAULTS.baseEjectionTime;
+    if (parseDuration(od.maxEjectionTime ?? OUTLIER_DEFAULTS.maxEjectionTime) < parseDuration(baseEjection)) {
+      issues.push({ path: [...p, 'maxEjectionTime'], message: `must not be less than baseEjectionTime (${baseEjection})` });
+    }
     if (od.consecutiveLocalOriginFailure !== undefined && !od.splitExternalLocalOriginErrors) {
       issues.push({ path: [...p, 'consecutiveLocalOriginFailure'], message: 'only counts with splitExternalLocalOriginErrors: true' });
     }
@@ -63,7 +66,8 @@ function checkCluster(c: ClusterConfig, base: Path, issues: RawIssue[]): void {
   const d = c.discovery;
   if (d?.dns) {
     const p = [...base, 'discovery', 'dns'];
-    const type = d.dns.type ?? 'A';
+    const dns = resolveDnsDiscovery(d.dns);
+    const type = dns.type;
     if (type !== 'SRV' && d.dns.port === undefined) issues.push({ path: p, message: `type ${type} needs a port (SRV records carry their own)` });
     if (type === 'SRV' && d.dns.port !== undefined) issues.push({ path: [...p, 'port'], message: 'SRV records carry their own ports; remove port' });
     if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/.test(d.dns.name)) {
@@ -76,9 +80,7 @@ function checkCluster(c: ClusterConfig, base: Path, issues: RawIssue[]): void {
         issues.push({ path: [...p, 'resolvers', j], message: (err as Error).message });
       }
     });
-    const lo = ms(d.dns.minInterval) ?? 5000;
-    const hi = ms(d.dns.maxInterval) ?? 300_000;
-    if (lo > hi) issues.push({ path: [...p, 'minInterval'], message: 'must not exceed maxInterval' });
+    if (dns.minIntervalMs > dns.maxIntervalMs) issues.push({ path: [...p, 'minInterval'], message: 'must not exceed maxInterval' });
     if (d.dns.timeout !== undefined && ms(d.dns.timeout) === 0) issues.push({ path: [...p, 'timeout'], message: 'must be greater than 0' });
   }
   if (d?.kubernetes?.apiServer !== undefined) {

@@ -1,4 +1,6 @@
 import type { ClusterConfig } from '../config/schema/index.ts';
+import { HealthCheck, GrpcHealthCheck, OutlierDetection, CircuitBreaker, Cluster } from '../config/schema/clusters.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
 import { parseDuration } from '../util/duration.ts';
 import { HealthOptionsError } from './errors.ts';
 
@@ -60,8 +62,24 @@ export interface BreakerLimits {
   maxRetries: number;
 }
 
-export const DEFAULT_PANIC_THRESHOLD = 50;
 export const BODY_MATCH_LIMIT = 64 * 1024;
+
+// Every default is the schema field's `default` (src/config/schema/clusters.ts).
+const HC = defaultsOf(HealthCheck, ['interval', 'noTrafficInterval', 'timeout', 'path', 'expectedStatuses', 'healthyThreshold', 'unhealthyThreshold', 'startHealthy']);
+const GRPC = defaultsOf(GrpcHealthCheck, ['service']);
+const OD = defaultsOf(OutlierDetection, [
+  'consecutive5xx', 'consecutiveGatewayFailure', 'consecutiveLocalOriginFailure', 'splitExternalLocalOriginErrors',
+  'interval', 'baseEjectionTime', 'maxEjectionTime', 'maxEjectionTimeJitter', 'maxEjectionPercent',
+  'alwaysEjectOneHost', 'successfulActiveHealthCheckUnejectHost',
+  'successRateMinimumHosts', 'successRateRequestVolume', 'successRateStdevFactor',
+  'failurePercentageThreshold', 'failurePercentageMinimumHosts', 'failurePercentageRequestVolume',
+  'enforcingConsecutive5xx', 'enforcingConsecutiveLocalOriginFailure', 'enforcingSuccessRate', 'enforcingLocalOriginSuccessRate',
+]);
+const CB = defaultsOf(CircuitBreaker, ['maxConnections', 'maxPendingRequests', 'maxRequests', 'maxRetries']);
+const CLUSTER = defaultsOf(Cluster, ['panicThreshold', 'protocol']);
+/** For the cross-checks (config-check.ts), which compare fields as the resolvers will see them. */
+export const OUTLIER_DEFAULTS = OD;
+export const CLUSTER_DEFAULTS = CLUSTER;
 
 type HealthCheckConfig = NonNullable<ClusterConfig['healthCheck']>;
 type OutlierConfig = NonNullable<ClusterConfig['outlierDetection']>;
@@ -83,8 +101,8 @@ export function parseStatusSpec(spec: number | string): [number, number] {
 }
 
 /** `protocol`: the cluster's upstream protocol; gRPC checks need HTTP/2 (h2 or h2c). */
-export function resolveActiveCheck(c: HealthCheckConfig, protocol: ClusterConfig['protocol'] = 'http1'): ActiveCheckOptions {
-  const intervalMs = positive(parseDuration(c.interval ?? '5s'), 'healthCheck.interval');
+export function resolveActiveCheck(c: HealthCheckConfig, protocol: ClusterConfig['protocol'] = CLUSTER.protocol): ActiveCheckOptions {
+  const intervalMs = positive(parseDuration(c.interval ?? HC.interval), 'healthCheck.interval');
   const type = c.type ?? (c.grpc !== undefined ? 'grpc' : 'http');
   if (type !== 'http' && (c.bodyMatch !== undefined || c.expectedStatuses !== undefined || c.host !== undefined || c.path !== undefined)) {
     throw new HealthOptionsError('healthCheck: path, host, expectedStatuses and bodyMatch only apply to type http');
@@ -93,24 +111,24 @@ export function resolveActiveCheck(c: HealthCheckConfig, protocol: ClusterConfig
   if (type === 'grpc' && protocol === 'http1') throw new HealthOptionsError('healthCheck: gRPC checks need a cluster with protocol h2 or h2c');
   return {
     type,
-    grpc: type === 'grpc' ? { service: c.grpc?.service ?? '', authority: c.grpc?.authority, tls: protocol === 'h2' } : null,
-    path: c.path ?? '/readyz',
+    grpc: type === 'grpc' ? { service: c.grpc?.service ?? GRPC.service, authority: c.grpc?.authority, tls: protocol === 'h2' } : null,
+    path: c.path ?? HC.path,
     host: c.host,
-    expectedStatuses: (c.expectedStatuses ?? ['200-299']).map(parseStatusSpec),
+    expectedStatuses: (c.expectedStatuses ?? HC.expectedStatuses).map(parseStatusSpec),
     bodyMatch: c.bodyMatch,
     intervalMs,
-    noTrafficIntervalMs: positive(parseDuration(c.noTrafficInterval ?? '60s'), 'healthCheck.noTrafficInterval'),
+    noTrafficIntervalMs: positive(parseDuration(c.noTrafficInterval ?? HC.noTrafficInterval), 'healthCheck.noTrafficInterval'),
     jitterMs: c.jitter !== undefined ? parseDuration(c.jitter) : Math.round(intervalMs / 10),
-    timeoutMs: positive(parseDuration(c.timeout ?? '1s'), 'healthCheck.timeout'),
-    healthyThreshold: c.healthyThreshold ?? 2,
-    unhealthyThreshold: c.unhealthyThreshold ?? 3,
-    startHealthy: c.startHealthy ?? false,
+    timeoutMs: positive(parseDuration(c.timeout ?? HC.timeout), 'healthCheck.timeout'),
+    healthyThreshold: c.healthyThreshold ?? HC.healthyThreshold,
+    unhealthyThreshold: c.unhealthyThreshold ?? HC.unhealthyThreshold,
+    startHealthy: c.startHealthy ?? HC.startHealthy,
   };
 }
 
 export function resolveOutlier(c: OutlierConfig): OutlierOptions {
-  const baseEjectionTimeMs = positive(parseDuration(c.baseEjectionTime ?? '30s'), 'outlierDetection.baseEjectionTime');
-  const maxEjectionTimeMs = positive(parseDuration(c.maxEjectionTime ?? '300s'), 'outlierDetection.maxEjectionTime');
+  const baseEjectionTimeMs = positive(parseDuration(c.baseEjectionTime ?? OD.baseEjectionTime), 'outlierDetection.baseEjectionTime');
+  const maxEjectionTimeMs = positive(parseDuration(c.maxEjectionTime ?? OD.maxEjectionTime), 'outlierDetection.maxEjectionTime');
   if (maxEjectionTimeMs < baseEjectionTimeMs) {
     throw new HealthOptionsError('outlierDetection.maxEjectionTime must not be less than baseEjectionTime');
   }
@@ -120,28 +138,28 @@ export function resolveOutlier(c: OutlierConfig): OutlierOptions {
   const gwDefault = c.consecutiveGatewayFailure !== undefined ? 100 : 0;
   const fpDefault = c.failurePercentageThreshold !== undefined ? 100 : 0;
   return {
-    consecutive5xx: c.consecutive5xx ?? 5,
-    consecutiveGatewayFailure: c.consecutiveGatewayFailure ?? 5,
-    consecutiveLocalOriginFailure: c.consecutiveLocalOriginFailure ?? 5,
-    splitExternalLocalOriginErrors: c.splitExternalLocalOriginErrors ?? false,
-    intervalMs: positive(parseDuration(c.interval ?? '10s'), 'outlierDetection.interval'),
+    consecutive5xx: c.consecutive5xx ?? OD.consecutive5xx,
+    consecutiveGatewayFailure: c.consecutiveGatewayFailure ?? OD.consecutiveGatewayFailure,
+    consecutiveLocalOriginFailure: c.consecutiveLocalOriginFailure ?? OD.consecutiveLocalOriginFailure,
+    splitExternalLocalOriginErrors: c.splitExternalLocalOriginErrors ?? OD.splitExternalLocalOriginErrors,
+    intervalMs: positive(parseDuration(c.interval ?? OD.interval), 'outlierDetection.interval'),
     baseEjectionTimeMs,
     maxEjectionTimeMs,
-    maxEjectionTimeJitterMs: parseDuration(c.maxEjectionTimeJitter ?? '0s'),
-    maxEjectionPercent: c.maxEjectionPercent ?? 10,
-    alwaysEjectOneHost: c.alwaysEjectOneHost ?? true,
-    successfulActiveHealthCheckUnejectHost: c.successfulActiveHealthCheckUnejectHost ?? true,
-    successRateMinimumHosts: c.successRateMinimumHosts ?? 5,
-    successRateRequestVolume: c.successRateRequestVolume ?? 100,
-    successRateStdevFactor: c.successRateStdevFactor ?? 1900,
-    failurePercentageThreshold: c.failurePercentageThreshold ?? 85,
-    failurePercentageMinimumHosts: c.failurePercentageMinimumHosts ?? 5,
-    failurePercentageRequestVolume: c.failurePercentageRequestVolume ?? 50,
-    enforcingConsecutive5xx: c.enforcingConsecutive5xx ?? 100,
+    maxEjectionTimeJitterMs: parseDuration(c.maxEjectionTimeJitter ?? OD.maxEjectionTimeJitter),
+    maxEjectionPercent: c.maxEjectionPercent ?? OD.maxEjectionPercent,
+    alwaysEjectOneHost: c.alwaysEjectOneHost ?? OD.alwaysEjectOneHost,
+    successfulActiveHealthCheckUnejectHost: c.successfulActiveHealthCheckUnejectHost ?? OD.successfulActiveHealthCheckUnejectHost,
+    successRateMinimumHosts: c.successRateMinimumHosts ?? OD.successRateMinimumHosts,
+    successRateRequestVolume: c.successRateRequestVolume ?? OD.successRateRequestVolume,
+    successRateStdevFactor: c.successRateStdevFactor ?? OD.successRateStdevFactor,
+    failurePercentageThreshold: c.failurePercentageThreshold ?? OD.failurePercentageThreshold,
+    failurePercentageMinimumHosts: c.failurePercentageMinimumHosts ?? OD.failurePercentageMinimumHosts,
+    failurePercentageRequestVolume: c.failurePercentageRequestVolume ?? OD.failurePercentageRequestVolume,
+    enforcingConsecutive5xx: c.enforcingConsecutive5xx ?? OD.enforcingConsecutive5xx,
     enforcingConsecutiveGatewayFailure: c.enforcingConsecutiveGatewayFailure ?? gwDefault,
-    enforcingConsecutiveLocalOriginFailure: c.enforcingConsecutiveLocalOriginFailure ?? 100,
-    enforcingSuccessRate: c.enforcingSuccessRate ?? 100,
-    enforcingLocalOriginSuccessRate: c.enforcingLocalOriginSuccessRate ?? 100,
+    enforcingConsecutiveLocalOriginFailure: c.enforcingConsecutiveLocalOriginFailure ?? OD.enforcingConsecutiveLocalOriginFailure,
+    enforcingSuccessRate: c.enforcingSuccessRate ?? OD.enforcingSuccessRate,
+    enforcingLocalOriginSuccessRate: c.enforcingLocalOriginSuccessRate ?? OD.enforcingLocalOriginSuccessRate,
     enforcingFailurePercentage: c.enforcingFailurePercentage ?? fpDefault,
     enforcingFailurePercentageLocalOrigin: c.enforcingFailurePercentageLocalOrigin ?? fpDefault,
   };
@@ -150,13 +168,13 @@ export function resolveOutlier(c: OutlierConfig): OutlierOptions {
 /** Envoy's defaults apply when the cluster configures no breaker: the limits always exist. */
 export function resolveBreaker(c: BreakerConfig | undefined): BreakerLimits {
   return {
-    maxConnections: c?.maxConnections ?? 1024,
-    maxPendingRequests: c?.maxPendingRequests ?? 1024,
-    maxRequests: c?.maxRequests ?? 1024,
-    maxRetries: c?.maxRetries ?? 3,
+    maxConnections: c?.maxConnections ?? CB.maxConnections,
+    maxPendingRequests: c?.maxPendingRequests ?? CB.maxPendingRequests,
+    maxRequests: c?.maxRequests ?? CB.maxRequests,
+    maxRetries: c?.maxRetries ?? CB.maxRetries,
   };
 }
 
 export function resolvePanicThreshold(c: ClusterConfig): number {
-  return c.panicThreshold ?? DEFAULT_PANIC_THRESHOLD;
+  return c.panicThreshold ?? CLUSTER.panicThreshold;
 }

@@ -1,3 +1,6 @@
+import { RegionThresholds as RegionThresholdsSchema } from '../config/schema/health.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
+
 /**
  * The record a gateway gossips about its own region entry: how much of the
  * upstream capacity behind each GTM name it can reach. Small on purpose; it
@@ -22,7 +25,8 @@ export interface RegionThresholds {
   down: number;
 }
 
-export const DEFAULT_REGION_THRESHOLDS: RegionThresholds = { degraded: 75, down: 25 };
+/** Declared on the schema fields (src/config/schema/health.ts). */
+export const DEFAULT_REGION_THRESHOLDS: RegionThresholds = { ...defaultsOf(RegionThresholdsSchema, ['degraded', 'down']) };
 
 /** Healthy and total endpoints per cluster; the endpoint table provides it. */
 export interface ClusterCounts {

@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from '../util/duration.ts';
 import { ReleaseRejectedError } from './errors.ts';
 import type { GateThresholds, ReleaseSpec, Strategy } from './model.ts';
 import { DEFAULT_CANARY_STEPS, planSteps, targetShare, windowFor } from './strategy.ts';
+import { resolveActiveCheck } from '../health/options.ts';
 
 /**
  * Reads a start request (POST /v1/releases) once, against the config in force:
@@ -153,10 +154,10 @@ function duration(value: unknown, fallback: string, path: string, bad: (p: strin
 }
 
 function healthCheckInterval(config: Config, cluster: string): number | null {
-  const hc = config.clusters.find((c) => c.name === cluster)?.healthCheck;
-  if (!hc) return null;
+  const c = config.clusters.find((x) => x.name === cluster);
+  if (!c?.healthCheck) return null;
   try {
-    return parseDuration(hc.interval ?? '5s');
+    return resolveActiveCheck(c.healthCheck, c.protocol).intervalMs;
   } catch {
     return null;
   }

@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, Name, Address, Duration } from './common.ts';
 
-const Ttl = (description: string) => Type.Integer({ minimum: 0, maximum: 2147483647, description });
+const Ttl = (description: string, dflt?: number) => Type.Integer({ minimum: 0, maximum: 2147483647, description, ...(dflt !== undefined ? { default: dflt } : {}) });
 
 export const Soa = Obj({
   mname: Type.String({ description: 'primary nameserver name (absolute)' }),
   rname: Type.String({ description: 'responsible mailbox as a name (hostmaster.example.com) or an address (hostmaster@example.com)' }),
-  serial: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'default 1; set it if secondaries transfer the zone' })),
+  serial: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, default: 1, description: 'set it if secondaries transfer the zone' })),
   refresh: Type.Integer({ minimum: 0 }),
   retry: Type.Integer({ minimum: 0 }),
   expire: Type.Integer({ minimum: 0 }),
@@ -30,31 +30,32 @@ export const GtmRegion = Obj({
 
 export const GtmName = Obj({
   name: Type.String({ description: 'relative to the origin, like record names' }),
-  ttl: Type.Optional(Ttl('default 30')),
+  ttl: Type.Optional(Ttl('TTL of GTM answers (short: clients follow region changes)', 30)),
   answers: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Literal('all')], {
-    description: 'addresses per answer: 1 (default), N, or all up VIPs ordered by a weighted shuffle',
+    default: 1,
+    description: 'addresses per answer: N, or all up VIPs ordered by a weighted shuffle',
   })),
   regions: Type.Array(GtmRegion, { minItems: 1 }),
 });
 
 export const DnssecKey = Obj({
   file: Type.String({ minLength: 1, description: 'PKCS#8 PEM private key from `edgeplane dnssec keygen`, relative to the config file' }),
-  role: Type.Optional(Type.Union([Type.Literal('csk'), Type.Literal('ksk'), Type.Literal('zsk')], { description: 'csk (default) signs everything; ksk signs the DNSKEY, CDS and CDNSKEY sets; zsk the rest' })),
-  state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('published')], { description: 'active (default): published and signing; published: only in the DNSKEY set (rollover)' })),
+  role: Type.Optional(Type.Union([Type.Literal('csk'), Type.Literal('ksk'), Type.Literal('zsk')], { default: 'csk', description: 'csk signs everything; ksk signs the DNSKEY, CDS and CDNSKEY sets; zsk the rest' })),
+  state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('published')], { default: 'active', description: 'active: published and signing; published: only in the DNSKEY set (rollover)' })),
 });
 
 export const Dnssec = Obj({
   keys: Type.Array(DnssecKey, { minItems: 1 }),
-  algorithm: Type.Optional(Type.Union([Type.Literal('ecdsap256sha256'), Type.Literal('ed25519')], { description: 'every key must be of this algorithm; default ecdsap256sha256' })),
-  signatureValidity: Type.Optional(Duration('RRSIG lifetime from signing (inception is an hour before); default 14d')),
-  refresh: Type.Optional(Duration('re-sign everything this often; must be shorter than signatureValidity; default 7d')),
+  algorithm: Type.Optional(Type.Union([Type.Literal('ecdsap256sha256'), Type.Literal('ed25519')], { default: 'ecdsap256sha256', description: 'every key must be of this algorithm' })),
+  signatureValidity: Type.Optional(Duration('RRSIG lifetime from signing (inception is an hour before)', '14d')),
+  refresh: Type.Optional(Duration('re-sign everything this often; must be shorter than signatureValidity', '7d')),
   dnskeyTtl: Type.Optional(Ttl('TTL of DNSKEY, CDS and CDNSKEY; default the zone ttl')),
-  cds: Type.Optional(Type.Boolean({ description: 'publish CDS and CDNSKEY for the active SEP keys (RFC 7344/8078); default true' })),
+  cds: Type.Optional(Type.Boolean({ default: true, description: 'publish CDS and CDNSKEY for the active SEP keys (RFC 7344/8078)' })),
 });
 
 export const Zone = Obj({
   origin: Type.String(),
-  ttl: Type.Optional(Ttl('default TTL of static records, default 3600')),
+  ttl: Type.Optional(Ttl('default TTL of static records', 3600)),
   soa: Soa,
   nameservers: Type.Array(Type.String(), { minItems: 1 }),
   records: Type.Optional(Type.Array(StaticRecord)),
@@ -63,16 +64,30 @@ export const Zone = Obj({
 });
 
 export const Rrl = Obj({
-  enabled: Type.Optional(Type.Boolean({ description: 'default true' })),
-  responsesPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'positive answers per client prefix and second; 0 (default) = unlimited' })),
-  nxdomainsPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'NXDOMAIN answers per client prefix and second; default 20, 0 = unlimited' })),
-  errorsPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'REFUSED/FORMERR/NOTIMP/BADVERS per client prefix and second; default 20, 0 = unlimited' })),
-  largeResponsesPerSecond: Type.Optional(Type.Integer({ minimum: 0, description: 'answers bigger than largeResponseSize per client prefix and second; default 20, 0 = unlimited' })),
-  largeResponseSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 65535, description: 'bytes; default 512' })),
-  slip: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'every Nth limited answer is sent as an empty TC=1 reply (client retries over TCP), the others are dropped; 0 = drop all; default 2' })),
-  ipv4PrefixLength: Type.Optional(Type.Integer({ minimum: 8, maximum: 32, description: 'default 24' })),
-  ipv6PrefixLength: Type.Optional(Type.Integer({ minimum: 16, maximum: 128, description: 'default 56' })),
+  enabled: Type.Optional(Type.Boolean({ default: true, description: 'response rate limiting' })),
+  responsesPerSecond: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'positive answers per client prefix and second; 0 = unlimited' })),
+  nxdomainsPerSecond: Type.Optional(Type.Integer({ minimum: 0, default: 20, description: 'NXDOMAIN answers per client prefix and second; 0 = unlimited' })),
+  errorsPerSecond: Type.Optional(Type.Integer({ minimum: 0, default: 20, description: 'REFUSED/FORMERR/NOTIMP/BADVERS per client prefix and second; 0 = unlimited' })),
+  largeResponsesPerSecond: Type.Optional(Type.Integer({ minimum: 0, default: 20, description: 'answers bigger than largeResponseSize per client prefix and second; 0 = unlimited' })),
+  largeResponseSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 65535, default: 512, description: 'bytes' })),
+  slip: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'every Nth limited answer is sent as an empty TC=1 reply (client retries over TCP), the others are dropped; 0 = drop all', default: 2 })),
+  ipv4PrefixLength: Type.Optional(Type.Integer({ minimum: 8, maximum: 32, default: 24, description: 'IPv4 clients are counted per prefix of this length' })),
+  ipv6PrefixLength: Type.Optional(Type.Integer({ minimum: 16, maximum: 128, default: 56, description: 'IPv6 clients are counted per prefix of this length' })),
   exempt: Type.Optional(Type.Array(Type.String(), { description: 'CIDRs never limited (monitoring, own resolvers)' })),
+});
+
+export const DnsTcp = Obj({
+  idleTimeout: Type.Optional(Duration('close a TCP connection that sent no complete query this long (partial bytes do not count)', '10s')),
+  messageTimeout: Type.Optional(Duration('a query must arrive whole, and its answer be read, within this after its first byte', '2s')),
+  maxConnectionDuration: Type.Optional(Duration('close a TCP connection this long after it was accepted, whatever it sends', '60s')),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1, default: 1024, description: 'per listen address (and worker)' })),
+  maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1, default: 16, description: 'per client address (IPv6: per /64), listen address and worker' })),
+});
+
+export const DnsIdentity = Obj({
+  serverId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'answers NSID and CH TXT id.server / hostname.bind: a string, true (default: the host name) or false (off)' })),
+  nsid: Type.Optional(Type.Boolean({ default: true, description: 'send serverId as NSID (RFC 5001) when a query asks' })),
+  version: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { default: false, description: 'CH TXT version.bind / version.server: a string, true ("edgeplane VERSION") or false (off, REFUSED)' })),
 });
 
 export const Dns = Obj({
@@ -86,23 +101,13 @@ export const Dns = Obj({
       continents: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Z]{2}$' }), Name(), { additionalProperties: false, description: 'continent code (AF AN AS EU NA OC SA) -> region, used when the country has no entry' })),
     })),
   })),
-  udpPayloadSize: Type.Optional(Type.Integer({ minimum: 512, maximum: 4096, description: 'EDNS UDP payload size advertised and never exceeded; default 1232' })),
-  tcp: Type.Optional(Obj({
-    idleTimeout: Type.Optional(Duration('close a TCP connection that sent no complete query this long (partial bytes do not count); default 10s')),
-    messageTimeout: Type.Optional(Duration('a query must arrive whole, and its answer be read, within this after its first byte; default 2s')),
-    maxConnectionDuration: Type.Optional(Duration('close a TCP connection this long after it was accepted, whatever it sends; default 60s')),
-    maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'per listen address (and worker); default 1024' })),
-    maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1, description: 'per client address (IPv6: per /64), listen address and worker; default 16' })),
-  })),
+  udpPayloadSize: Type.Optional(Type.Integer({ minimum: 512, maximum: 4096, default: 1232, description: 'EDNS UDP payload size advertised and never exceeded' })),
+  tcp: Type.Optional(DnsTcp),
   rrl: Type.Optional(Rrl),
   cookies: Type.Optional(Obj({
-    enabled: Type.Optional(Type.Boolean({ description: 'DNS cookies (RFC 7873, RFC 9018 server cookies); default true' })),
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'DNS cookies (RFC 7873, RFC 9018 server cookies)' })),
     secret: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: '16-byte secret as hex; give every nameserver of a zone the same one; default a random one per process' })),
     previousSecret: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'still accepted during a secret rotation' })),
   })),
-  identity: Type.Optional(Obj({
-    serverId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'answers NSID and CH TXT id.server / hostname.bind: a string, true (default: the host name) or false (off)' })),
-    nsid: Type.Optional(Type.Boolean({ description: 'send serverId as NSID (RFC 5001) when a query asks; default true' })),
-    version: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 255 }), Type.Boolean()], { description: 'CH TXT version.bind / version.server: a string, true ("edgeplane VERSION") or false (default: off, REFUSED)' })),
-  })),
+  identity: Type.Optional(DnsIdentity),
 });

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Obj, Name, Duration } from './common.ts';
+import { Obj, Name } from './common.ts';
 import { Listener } from './listeners.ts';
 import { Cluster } from './clusters.ts';
 import { Route } from './routes.ts';
@@ -11,11 +11,12 @@ import { Health } from './health.ts';
 import { Store } from './store.ts';
 import { Unit } from './units.ts';
 import { AccessLog } from './access-log.ts';
+import { Drain } from './drain.ts';
 
 export const ConfigSchema = Obj(
   {
     $schema: Type.Optional(Type.String()),
-    version: Type.Optional(Type.Integer({ minimum: 0, description: 'the file\'s own version; persisted admin changes win only when newer' })),
+    version: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'the file\'s own version; persisted admin changes win only when newer' })),
     node: Obj({
       id: Name('this gateway\'s unique id'),
       region: Name('the region this gateway serves'),
@@ -32,10 +33,7 @@ export const ConfigSchema = Obj(
       level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' })),
       accessLog: Type.Optional(AccessLog),
     })),
-    drain: Type.Optional(Obj({
-      delay: Type.Optional(Duration('how long /readyz reports 503 before listeners close, default 5s')),
-      timeout: Type.Optional(Duration('how long in-flight requests may take to finish, default 30s')),
-    })),
+    drain: Type.Optional(Drain),
     units: Type.Optional(Type.Array(Unit, { description: 'deployment units: services whose colors are containers the gateway starts (release deploy)' })),
     workers: Type.Optional(Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], { description: 'data-plane worker processes; default 1 (in the main process)' })),
     store: Type.Optional(Store),

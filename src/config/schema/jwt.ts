@@ -31,9 +31,9 @@ export const JwtProvider = Obj({
   jwks: Type.Optional(Obj({
     file: Type.Optional(Type.String({ minLength: 1, description: 'JWKS file, relative to the config file' })),
     url: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS endpoint (http or https)' })),
-    cacheTtl: Type.Optional(Duration('how long a fetched key set is fresh, default 10m; refreshed in the background before that')),
-    cooldown: Type.Optional(Duration('minimum time between refetches triggered by an unknown kid, default 30s')),
-    timeout: Type.Optional(Duration('JWKS fetch timeout, default 5s')),
+    cacheTtl: Type.Optional(Duration('how long a fetched key set is fresh; refreshed in the background before that', '10m')),
+    cooldown: Type.Optional(Duration('minimum time between refetches triggered by an unknown kid', '30s')),
+    timeout: Type.Optional(Duration('JWKS fetch timeout', '5s')),
   })),
   publicKey: Type.Optional(Obj({
     pem: Type.Optional(Type.String({ minLength: 1, description: 'SPKI PEM text (-----BEGIN PUBLIC KEY-----)' })),
@@ -44,23 +44,23 @@ export const JwtProvider = Obj({
     minItems: 1,
     description: 'allowed JWS algorithms; default every asymmetric one for jwks/publicKey, HS256/HS384/HS512 for secret; none is never allowed',
   })),
-  clockSkew: Type.Optional(Duration('tolerance for exp, nbf and iat, default 60s')),
+  clockSkew: Type.Optional(Duration('tolerance for exp, nbf and iat', '60s')),
   requiredClaims: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'claims that must be present' })),
   maxAge: Type.Optional(Duration('maximum age of the token by its iat claim (which then becomes required)')),
   from: Type.Optional(Type.Union([JwtTokenLocation, Type.Array(JwtTokenLocation, { minItems: 1 })], {
     description: 'token location(s), tried in order; default Authorization: Bearer',
   })),
-  forward: Type.Optional(Type.Boolean({ description: 'forward the token upstream; default false (it is removed)' })),
+  forward: Type.Optional(Type.Boolean({ default: false, description: 'forward the token upstream (by default it is removed)' })),
   payloadHeader: Type.Optional(HeaderName('send the verified payload (base64url JSON) upstream in this header')),
   claimsToHeaders: Type.Optional(Type.Array(Obj({ claim: Type.String({ minLength: 1 }), header: HeaderName() }))),
-  maxTokenSize: Type.Optional(Type.Integer({ minimum: 256, maximum: 65536, description: 'tokens longer than this many bytes are rejected before parsing, default 8192' })),
+  maxTokenSize: Type.Optional(Type.Integer({ minimum: 256, maximum: 65536, default: 8192, description: 'tokens longer than this many bytes are rejected before parsing' })),
 });
 
 export const Jwt = Obj({
   providers: Type.Array(JwtProvider),
-  realm: Type.Optional(Type.String({ pattern: '^[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*$', maxLength: 128, description: 'realm in WWW-Authenticate, default "edgeplane"' })),
+  realm: Type.Optional(Type.String({ pattern: '^[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*$', maxLength: 128, default: 'edgeplane', description: 'realm in WWW-Authenticate' })),
   cache: Type.Optional(Obj({
-    enabled: Type.Optional(Type.Boolean({ description: 'cache verified tokens, default true' })),
-    maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'default 10000' })),
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'cache verified tokens' })),
+    maxEntries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10000, description: 'verified tokens kept' })),
   })),
 });

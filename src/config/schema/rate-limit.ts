@@ -17,10 +17,11 @@ export const RateLimitRule = Obj({
   per: Duration('the period `requests` refill over, e.g. 1s, 1m'),
   burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'bucket size: requests allowed at once after a quiet period; default `requests`' })),
   whenKeyMissing: Type.Optional(Type.Union([Type.Literal('client-address'), Type.Literal('shared'), Type.Literal('skip')], {
-    description: 'a request without the key (no header, cookie or claim): counted by its client address (default), in one bucket shared by all such requests, or not limited',
+    default: 'client-address',
+    description: 'a request without the key (no header, cookie or claim): counted by its client address, in one bucket shared by all such requests, or not limited',
   })),
-  maxKeys: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'keys tracked at most (least recently used forgotten first), default 100000' })),
-  responseHeaders: Type.Optional(Type.Boolean({ description: 'also send RateLimit-* headers on requests that pass, default false (a 429 always has them)' })),
+  maxKeys: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100000, description: 'keys tracked at most (least recently used forgotten first)' })),
+  responseHeaders: Type.Optional(Type.Boolean({ default: false, description: 'also send RateLimit-* headers on requests that pass (a 429 always has them)' })),
 });
 
 export const RouteRateLimit = Type.Array(RateLimitRule, { minItems: 1, maxItems: 8, description: 'token-bucket limits, all of which a request must pass (429 otherwise)' });

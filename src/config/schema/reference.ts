@@ -25,6 +25,7 @@ export function renderReference(): string {
     'Generated from the JSON Schema by `npm run schema`; do not edit by hand.',
     'Durations are strings such as `250ms`, `2s`, `1m`; `${ENV}` and `${ENV:-default}` are interpolated in values.',
     'Unknown keys are errors. `[]` marks a list item.',
+    'The default column is what the gateway applies: each default is declared once, on its schema field, and the code reads it from there (`defaultsOf`, src/config/schema/defaults.ts).',
     '',
     '| key | type | required | default | description |',
     '|---|---|---|---|---|',

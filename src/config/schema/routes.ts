@@ -15,8 +15,8 @@ export const HeaderMatch = Obj({
   exact: Type.Optional(Type.String()),
   prefix: Type.Optional(Type.String()),
   regex: Type.Optional(Type.String()),
-  present: Type.Optional(Type.Boolean()),
-  invert: Type.Optional(Type.Boolean()),
+  present: Type.Optional(Type.Boolean({ default: true, description: 'without exact, prefix or regex: true matches when the header is there, false when it is absent' })),
+  invert: Type.Optional(Type.Boolean({ default: false, description: 'match when the header test does not' })),
 });
 
 export const RouteMatch = Obj({
@@ -56,7 +56,7 @@ export const RouteAuth = Obj({
     Obj({ anyOf: Type.Array(AuthProviderRef, { minItems: 1 }) }),
     Obj({ allOf: Type.Array(AuthProviderRef, { minItems: 1 }) }),
   ], { description: 'provider name; a list of acceptable providers (any of); { anyOf: [...] } or { allOf: [...] } (a valid token for each)' }),
-  optional: Type.Optional(Type.Boolean({ description: 'let requests without any token through; a token that is present must still be valid' })),
+  optional: Type.Optional(Type.Boolean({ default: false, description: 'let requests without any token through; a token that is present must still be valid' })),
   scopes: Type.Optional(Scopes('scopes every accepted token must all carry (scope / scp claims); 403 insufficient_scope otherwise')),
   claims: Type.Optional(ClaimMatches),
 });
@@ -64,8 +64,8 @@ export const RouteAuth = Obj({
 export const RetryPolicy = Obj({
   attempts: Type.Integer({ minimum: 0, maximum: 10, description: 'retries after the first try' }),
   on: Type.Optional(Type.Array(Type.String({ pattern: '^(connect-failure|reset|timeout|gateway-error|5xx|[1-5][0-9][0-9]|cancelled|deadline-exceeded|internal|resource-exhausted|unavailable)$' }), { default: ['connect-failure', 'reset'] })),
-  budgetPercent: Type.Optional(Percent('retries in flight as a share of active requests, default 20')),
-  minRetryConcurrency: Type.Optional(Type.Integer({ minimum: 0, description: 'retries always allowed regardless of the budget, default 3' })),
+  budgetPercent: Type.Optional(Percent('retries in flight as a share of active requests', 20)),
+  minRetryConcurrency: Type.Optional(Type.Integer({ minimum: 0, default: 3, description: 'retries always allowed regardless of the budget' })),
   perTryTimeout: Type.Optional(Duration()),
 });
 
@@ -81,15 +81,15 @@ export const Route = Obj({
   sticky: Type.Optional(Obj({
     cookie: Type.Optional(Type.String({ minLength: 1 })),
     header: Type.Optional(Type.String({ minLength: 1 })),
-    cookieMaxAge: Type.Optional(Duration('lifetime of the sticky cookie, default 1d')),
+    cookieMaxAge: Type.Optional(Duration('lifetime of the sticky cookie', '1d')),
   })),
   override: Type.Optional(Obj({ header: Type.String({ minLength: 1 }) })),
   auth: Type.Optional(RouteAuth),
   retries: Type.Optional(RetryPolicy),
-  timeout: Type.Optional(Duration('whole request, default 15s')),
+  timeout: Type.Optional(Duration('whole request', '15s')),
   connectTimeout: Type.Optional(Duration()),
   firstByteTimeout: Type.Optional(Duration('time to response headers, default the route timeout')),
-  idleTimeout: Type.Optional(Duration('between body chunks, default 60s')),
+  idleTimeout: Type.Optional(Duration('between body chunks', '60s')),
   rewrite: Type.Optional(Obj({
     host: Type.Optional(Type.String()),
     prefix: Type.Optional(Type.String({ pattern: '^/', description: 'replaces the matched path prefix' })),
@@ -102,7 +102,7 @@ export const Route = Obj({
       minItems: 1,
       description: 'where an upgrade (WebSocket) request on this auth route carries its token, tried in order, instead of each provider\'s own `from`: e.g. [{header: authorization}, {query: access_token}, {protocol: "bearer."}]',
     })),
-    idleTimeout: Type.Optional(Duration('close an upgraded connection after this long without a byte in either direction, default 1h; "0s" never')),
+    idleTimeout: Type.Optional(Duration('close an upgraded connection after this long without a byte in either direction; "0s" never', '1h')),
   }, { description: 'HTTP/1.1 Upgrade (WebSocket) requests on this route' })),
   escapedSlashes: Type.Optional(Type.Union([Type.Literal('keep'), Type.Literal('reject')], {
     description: 'a path with %2F or %5C matched this route (as data, not a separator): keep forwards it, reject answers 400; default the listener\'s paths.escapedSlashes (unescape on the listener decodes before routing)',

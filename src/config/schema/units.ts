@@ -18,22 +18,45 @@ export const DockerDiscovery = Obj({
   network: Type.Optional(Type.String({ minLength: 1, default: 'bridge', description: 'host (the container shares the host\'s network) or the network whose container address to use' })),
   published: Type.Optional(Type.Boolean({ default: false, description: 'use the port published on the host instead of the container\'s network address' })),
   hostAddress: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1', description: 'the host\'s address for host networking and ports published on 0.0.0.0' })),
-  resyncInterval: Type.Optional(Duration('full container list this often besides the event stream, default 30s')),
+  resyncInterval: Type.Optional(Duration('full container list this often besides the event stream', '30s')),
 });
 
-const ContainerHealthCheck = Obj({
+export const ContainerHealthCheck = Obj({
   command: Type.Array(Type.String(), { minItems: 1, description: 'run inside the container (CMD form); exit 0 = healthy. {{port}} is replaced by the replica\'s port' }),
-  interval: Type.Optional(Duration('default 2s')),
-  timeout: Type.Optional(Duration('default 2s')),
+  interval: Type.Optional(Duration('between checks', '2s')),
+  timeout: Type.Optional(Duration('per check', '2s')),
   retries: Type.Optional(Type.Integer({ minimum: 1, default: 3 })),
-  startPeriod: Type.Optional(Duration('failures in this time do not count, default 0s')),
+  startPeriod: Type.Optional(Duration('failures in this time do not count', '0s')),
 });
+
+/** `units[].template`: the containers of every deploy. */
+export const UnitTemplate = Obj({
+  image: Type.String({ minLength: 1, description: 'the image of the first deploy; every deploy names its own' }),
+  command: Type.Optional(Type.Array(Type.String(), { description: 'arguments (CMD); {{port}} is replaced by the replica\'s port' })),
+  entrypoint: Type.Optional(Type.Array(Type.String())),
+  env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { description: 'PORT is set to the replica\'s port unless given' })),
+  port: Type.Integer({ minimum: 1, maximum: 65535, description: 'the port the service listens on inside the container (host networking: colors[].hostPorts)' }),
+  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 1 })),
+  labels: Type.Optional(Labels('extra container labels')),
+  network: Type.Optional(Type.String({ minLength: 1, default: 'bridge', description: 'host, bridge or a network name' })),
+  publish: Type.Optional(Type.Boolean({ default: false, description: 'publish the port on hostAddress with a port the daemon picks' })),
+  healthCheck: Type.Optional(ContainerHealthCheck),
+  resources: Type.Optional(Obj({
+    memory: Type.Optional(Type.String({ pattern: '^[0-9]+[kmg]?$', description: 'limit such as 256m' })),
+    cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
+    pids: Type.Optional(Type.Integer({ minimum: 1 })),
+  })),
+  stopTimeout: Type.Optional(Duration('SIGTERM to SIGKILL when a container is stopped', '10s')),
+});
+
+/** `units[].runtime`: where the unit's containers run. */
+export const UnitRuntime = Obj({ socket: Type.Optional(Socket) });
 
 /** A deployment unit: one service whose colors (clusters) are containers the gateway starts and removes itself. */
 export const Unit = Obj({
   name: Name(),
   route: Name('the route whose split the unit\'s deploys move between its colors'),
-  runtime: Type.Optional(Obj({ socket: Type.Optional(Socket) })),
+  runtime: Type.Optional(UnitRuntime),
   colors: Type.Array(
     Obj({
       name: Name('blue, green, ...'),
@@ -42,24 +65,7 @@ export const Unit = Obj({
     }),
     { minItems: 2, maxItems: 2, description: 'exactly two colors: the one serving and the one a deploy starts' },
   ),
-  template: Obj({
-    image: Type.String({ minLength: 1, description: 'the image of the first deploy; every deploy names its own' }),
-    command: Type.Optional(Type.Array(Type.String(), { description: 'arguments (CMD); {{port}} is replaced by the replica\'s port' })),
-    entrypoint: Type.Optional(Type.Array(Type.String())),
-    env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { description: 'PORT is set to the replica\'s port unless given' })),
-    port: Type.Integer({ minimum: 1, maximum: 65535, description: 'the port the service listens on inside the container (host networking: colors[].hostPorts)' }),
-    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, default: 1 })),
-    labels: Type.Optional(Labels('extra container labels')),
-    network: Type.Optional(Type.String({ minLength: 1, default: 'bridge', description: 'host, bridge or a network name' })),
-    publish: Type.Optional(Type.Boolean({ default: false, description: 'publish the port on hostAddress with a port the daemon picks' })),
-    healthCheck: Type.Optional(ContainerHealthCheck),
-    resources: Type.Optional(Obj({
-      memory: Type.Optional(Type.String({ pattern: '^[0-9]+[kmg]?$', description: 'limit such as 256m' })),
-      cpus: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1024 })),
-      pids: Type.Optional(Type.Integer({ minimum: 1 })),
-    })),
-    stopTimeout: Type.Optional(Duration('SIGTERM to SIGKILL when a container is stopped, default 10s')),
-  }),
-  readinessTimeout: Type.Optional(Duration('how long new containers may take to be ready before the deploy fails, default 2m')),
-  drain: Type.Optional(Duration('after a successful deploy, how long the old color stays up at weight 0 before it is stopped, default 5s')),
+  template: UnitTemplate,
+  readinessTimeout: Type.Optional(Duration('how long new containers may take to be ready before the deploy fails', '2m')),
+  drain: Type.Optional(Duration('after a successful deploy, how long the old color stays up at weight 0 before it is stopped', '5s')),
 });

@@ -6,13 +6,11 @@ import { parseDuration } from '../../util/duration.ts';
 import { DnsConfigIssue, DnsError } from '../errors.ts';
 import { RRType } from '../wire/constants.ts';
 import { nameFromText, nameToText } from '../wire/name.ts';
-import { DEFAULT_ZONE_TTL } from '../zone/compile.ts';
 import type { CompiledZone } from '../zone/types.ts';
 import { DnssecAlgorithm, dsRdata, loadZoneKey, type ZoneKey } from './keys.ts';
 import { ZoneSigner } from './signer.ts';
+import { DNSSEC_DEFAULTS as D, DNSSEC_KEY_DEFAULTS as KEY, ZONE_DEFAULTS } from '../options.ts';
 
-export const DEFAULT_SIGNATURE_VALIDITY = '14d';
-export const DEFAULT_REFRESH = '7d';
 
 type ZoneConfig = DnsConfig['zones'][number];
 
@@ -20,7 +18,7 @@ type ZoneConfig = DnsConfig['zones'][number];
 export function loadZoneKeys(z: ZoneConfig, index: number, baseDir: string, issues: DnsConfigIssue[]): ZoneKey[] {
   const d = z.dnssec!;
   const path = ['dns', 'zones', index, 'dnssec'];
-  const want = DnssecAlgorithm[d.algorithm ?? 'ecdsap256sha256'];
+  const want = DnssecAlgorithm[d.algorithm ?? D.algorithm];
   const keys: ZoneKey[] = [];
   d.keys.forEach((k, j) => {
     const file = resolvePath(baseDir, k.file);
@@ -32,8 +30,8 @@ export function loadZoneKeys(z: ZoneConfig, index: number, baseDir: string, issu
       return;
     }
     try {
-      const key = loadZoneKey(pem, k.role ?? 'csk', k.state ?? 'active');
-      if (key.algorithm !== want) throw new DnsError('EP_DNS_DNSSEC', `${file} is an algorithm ${key.algorithm} key but the zone signs with ${d.algorithm ?? 'ecdsap256sha256'} (${want})`);
+      const key = loadZoneKey(pem, k.role ?? KEY.role, k.state ?? KEY.state);
+      if (key.algorithm !== want) throw new DnsError('EP_DNS_DNSSEC', `${file} is an algorithm ${key.algorithm} key but the zone signs with ${d.algorithm ?? D.algorithm} (${want})`);
       if (keys.some((o) => o.tag === key.tag && o.dnskey.equals(key.dnskey))) throw new DnsError('EP_DNS_DNSSEC', `${file} is listed twice`);
       keys.push(key);
     } catch (err) {
@@ -46,9 +44,9 @@ export function loadZoneKeys(z: ZoneConfig, index: number, baseDir: string, issu
     if (!active.some((k) => k.role !== 'zsk')) issues.push(new DnsConfigIssue('EP_DNS_DNSSEC', [...path, 'keys'], 'no active csk or ksk: nothing would sign the DNSKEY set'));
     if (!active.some((k) => k.role !== 'ksk')) issues.push(new DnsConfigIssue('EP_DNS_DNSSEC', [...path, 'keys'], 'no active csk or zsk: nothing would sign the zone data'));
   }
-  const validity = parseDuration(d.signatureValidity ?? DEFAULT_SIGNATURE_VALIDITY);
-  const refresh = parseDuration(d.refresh ?? DEFAULT_REFRESH);
-  if (refresh >= validity) issues.push(new DnsConfigIssue('EP_DNS_DNSSEC', [...path, 'refresh'], `refresh (${d.refresh ?? DEFAULT_REFRESH}) must be shorter than signatureValidity (${d.signatureValidity ?? DEFAULT_SIGNATURE_VALIDITY}): signatures would expire before they are renewed`));
+  const validity = parseDuration(d.signatureValidity ?? D.signatureValidity);
+  const refresh = parseDuration(d.refresh ?? D.refresh);
+  if (refresh >= validity) issues.push(new DnsConfigIssue('EP_DNS_DNSSEC', [...path, 'refresh'], `refresh (${d.refresh ?? D.refresh}) must be shorter than signatureValidity (${d.signatureValidity ?? D.signatureValidity}): signatures would expire before they are renewed`));
   return keys;
 }
 
@@ -60,14 +58,14 @@ export function loadZoneKeys(z: ZoneConfig, index: number, baseDir: string, issu
 export function signZone(zone: CompiledZone, z: ZoneConfig, keys: ZoneKey[], nowMs: number): void {
   const d = z.dnssec!;
   const apex = zone.nodes.get(zone.originKey)!;
-  const ttl = d.dnskeyTtl ?? z.ttl ?? DEFAULT_ZONE_TTL;
+  const ttl = d.dnskeyTtl ?? z.ttl ?? ZONE_DEFAULTS.ttl;
   apex.rrsets.set(RRType.DNSKEY, { type: RRType.DNSKEY, ttl, rdatas: keys.map((k) => ({ type: RRType.DNSKEY, raw: k.dnskey })) });
   const sep = keys.filter((k) => k.state === 'active' && k.role !== 'zsk');
-  if (d.cds !== false && sep.length > 0) {
+  if ((d.cds ?? D.cds) && sep.length > 0) {
     apex.rrsets.set(RRType.CDS, { type: RRType.CDS, ttl, rdatas: sep.map((k) => ({ type: RRType.CDS, raw: dsRdata(zone.origin, k) })) });
     apex.rrsets.set(RRType.CDNSKEY, { type: RRType.CDNSKEY, ttl, rdatas: sep.map((k) => ({ type: RRType.CDNSKEY, raw: k.dnskey })) });
   }
-  zone.dnssec = new ZoneSigner(zone.origin, keys, nowMs, parseDuration(d.signatureValidity ?? DEFAULT_SIGNATURE_VALIDITY));
+  zone.dnssec = new ZoneSigner(zone.origin, keys, nowMs, parseDuration(d.signatureValidity ?? D.signatureValidity));
 }
 
 /** Names a DNSKEY set: equal on two nameservers exactly when they publish the same keys. */
@@ -110,7 +108,7 @@ export function refreshInterval(config: DnsConfig): number | undefined {
   let min: number | undefined;
   for (const z of config.zones) {
     if (!z.dnssec) continue;
-    const r = parseDuration(z.dnssec.refresh ?? DEFAULT_REFRESH);
+    const r = parseDuration(z.dnssec.refresh ?? D.refresh);
     min = min === undefined ? r : Math.min(min, r);
   }
   return min;

@@ -6,12 +6,11 @@ import { parseRData, writeRData, type RData } from '../wire/rdata.ts';
 import { MessageWriter } from '../wire/writer.ts';
 import { DnsConfigIssue, DnsError } from '../errors.ts';
 import type { CompiledZone, GtmSpec, RRset, ZoneNode } from './types.ts';
+import { GTM_DEFAULTS, SOA_DEFAULTS, ZONE_DEFAULTS } from '../options.ts';
 
 type ZoneConfig = DnsConfig['zones'][number];
 type Path = (string | number)[];
 
-export const DEFAULT_ZONE_TTL = 3600;
-export const DEFAULT_GTM_TTL = 30;
 
 export interface CompileResult {
   zones: CompiledZone[];
@@ -86,7 +85,7 @@ function rdataKey(rd: RData): string {
 function compileZone(z: ZoneConfig, index: number, path: Path, issues: DnsConfigIssue[]): CompiledZone | undefined {
   const origin = wrap(issues, [...path, 'origin'], () => nameFromText(z.origin));
   if (!origin) return undefined;
-  const defaultTtl = z.ttl ?? DEFAULT_ZONE_TTL;
+  const defaultTtl = z.ttl ?? ZONE_DEFAULTS.ttl;
   const mname = wrap(issues, [...path, 'soa', 'mname'], () => nameFromText(z.soa.mname));
   const rn = wrap(issues, [...path, 'soa', 'rname'], () => rname(z.soa.rname));
   const soaTtl = z.soa.ttl ?? defaultTtl;
@@ -97,7 +96,7 @@ function compileZone(z: ZoneConfig, index: number, path: Path, issues: DnsConfig
       type: RRType.SOA,
       mname: mname ?? origin,
       rname: rn ?? origin,
-      serial: z.soa.serial ?? 1,
+      serial: z.soa.serial ?? SOA_DEFAULTS.serial,
       refresh: z.soa.refresh,
       retry: z.soa.retry,
       expire: z.soa.expire,
@@ -272,8 +271,8 @@ function compileGtm(g: NonNullable<ZoneConfig['gtm']>[number], name: WireName, g
   const spec: GtmSpec = {
     fqdn: nameToText(name),
     name,
-    ttl: g.ttl ?? DEFAULT_GTM_TTL,
-    answers: g.answers === 'all' ? Infinity : (g.answers ?? 1),
+    ttl: g.ttl ?? GTM_DEFAULTS.ttl,
+    answers: answersOf(g.answers ?? GTM_DEFAULTS.answers),
     regions: g.regions.map((r, k) => {
       const v4: Buffer[] = [];
       const v6: Buffer[] = [];
@@ -299,4 +298,8 @@ function compileGtm(g: NonNullable<ZoneConfig['gtm']>[number], name: WireName, g
     }),
   };
   return issues.length === before ? spec : undefined;
+}
+
+function answersOf(a: number | 'all'): number {
+  return a === 'all' ? Infinity : a;
 }

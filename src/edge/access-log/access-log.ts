@@ -5,6 +5,10 @@ import type { AccessRecord } from './record.ts';
 import { formatJson, formatCombined, type Redact } from './formats.ts';
 import { queryRedactor } from './redact.ts';
 import { LineSink } from './sink.ts';
+import { AccessLogSettings } from '../../config/schema/access-log.ts';
+import { defaultsOf } from '../../config/schema/defaults.ts';
+
+const D = defaultsOf(AccessLogSettings, ['format', 'sample', 'jwtSubject']);
 
 export type AccessLogConfig = NonNullable<NonNullable<Config['logging']>['accessLog']>;
 
@@ -27,10 +31,10 @@ export class AccessLog {
 
   /** Throws AccessLogOpenError when the file can't be opened. */
   constructor(config: Exclude<AccessLogConfig, boolean>, options: AccessLogOptions) {
-    this.jwtSubject = config.jwtSubject ?? false;
-    this.#sample = config.sample ?? 1;
+    this.jwtSubject = config.jwtSubject ?? D.jwtSubject;
+    this.#sample = config.sample ?? D.sample;
     this.#rng = options.rng ?? mathRng;
-    this.#format = config.format === 'combined' ? formatCombined : formatJson;
+    this.#format = (config.format ?? D.format) === 'combined' ? formatCombined : formatJson;
     this.#redact = queryRedactor(config.redactQuery);
     this.sink = new LineSink(config.path === undefined ? null : resolve(options.baseDir, config.path), options.onError ?? (() => {}));
   }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type tls from 'node:tls';
 import type { ClusterConfig } from '../../config/schema/index.ts';
 import type { Endpoint } from '../../health/types.ts';
-import { parseDuration } from '../../util/duration.ts';
+import { resolveUpstreamConnection, resolveUpstreamTls } from '../upstream-options.ts';
 import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.ts';
 import type { UpstreamPools } from '../upstreams.ts';
 import type { UpstreamDispatcher } from '../h2-upstream.ts';
@@ -114,22 +114,23 @@ export class Http1PoolSet {
   }
 
   #settings(c: ClusterConfig): ClusterSettings {
-    const tlsEnabled = c.tls !== undefined && c.tls.enabled !== false;
+    const upstreamTls = resolveUpstreamTls(c.tls);
+    const connection = resolveUpstreamConnection(c);
     let tlsOptions: tls.ConnectionOptions | null = null;
-    if (tlsEnabled) {
+    if (upstreamTls.enabled) {
       // Verified unless the cluster explicitly opts out; the session cache makes reconnects cheap.
-      tlsOptions = { rejectUnauthorized: c.tls!.insecureSkipVerify !== true, ALPNProtocols: ['http/1.1'] };
+      tlsOptions = { rejectUnauthorized: upstreamTls.verify, ALPNProtocols: ['http/1.1'] };
       if (c.tls!.servername) tlsOptions.servername = c.tls!.servername;
       if (c.tls!.ca) tlsOptions.ca = readFileSync(resolve(this.#baseDir, c.tls!.ca));
     }
-    const h2 = (c.protocol ?? 'http1') !== 'http1';
+    const h2 = connection.protocol !== 'http1';
     return {
       fingerprint: JSON.stringify({ tls: c.tls ?? null, ct: c.connectTimeout, ka: c.keepAliveTimeout, n: c.connectionsPerEndpoint, p: c.protocol }),
       h2,
       tls: h2 ? null : tlsOptions,
-      connections: c.connectionsPerEndpoint ?? 128,
-      connectTimeoutMs: parseDuration(c.connectTimeout ?? '2s'),
-      idleTimeoutMs: parseDuration(c.keepAliveTimeout ?? '4s'),
+      connections: connection.connectionsPerEndpoint,
+      connectTimeoutMs: connection.connectTimeoutMs,
+      idleTimeoutMs: connection.keepAliveTimeoutMs,
     };
   }
 }

@@ -2,6 +2,10 @@ import { createPublicKey } from 'node:crypto';
 import type { Config, RouteConfig } from '../../config/schema/index.ts';
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type JwtAlgorithm } from '../../config/schema/jwt.ts';
 import type { RawIssue } from '../../config/issue.ts';
+import { RouteAuth } from '../../config/schema/routes.ts';
+import { defaultsOf } from '../../config/schema/defaults.ts';
+
+const AUTH = defaultsOf(RouteAuth, ['optional']);
 
 type Path = (string | number)[];
 type ProviderConfig = NonNullable<Config['jwt']>['providers'][number];
@@ -68,7 +72,7 @@ export function normalizeRouteAuth(auth: NonNullable<RouteConfig['auth']>): Norm
       path,
     };
   });
-  return { mode, optional: auth.optional === true, refs };
+  return { mode, optional: auth.optional ?? AUTH.optional, refs };
 }
 
 /**

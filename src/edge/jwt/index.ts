@@ -11,7 +11,12 @@ import { failureOutcome, type FailureOutcome, type JwtVerifyError } from './erro
 import { removeCookie, removeQueryParam, removeProtocol, type TokenLocation } from './extract.ts';
 import { DEFAULT_JWKS_TIMEOUT_MS, Provider } from './provider.ts';
 import { AuthRequirement, buildEntry, checkEntry, removalsFor, type EntryResult, type RequirementEntry } from './requirement.ts';
-import { DEFAULT_CACHE_ENTRIES, TokenCache } from './token-cache.ts';
+import { TokenCache } from './token-cache.ts';
+import { Jwt } from '../../config/schema/jwt.ts';
+import { defaultsOf } from '../../config/schema/defaults.ts';
+
+const JWT = defaultsOf(Jwt, ['realm']);
+const CACHE = defaultsOf(Jwt.properties.cache, ['enabled', 'maxEntries']);
 
 export { AuthRequirement } from './requirement.ts';
 export { JwtVerifyError, JwksError, type JwtResult } from './errors.ts';
@@ -54,9 +59,9 @@ export class JwtAuthenticator {
   constructor(config: JwtConfig | undefined, options: JwtAuthenticatorOptions) {
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? silentLogger;
-    this.#realm = config?.realm ?? 'edgeplane';
+    this.#realm = config?.realm ?? JWT.realm;
     const cacheOptions = { ...config?.cache, ...options.cache };
-    this.#cache = cacheOptions.enabled === false ? undefined : new TokenCache(cacheOptions.maxEntries ?? DEFAULT_CACHE_ENTRIES);
+    this.#cache = (cacheOptions.enabled ?? CACHE.enabled) ? new TokenCache(cacheOptions.maxEntries ?? CACHE.maxEntries) : undefined;
     const providers = config?.providers ?? [];
     // Validated here too: the authenticator may be built from config that never went through the loader.
     const raw: RawIssue[] = [];

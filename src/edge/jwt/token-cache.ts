@@ -14,7 +14,6 @@ export interface VerifiedToken {
   readonly scopes: ReadonlySet<string>;
 }
 
-export const DEFAULT_CACHE_ENTRIES = 10_000;
 
 /**
  * Verified tokens by SHA-256 of (provider, token): the token itself is never

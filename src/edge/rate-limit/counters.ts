@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../util/clock.ts';
 
-export const DEFAULT_MAX_KEYS = 100_000;
 
 /** The buckets of one limit: key -> GCRA TAT, least recently used keys forgotten first. */
 export class LimitCounters {

@@ -2,9 +2,13 @@ import type { RateLimitRuleConfig } from './types.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { takeToken, type BucketPolicy, type BucketDecision } from './bucket.ts';
 import { compileKeyReader, describeKey, clientAddress, type KeyReader, type RateLimitSubject } from './key.ts';
-import { DEFAULT_MAX_KEYS, type LimitCounters, type RateLimitStates } from './counters.ts';
+import type { LimitCounters, RateLimitStates } from './counters.ts';
+import { RateLimitRule } from '../../config/schema/rate-limit.ts';
+import { defaultsOf } from '../../config/schema/defaults.ts';
 import type { Clock } from '../../util/clock.ts';
 import { Refusal, type RefusalTarget } from './refusal.ts';
+
+const RULE = defaultsOf(RateLimitRule, ['whenKeyMissing', 'maxKeys', 'responseHeaders']);
 
 interface CompiledLimit {
   readonly name: string;
@@ -56,10 +60,10 @@ export class RouteRateLimiter {
         name,
         policy: { interval, burst },
         read: compileKeyReader(r.key),
-        whenKeyMissing: r.whenKeyMissing ?? 'client-address',
-        counters: states.counters(`${route}\u0000${name}`, r.maxKeys ?? DEFAULT_MAX_KEYS),
+        whenKeyMissing: r.whenKeyMissing ?? RULE.whenKeyMissing,
+        counters: states.counters(`${route}\u0000${name}`, r.maxKeys ?? RULE.maxKeys),
         policyHeader,
-        responseHeaders: r.responseHeaders ?? false,
+        responseHeaders: r.responseHeaders ?? RULE.responseHeaders,
         refusal: new Refusal(route, name, burst, policyHeader),
       };
     });
