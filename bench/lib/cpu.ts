@@ -30,6 +30,13 @@ export function cpuMicros(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1e6) / ticks();
 }
 
+/** User and system CPU time of one process, in microseconds, apart ([0, 0] once it is gone). */
+export function cpuSplitMicros(pid: number): [user: number, system: number] {
+  const f = statFields(pid);
+  if (!f) return [0, 0];
+  return [(Number(f[11]) * 1e6) / ticks(), (Number(f[12]) * 1e6) / ticks()];
+}
+
 /** Live descendants of a process (nginx workers, node:cluster workers). */
 export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();

@@ -140,7 +140,7 @@ function summarize(subject: string, runs: LoadResult[], rounds: number, duration
 }
 
 /** A dev token (certs-dev/jwt) valid for the whole run. */
-async function devToken(file: 'es256' | 'rs256'): Promise<string> {
+export async function devToken(file: 'es256' | 'rs256'): Promise<string> {
   const key = createPrivateKey(readFileSync(join(repoRoot, `certs-dev/jwt/${file}.key.pem`), 'utf8'));
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ scope: 'read' })
@@ -153,7 +153,7 @@ async function devToken(file: 'es256' | 'rs256'): Promise<string> {
     .sign(key);
 }
 
-function gatewayConfig(upstreamPort: number, cache: boolean) {
+export function gatewayConfig(upstreamPort: number, cache: boolean) {
   const upstream = `127.0.0.1:${upstreamPort}`;
   const split = [{ cluster: 'api', weight: 1 }];
   return {

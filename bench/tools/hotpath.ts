@@ -10,6 +10,7 @@
  * --prof DIR runs both servers with --cpu-prof (CPU.<date>.<pid>.0.*.cpuprofile in DIR on exit; thread 0 is the
  * main thread), summarise with bench/tools/profile-summary.ts --requests N;
  * open it in Chrome DevTools or speedscope.
+ * --raw adds bench/servers/raw-proxy.ts (a minimal proxy on net sockets: the floor for JavaScript).
  * --baseline DIR adds a second edgeplane built from another checkout (DIR/dist/cli.js), e.g.
  * `git archive HEAD | tar -x -C /tmp/base && (cd /tmp/base && ln -s $PWD/node_modules && npx tsc -p tsconfig.build.json)`,
  * so a hot-path change is measured before/after in the same interleaved rounds.
@@ -23,12 +24,12 @@ import { pin } from '../lib/tools.ts';
 import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
 import { nginxUpstream, nginxProxy } from '../lib/nginx.ts';
 import { repoRoot } from '../lib/edgeplane.ts';
-import { cpuMicros, treeCpuMicros, median } from '../lib/cpu.ts';
+import { cpuMicros, cpuSplitMicros, treeCpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig } from '../scenarios/proxy.ts';
 import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const cleanup: Running[] = [];
@@ -42,13 +43,13 @@ try {
   cleanup.push(bare);
   await waitForPort(barePort, '127.0.0.1', 15_000, bare);
 
-  const startGateway = async (cli: string): Promise<{ port: number; pid: number }> => {
+  const startGateway = async (cli: string, flags: string[] = []): Promise<{ port: number; pid: number }> => {
     const dir = mkdtempSync(join(tmpdir(), 'edgeplane-hotpath-'));
     const file = join(dir, 'edgeplane.json');
     const readyFile = join(dir, 'ready.json');
     // No drain delay: the profile is written when the process exits, before proc.ts's kill deadline.
     writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
-    const gw = start([...pin(1), process.execPath, ...prof, cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+    const gw = start([...pin(1), process.execPath, ...flags, ...prof, cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
     cleanup.push(gw);
     while (!existsSync(readyFile)) {
       if (gw.proc.exitCode !== null) throw new Error(gw.output());
@@ -57,7 +58,8 @@ try {
     const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] };
     return { port: ready.listeners.find((l) => l.name === 'http')!.port, pid: gw.proc.pid! };
   };
-  const gw = await startGateway(join(repoRoot, 'dist/cli.js'));
+  // --node-flags '...': node/V8 flags for the first gateway only (e.g. GC settings, measured against --baseline .).
+  const gw = await startGateway(join(repoRoot, 'dist/cli.js'), values['node-flags']?.split(' ').filter(Boolean) ?? []);
   const base = values.baseline ? await startGateway(join(values.baseline, 'dist/cli.js')) : null;
 
   // --nginx: nginx 1 worker (proxy_pass, upstream keepalive) on core 1 as another interleaved subject, so CPU
@@ -69,10 +71,20 @@ try {
     cleanup.push(p);
     nginx = { name: 'nginx', port, pid: p.proc.pid!, tree: true };
   }
+  // --raw: the floor for any JavaScript proxy (bench/servers/raw-proxy.ts: GET only, no header policy) as another subject.
+  let raw: { name: string; port: number; pid: number; tree: boolean } | null = null;
+  if (values.raw) {
+    const port = await freePort();
+    const p = start([...pin(1), process.execPath, '--import', 'tsx', join(repoRoot, 'bench/servers/raw-proxy.ts'), String(port), String(upstreamPort)], { cwd: repoRoot });
+    cleanup.push(p);
+    await waitForPort(port, '127.0.0.1', 15_000, p);
+    raw = { name: 'raw net floor', port, pid: p.proc.pid!, tree: false };
+  }
   const subjects = [
     { name: 'bare node+undici', port: barePort, pid: bare.proc.pid!, tree: false },
     { name: 'edgeplane', port: gw.port, pid: gw.pid, tree: false },
     ...(base ? [{ name: 'edgeplane baseline', port: base.port, pid: base.pid, tree: false }] : []),
+    ...(raw ? [raw] : []),
     ...(nginx ? [nginx] : []),
   ];
   const cpuOf = (s: { pid: number; tree: boolean }) => (s.tree ? treeCpuMicros(s.pid) : cpuMicros(s.pid));
@@ -81,12 +93,18 @@ try {
   const cpu = subjects.map(() => [] as number[]);
   const served = subjects.map(() => 0);
   const rps = subjects.map(() => [] as number[]);
+  // The system share (kernel: socket reads and writes, epoll) of each single-process subject's CPU time.
+  const sys = subjects.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < subjects.length; i++) {
       const s = subjects[i]!;
       const before = cpuOf(s);
+      const splitBefore = cpuSplitMicros(s.pid);
       const res = await runLoad({ url: `http://127.0.0.1:${s.port}/hello`, headers: { Host: 'api.svc.plus' }, durationSec: seconds, core: 0, connections });
       const used = cpuOf(s) - before;
+      const splitAfter = cpuSplitMicros(s.pid);
+      const split = splitAfter[0] - splitBefore[0] + splitAfter[1] - splitBefore[1];
+      if (!s.tree && split > 0) sys[i]!.push((splitAfter[1] - splitBefore[1]) / split);
       if (res.errors > 0) console.error(`${s.name}: ${res.errors} errors`);
       cpu[i]!.push(used / Math.max(1, res.total));
       rps[i]!.push(res.rps);
@@ -96,7 +114,7 @@ try {
   const floor = median(cpu[0]!);
   for (let i = 0; i < subjects.length; i++) {
     const c = median(cpu[i]!);
-    console.log(`${subjects[i]!.name.padEnd(20)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / floor).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  pid ${subjects[i]!.pid}`);
+    console.log(`${subjects[i]!.name.padEnd(20)} ${String(Math.round(median(rps[i]!))).padStart(6)} req/s  ${c.toFixed(1).padStart(6)} us CPU/req  ${(c / floor).toFixed(2)}x bare   rounds: ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests: ${served[i]}  system ${sys[i]!.length > 0 ? `${Math.round(100 * median(sys[i]!))}%` : '-'}  pid ${subjects[i]!.pid}`);
   }
   if (base) {
     // Paired per round: both ran within seconds of each other, so the ratio cancels most of the drift.
@@ -105,7 +123,7 @@ try {
   }
   if (nginx) {
     const n = subjects.length - 1;
-    for (const i of base ? [1, 2] : [1]) {
+    for (const i of [1, ...(base ? [2] : []), ...(raw ? [subjects.indexOf(raw)] : [])]) {
       const perRound = cpu[n]!.map((c, r) => c / cpu[i]![r]!);
       const rpsRound = rps[i]!.map((x, r) => x / rps[n]![r]!);
       console.log(`${subjects[i]!.name}: nginx us / edgeplane us per round ${perRound.map((x) => x.toFixed(2)).join(' ')}, median ${median(perRound).toFixed(2)} (goal >= 0.6); req/s vs nginx median ${median(rpsRound).toFixed(2)}`);

@@ -1,7 +1,8 @@
 /**
  * Summarises a .cpuprofile (node --cpu-prof): top functions by self time and
  * by inclusive time, so a hot-path change can be argued from numbers in a
- * terminal. Usage: npx tsx bench/tools/profile-summary.ts FILE [--top 40] [--filter substring]
+ * terminal. Usage: npx tsx bench/tools/profile-summary.ts FILE [--top 40] [--filter substring] [--by-file]
+ *   [--from-first onStreamRead] (skip start-up samples) [--requests N] (us per request)
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,7 +14,7 @@ interface Node {
   children?: number[];
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' }, filter: { type: 'string' }, callers: { type: 'string' }, requests: { type: 'string' }, interval: { type: 'string', default: '1000' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' }, filter: { type: 'string' }, callers: { type: 'string' }, requests: { type: 'string' }, interval: { type: 'string', default: '1000' }, 'by-file': { type: 'boolean', default: false }, 'from-first': { type: 'string' } } });
 const profile = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
@@ -28,7 +29,19 @@ const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 let total = 0;
 const callers = new Map<string, number>();
-for (let si = 0; si < profile.samples.length; si++) {
+const byFile = new Map<string, number>();
+// --from-first FN: samples before the first one with FN on its stack (start-up: module loading, config
+// validation) are left out, so --requests divides only the load window's work.
+let first = 0;
+if (values['from-first']) {
+  const fn = values['from-first'];
+  first = profile.samples.findIndex((id) => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur)!.callFrame.functionName === fn) return true;
+    return false;
+  });
+  if (first < 0) first = 0;
+}
+for (let si = first; si < profile.samples.length; si++) {
   const id = profile.samples[si]!;
   const w = perRequest ? intervalUs / perRequest : 1;
   const n = byId.get(id)!;
@@ -42,6 +55,8 @@ for (let si = 0; si < profile.samples.length; si++) {
     callers.set(c, (callers.get(c) ?? 0) + w);
   }
   self.set(key(n), (self.get(key(n)) ?? 0) + w);
+  const file = n.callFrame.url === '' ? '(native)' : n.callFrame.url.replace(/^.*\/(node_modules\/|src\/|dist\/)/, '$1');
+  byFile.set(file, (byFile.get(file) ?? 0) + w);
   const seen = new Set<string>();
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const k = key(byId.get(cur)!);
@@ -61,4 +76,5 @@ const show = (title: string, m: Map<string, number>) => {
 };
 show('self', self);
 show('inclusive', inclusive);
+if (values['by-file']) show('self by file', byFile);
 if (values.callers) show(`callers of ${values.callers}`, callers);

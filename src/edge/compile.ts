@@ -59,6 +59,12 @@ export interface CompiledRoute {
   readonly removeRequestHeaders: ReadonlySet<string>;
   readonly setResponseHeaders: readonly [string, string][];
   readonly removeResponseHeaders: ReadonlySet<string>;
+  /**
+   * setResponseHeaders as ready-made field lines (`name: value\r\n`...) for the
+   * native engine's response head; null when a value could split the message or
+   * a name is framing (the checked path then handles, and refuses, it).
+   */
+  readonly setResponseLines?: string | null;
   readonly auth: unknown;
   readonly rateLimit: RouteRateLimiter | null;
   /** The route's own escaped-slash policy (null: the listener's). */
@@ -111,6 +117,7 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
       };
     }),
   );
+  const setResponseHeaders = Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
   const timeoutMs = parseDuration(r.timeout ?? '15s');
   const maxAge = Math.round(parseDuration(r.sticky?.cookieMaxAge ?? '1d') / 1000);
   return {
@@ -132,7 +139,8 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
       // Claim headers are the gateway's to set: a client must not be able to send its own, on any route.
       ...(!r.auth && auth?.protectedHeaders ? auth.protectedHeaders().map((h) => h.toLowerCase()) : []),
     ]),
-    setResponseHeaders: Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
+    setResponseHeaders,
+    setResponseLines: fieldLinesOrNull(setResponseHeaders),
     removeResponseHeaders: new Set((r.responseHeaders?.remove ?? []).map((h) => h.toLowerCase())),
     auth: r.auth ? compileAuth(r, auth) : null,
     rateLimit: r.rateLimit ? new RouteRateLimiter(r.name, r.rateLimit, rateLimits) : null,
@@ -142,6 +150,19 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
       idleTimeoutMs: parseDuration(r.webSocket?.idleTimeout ?? '1h'),
     },
   };
+}
+
+/** Names a route may not set on the fast path: they decide the response's framing. */
+const FRAMING_NAMES = new Set(['content-length', 'transfer-encoding', 'connection']);
+
+/** Header pairs as field lines, checked once here; null when one needs the per-request checks. */
+function fieldLinesOrNull(pairs: readonly [string, string][]): string | null {
+  let lines = '';
+  for (const [k, v] of pairs) {
+    if (FRAMING_NAMES.has(k) || /[\r\n\0]/.test(k) || /[\r\n\0]/.test(v)) return null;
+    lines += `${k}: ${v}\r\n`;
+  }
+  return lines;
 }
 
 function compileAuth(r: RouteConfig, auth: RequestAuthenticator | undefined): unknown {

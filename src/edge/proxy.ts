@@ -195,6 +195,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   #requestId = '';
   #setCookie: string | null = null;
   #upstreamHeaders: string[] | null = null;
+  /** Pairs of #upstreamHeaders before this index need no CR/LF/NUL check (see #buildUpstreamHeaders). */
+  #checkedFrom = 0;
   #endpoint: Endpoint | null = null;
   #tried: Endpoint | null = null;
   #attempt = 0;
@@ -396,6 +398,9 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(out.status, out.reason, out.message, null);
       return null;
     }
+    // What the native parser read (names and values already refused CR, LF and NUL) and what the gateway derived from
+    // it (canonical authority, client address, request id) needs no second check; a configured Host rewrite does.
+    this.#checkedFrom = route.rewriteHost === null && (this.#req as { hasBody?: boolean }).hasBody !== undefined ? out.length : 0;
     for (const [k, v] of route.setRequestHeaders) out.push(k, v);
     if (auth !== null && auth.ok) for (const [k, v] of auth.setHeaders) out.push(k, v);
     return out;
@@ -448,10 +453,11 @@ class Exchange implements Dispatcher.DispatchHandler {
         path,
         method: this.#method,
         headers: this.#upstreamHeaders!,
+        headersCheckedFrom: this.#checkedFrom,
         body: this.#hasBody ? (this.#isRetry && this.#replay !== null ? Buffer.concat(this.#replay) : (this.#req as NodeJS.ReadableStream as never)) : null,
         headersTimeout: perTry > 0 ? Math.min(perTry, this.#route.firstByteTimeoutMs) : this.#route.firstByteTimeoutMs,
         bodyTimeout: this.#route.idleTimeoutMs,
-      },
+      } as Dispatcher.DispatchOptions /* + headersCheckedFrom, read by the native pools only */,
       this,
     );
   }
@@ -504,6 +510,19 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (grpcStatus >= 0) this.#grpcStatus = grpcStatus;
     const res = this.#res;
     const route = this.#route;
+    // The native engine's common case: the head is serialised here in one string, with no checks (the fields come
+    // from the native response parser, which refused CR, LF and NUL; the route's were checked at compile time).
+    if (
+      !this.#grpc &&
+      this.#setCookie === null &&
+      this.#limitHeaders === null &&
+      route.setResponseLines != null &&
+      (rawHeaders.length === 0 || typeof rawHeaders[0] === 'string') &&
+      (res as Partial<HeadLinesResponse>).writeHeadLines !== undefined &&
+      this.#writeHeadLines(res as unknown as HeadLinesResponse, statusCode, statusText, rawHeaders as unknown as string[], route)
+    ) {
+      return true;
+    }
     const out: string[] = [];
     let tokens: Set<string> | null = null;
     const checkAll = route.removeResponseHeaders.size > 0 || grpcStatus >= 0;
@@ -538,6 +557,30 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#abort?.(err as Error);
       return false;
     }
+    return true;
+  }
+
+  /** The fast path of onHeaders; false (nothing written) when a Connection header lists names to strip: the checked path does that. */
+  #writeHeadLines(res: HeadLinesResponse, statusCode: number, statusText: string, raw: readonly string[], route: CompiledRoute): boolean {
+    let lines = '';
+    let hasLength = false;
+    const remove = route.removeResponseHeaders.size > 0 ? route.removeResponseHeaders : null;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (remove === null && !mayBeIn(RESPONSE_SPECIAL_LENGTHS, name) && name.length !== 14 /* content-length */) {
+        lines += name + ': ' + raw[i + 1]! + '\r\n';
+        continue;
+      }
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection' && connectionTokens(raw[i + 1]!, null) !== null) return false;
+        continue;
+      }
+      if (remove !== null && remove.has(lower)) continue;
+      if (lower === 'content-length') hasLength = true;
+      lines += name + ': ' + raw[i + 1]! + '\r\n';
+    }
+    res.writeHeadLines(statusCode, statusText, lines + route.setResponseLines! + 'x-request-id: ' + this.#requestId + '\r\n', hasLength);
     return true;
   }
 
@@ -825,6 +868,11 @@ function onDownstreamClose(this: DownstreamResponse): void {
 
 function onRequestTimeout(exchange: Exchange): void {
   exchange.requestTimedOut();
+}
+
+/** The native engine's response (src/edge/http1/response.ts) takes a head already serialised. */
+interface HeadLinesResponse {
+  writeHeadLines(status: number, statusText: string, lines: string, hasLength: boolean): void;
 }
 
 class DownstreamClosedError extends Error {

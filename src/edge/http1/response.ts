@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { responseHead, chunkHeader, LAST_CHUNK, CRLF } from './serialize.ts';
+import { responseHead, reasonPhrase, chunkHeader, LAST_CHUNK, CRLF } from './serialize.ts';
 import { nameIs } from './fields.ts';
 
 /** Bodies up to this size leave in the same buffer as the head (a copy is cheaper than a writev under it). */
@@ -59,11 +59,29 @@ export class NativeResponse {
     const text = typeof textOrHeaders === 'string' ? textOrHeaders : '';
     const given = typeof textOrHeaders === 'string' ? maybeHeaders : textOrHeaders;
     const flat = given === undefined ? [] : Array.isArray(given) ? given : Object.entries(given).flat();
-    this.#noBody = this.#head || status === 204 || status === 304 || (status >= 100 && status < 200);
     let hasLength = false;
     for (let i = 0; i < flat.length; i += 2) {
       if (flat[i]!.length === 14 && nameIs(flat[i]!, 'content-length')) hasLength = true;
     }
+    this.#pendingHead = responseHead(status, text, flat, this.#framing(status, hasLength));
+    this.headersSent = true;
+    return this;
+  }
+
+  /**
+   * The proxy's fast path: field lines already serialised from values that
+   * need no check (the native parsers validated the upstream's, the route's
+   * were checked at compile time); `statusText` likewise comes from the parser.
+   */
+  writeHeadLines(status: number, statusText: string, lines: string, hasLength: boolean): void {
+    const framing = this.#framing(status, hasLength);
+    this.#pendingHead = 'HTTP/1.1 ' + status + ' ' + (statusText === '' ? reasonPhrase(status) : statusText) + '\r\n' + lines + framing + '\r\n';
+    this.headersSent = true;
+  }
+
+  /** Decides the body framing and the connection header; returns their lines. */
+  #framing(status: number, hasLength: boolean): string {
+    this.#noBody = this.#head || status === 204 || status === 304 || (status >= 100 && status < 200);
     let framing = '';
     if (!this.#noBody && !hasLength) {
       if (this.#http10) this.shouldKeepAlive = false;
@@ -74,9 +92,7 @@ export class NativeResponse {
     }
     if (!this.shouldKeepAlive) framing += 'connection: close\r\n';
     else if (this.#http10) framing += 'connection: keep-alive\r\n';
-    this.#pendingHead = responseHead(status, text, flat, framing);
-    this.headersSent = true;
-    return this;
+    return framing;
   }
 
   write(chunk: Buffer | string): boolean {

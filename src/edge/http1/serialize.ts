@@ -5,10 +5,12 @@ function checkValue(v: string): void {
   if (v.indexOf('\n') >= 0 || v.indexOf('\r') >= 0 || v.indexOf('\0') >= 0) fail('invalid_header_value', 'CR, LF or NUL in an outgoing header value', 502);
 }
 
-/** `flat` name/value pairs as header lines, each ending in CRLF. */
-export function fieldLines(flat: readonly string[]): string {
+/** `flat` name/value pairs as header lines, each ending in CRLF; pairs before index `checkFrom` are known clean (parsed by the native parser). */
+export function fieldLines(flat: readonly string[], checkFrom = 0): string {
   let s = '';
-  for (let i = 0; i < flat.length; i += 2) {
+  let i = 0;
+  for (; i < checkFrom && i < flat.length; i += 2) s += flat[i]! + ': ' + flat[i + 1]! + '\r\n';
+  for (; i < flat.length; i += 2) {
     const v = flat[i + 1]!;
     checkValue(v);
     checkValue(flat[i]!);
@@ -36,10 +38,10 @@ export function responseHead(status: number, statusText: string, flat: readonly 
   return `HTTP/1.1 ${status} ${statusText || reasonPhrase(status)}\r\n${fieldLines(flat)}${framing}\r\n`;
 }
 
-export function requestHead(method: string, path: string, flat: readonly string[], framing: string): string {
+export function requestHead(method: string, path: string, flat: readonly string[], framing: string, checkFrom = 0): string {
   if (path.indexOf(' ') >= 0) fail('invalid_request_target', 'space in an outgoing request target', 502);
   checkValue(path);
-  return `${method} ${path} HTTP/1.1\r\n${fieldLines(flat)}${framing}\r\n`;
+  return `${method} ${path} HTTP/1.1\r\n${fieldLines(flat, checkFrom)}${framing}\r\n`;
 }
 
 const CRLF = Buffer.from('\r\n');

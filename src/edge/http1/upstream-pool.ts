@@ -21,6 +21,8 @@ export interface DispatchOptions {
   path: string;
   method: string;
   headers: string[];
+  /** Pairs of `headers` before this index are known clean (from the native request parser): their CR/LF/NUL check is skipped. */
+  headersCheckedFrom?: number;
   body: Readable | null;
   /** 0: none. Time from the request being written to the response head. */
   headersTimeout?: number;
@@ -252,7 +254,7 @@ class Connection {
     if ((present & HAS_HOST) === 0) framing += `host: ${this.#pool.authority}\r\n`;
     let head: string;
     try {
-      head = requestHead(opts.method, opts.path, opts.headers, framing);
+      head = requestHead(opts.method, opts.path, opts.headers, framing, opts.headersCheckedFrom ?? 0);
     } catch (err) {
       this.#fail(err as Error, true);
       return;

@@ -110,12 +110,12 @@ export class Provider {
     const cache = this.#deps.cache;
     let cacheKey: string | undefined;
     if (cache !== undefined) {
-      cacheKey = TokenCache.key(this.index, token);
-      const hit = cache.get(cacheKey, this.#deps.clock.wallNow());
-      if (hit !== undefined) {
+      const hit = cache.lookup(this.index, token, this.#deps.clock.wallNow());
+      if (typeof hit !== 'string') {
         this.counters.hit();
         return hit;
       }
+      cacheKey = hit;
       this.counters.miss();
     }
     let decoded: DecodedToken;

@@ -1,0 +1,65 @@
+/**
+ * The JWT scenario's gateway (cache on) under wrk, the no-JWT route and the
+ * ES256 route alternately on the same process, each with its CPU per request;
+ * --checkout DIR runs DIR/dist/cli.js (a build of another revision);
+ * --only plain|jwt runs one of them; with --prof DIR the gateway runs with --cpu-prof for profile-summary.ts.
+ *
+ *   npm run build && npx tsx bench/tools/jwt-profile.ts [--rounds 3] [--seconds 5] [--prof DIR] [--alg ES256|RS256]
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mkdirSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import { runLoad } from '../lib/load.ts';
+import { pin } from '../lib/tools.ts';
+import { start, freePort, type Running } from '../lib/proc.ts';
+import { nginxUpstream } from '../lib/nginx.ts';
+import { repoRoot } from '../lib/edgeplane.ts';
+import { cpuMicros, median } from '../lib/cpu.ts';
+import { gatewayConfig, devToken } from '../scenarios/jwt.ts';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, prof: { type: 'string' }, alg: { type: 'string', default: 'ES256' }, only: { type: 'string' }, checkout: { type: 'string' } } });
+const cleanup: Running[] = [];
+try {
+  const upstreamPort = await freePort();
+  cleanup.push(await nginxUpstream(upstreamPort, 0));
+  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-jwtprof-'));
+  const file = join(dir, 'edgeplane.json');
+  const readyFile = join(dir, 'ready.json');
+  writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort, true), drain: { delay: '0s', timeout: '1s' } }));
+  const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
+  if (values.prof) mkdirSync(values.prof, { recursive: true });
+  const gw = start([...pin(1), process.execPath, ...prof, join(values.checkout ?? repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+  cleanup.push(gw);
+  while (!existsSync(readyFile)) {
+    if (gw.proc.exitCode !== null) throw new Error(gw.output());
+    await delay(50);
+  }
+  const port = (JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] }).listeners.find((l) => l.name === 'http')!.port;
+  const token = await devToken(values.alg === 'RS256' ? 'rs256' : 'es256');
+  // --only jwt|plain: one subject only (a profile of just that request kind).
+  const all: { name: string; headers: Record<string, string> }[] = [
+    { name: 'no JWT', headers: { Host: 'plain.svc.plus' } },
+    { name: values.alg!, headers: { Host: 'secure.svc.plus', Authorization: `Bearer ${token}` } },
+  ];
+  const subjects = all.filter((s, i) => values.only === undefined || (values.only === 'plain') === (i === 0));
+  const url = `http://127.0.0.1:${port}/hello`;
+  for (const s of subjects) await runLoad({ url, headers: s.headers, durationSec: 2, core: 0 });
+  const cpu = subjects.map(() => [] as number[]);
+  const served = subjects.map(() => 0);
+  for (let r = 0; r < Number(values.rounds); r++) {
+    for (let i = 0; i < subjects.length; i++) {
+      const before = cpuMicros(gw.proc.pid!);
+      const res = await runLoad({ url, headers: subjects[i]!.headers, durationSec: Number(values.seconds), core: 0 });
+      if (res.errors > 0) console.error(`${subjects[i]!.name}: ${res.errors} errors`);
+      cpu[i]!.push((cpuMicros(gw.proc.pid!) - before) / Math.max(1, res.total));
+      served[i]! += res.total;
+    }
+  }
+  for (let i = 0; i < subjects.length; i++) console.log(`${subjects[i]!.name.padEnd(8)} ${median(cpu[i]!).toFixed(1)} us CPU/req  rounds ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests ${served[i]}`);
+  const ratios = cpu[1]?.map((c, r) => cpu[0]![r]! / c) ?? [];
+  if (ratios.length > 0) console.log(`capacity ratio (no JWT us / JWT us) per round ${ratios.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)} (goal >= 0.9); pid ${gw.proc.pid}`);
+} finally {
+  for (const p of cleanup.reverse()) await p.stop();
+}
