@@ -14,7 +14,6 @@ export interface VerifiedToken {
   readonly scopes: ReadonlySet<string>;
 }
 
-
 /**
  * Verified tokens by SHA-256 of (provider, token): the token itself is never
  * kept as a key, and a digest collision is not a practical concern. Bounded
@@ -23,20 +22,6 @@ export interface VerifiedToken {
  */
 export class TokenCache {
   readonly #lru: LRUCache<string, VerifiedToken>;
-  /**
-   * The last token looked up and found, compared in full: a client sending the
-   * same token on request after request (the usual session) skips the digest
-   * and the LRU. One token per cache is held this way, no more. The `===` may
-   * stop at the first differing byte (memcmp: well under a nanosecond per word,
-   * against this one token only); Envoy's jwt_authn keys its whole cache by the
-   * raw token the same way. A constant-time compare (Buffer + timingSafeEqual)
-   * or a Map lookup costs as much as the SHA-256 it replaces (~3 us for an
-   * RS256 token here), so the memo would be pointless.
-   */
-  #lastToken: string | null = null;
-  #lastProvider = -1;
-  #lastEntry: VerifiedToken | null = null;
-
   constructor(maxEntries: number) {
     this.#lru = new LRUCache<string, VerifiedToken>({ max: maxEntries });
   }
@@ -45,26 +30,16 @@ export class TokenCache {
     return hash('sha256', token, 'base64') + providerIndex;
   }
 
-  /** The verified token, or (a miss) the key to `set` it under once verified. */
+  /**
+   * The verified token, or (a miss) the key to `set` it under once verified.
+   * Always through the digest: a presented token is never compared with a
+   * remembered one (an early-exit compare against another client's token
+   * would be a timing oracle for it; a constant-time one costs more than the
+   * SHA-256), and no token is kept in memory.
+   */
   lookup(providerIndex: number, token: string, wallNow: number): VerifiedToken | string {
-    const last = this.#lastEntry;
-    if (last !== null && token === this.#lastToken && providerIndex === this.#lastProvider) {
-      if (last.expiresAt > wallNow && !last.key.revoked) return last;
-      this.#forgetLast();
-    }
     const key = TokenCache.key(providerIndex, token);
-    const entry = this.get(key, wallNow);
-    if (entry === undefined) return key;
-    this.#lastToken = token;
-    this.#lastProvider = providerIndex;
-    this.#lastEntry = entry;
-    return entry;
-  }
-
-  #forgetLast(): void {
-    this.#lastToken = null;
-    this.#lastProvider = -1;
-    this.#lastEntry = null;
+    return this.get(key, wallNow) ?? key;
   }
 
   get(key: string, wallNow: number): VerifiedToken | undefined {
@@ -86,7 +61,6 @@ export class TokenCache {
   }
 
   clear(): void {
-    this.#forgetLast();
     this.#lru.clear();
   }
 }

@@ -8,8 +8,8 @@ function entry(expiresAt: number, sub: string): VerifiedToken & { key: { revoked
   return { payload: { sub }, key, expiresAt, setHeaders: [], scopes: new Set() };
 }
 
-describe('TokenCache.lookup (the last-token memo in front of the digest LRU)', () => {
-  it('a miss returns the digest key; once set, the same token is found again, and again without the LRU', () => {
+describe('TokenCache.lookup (verified tokens by digest)', () => {
+  it('a miss returns the digest key; once set, the same token is found again', () => {
     const cache = new TokenCache(10);
     const miss = cache.lookup(0, 'tok-a', 1000);
     assert.equal(miss, TokenCache.key(0, 'tok-a'));
@@ -19,17 +19,17 @@ describe('TokenCache.lookup (the last-token memo in front of the digest LRU)', (
     assert.equal(cache.lookup(0, 'tok-a', 1001), e);
   });
 
-  it('the memo compares the whole token and the provider', () => {
+  it('the key covers the whole token and the provider', () => {
     const cache = new TokenCache(10);
     const e = entry(5000, 'a');
     cache.set(TokenCache.key(0, 'tok-a'), e, 1000);
     assert.equal(cache.lookup(0, 'tok-a', 1000), e);
     assert.equal(typeof cache.lookup(0, 'tok-b', 1000), 'string');
+    assert.equal(typeof cache.lookup(0, 'tok-a2', 1000), 'string', 'a longer token with the same prefix is another token');
     assert.equal(typeof cache.lookup(1, 'tok-a', 1000), 'string', 'another provider never gets this provider\'s entry');
-    assert.equal(cache.lookup(0, 'tok-a', 1000), e);
   });
 
-  it('an expired or revoked entry is not returned from the memo', () => {
+  it('an expired or revoked entry is not returned', () => {
     const cache = new TokenCache(10);
     const e = entry(5000, 'a');
     cache.set(TokenCache.key(0, 'tok-a'), e, 1000);
@@ -42,7 +42,7 @@ describe('TokenCache.lookup (the last-token memo in front of the digest LRU)', (
     assert.equal(typeof cache.lookup(0, 'tok-f', 1000), 'string', 'revoked key: the entry is dead');
   });
 
-  it('clear() forgets the memo too', () => {
+  it('clear() forgets every entry', () => {
     const cache = new TokenCache(10);
     const e = entry(5000, 'a');
     cache.set(TokenCache.key(0, 'tok-a'), e, 1000);
