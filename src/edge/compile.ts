@@ -13,6 +13,15 @@ import { RateLimitStates } from './rate-limit/counters.ts';
 import { systemClock } from '../util/clock.ts';
 import { GRPC_RETRY_NAMES } from './grpc.ts';
 import { compileLocations, type TokenLocation } from './jwt/extract.ts';
+import { resolveUpstreamConnection } from './upstream-options.ts';
+import { RetryPolicy, Route } from '../config/schema/routes.ts';
+import { defaultsOf } from '../config/schema/defaults.ts';
+
+/** Declared on the schema fields (src/config/schema/routes.ts). */
+const ROUTE = defaultsOf(Route, ['timeout', 'idleTimeout']);
+const STICKY = defaultsOf(Route.properties.sticky, ['cookieMaxAge']);
+const WEB_SOCKET = defaultsOf(Route.properties.webSocket, ['idleTimeout']);
+const RETRY = defaultsOf(RetryPolicy, ['budgetPercent', 'minRetryConcurrency']);
 
 export interface CompiledCluster {
   readonly name: string;
@@ -97,8 +106,9 @@ export function compileEdgeTable(config: Config, version: number, rng: Rng, auth
 }
 
 function compileCluster(c: ClusterConfig, rng: Rng, loads: ClusterLoads): CompiledCluster {
+  const connection = resolveUpstreamConnection(c);
   const hashOn = c.hashOn ? { ...(c.hashOn.header ? { header: c.hashOn.header.toLowerCase() } : {}), ...(c.hashOn.cookie ? { cookie: c.hashOn.cookie } : {}) } : null;
-  return { name: c.name, balancer: createBalancer(c.loadBalancer ?? 'round-robin', rng), hashOn, load: loads.get(c.name), h2: (c.protocol ?? 'http1') !== 'http1' };
+  return { name: c.name, balancer: createBalancer(connection.loadBalancer, rng), hashOn, load: loads.get(c.name), h2: connection.protocol !== 'http1' };
 }
 
 function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, auth: RequestAuthenticator | undefined, rateLimits: RateLimitStates): CompiledRoute {
@@ -118,8 +128,8 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     }),
   );
   const setResponseHeaders = Object.entries(r.responseHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
-  const timeoutMs = parseDuration(r.timeout ?? '15s');
-  const maxAge = Math.round(parseDuration(r.sticky?.cookieMaxAge ?? '1d') / 1000);
+  const timeoutMs = parseDuration(r.timeout ?? ROUTE.timeout);
+  const maxAge = Math.round(parseDuration(r.sticky?.cookieMaxAge ?? STICKY.cookieMaxAge) / 1000);
   return {
     name: r.name,
     split,
@@ -130,7 +140,7 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     retry: r.retries ? compileRetry(r.retries) : null,
     timeoutMs,
     firstByteTimeoutMs: r.firstByteTimeout ? parseDuration(r.firstByteTimeout) : timeoutMs,
-    idleTimeoutMs: parseDuration(r.idleTimeout ?? '60s'),
+    idleTimeoutMs: parseDuration(r.idleTimeout ?? ROUTE.idleTimeout),
     rewriteHost: r.rewrite?.host ?? null,
     rewritePrefix: r.rewrite?.prefix !== undefined && r.match.path && 'prefix' in r.match.path ? { from: r.match.path.prefix, to: r.rewrite.prefix } : null,
     setRequestHeaders: Object.entries(r.requestHeaders?.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
@@ -147,7 +157,7 @@ function compileRoute(r: RouteConfig, clusters: Map<string, CompiledCluster>, au
     escapedSlashes: r.escapedSlashes ?? null,
     webSocket: {
       tokenFrom: r.webSocket?.tokenFrom ? compileLocations(r.webSocket.tokenFrom) : null,
-      idleTimeoutMs: parseDuration(r.webSocket?.idleTimeout ?? '1h'),
+      idleTimeoutMs: parseDuration(r.webSocket?.idleTimeout ?? WEB_SOCKET.idleTimeout),
     },
   };
 }
@@ -188,8 +198,8 @@ function compileRetry(p: NonNullable<RouteConfig['retries']>): RetryPolicy {
     timeout: on.has('timeout') || gatewayLike,
     statuses,
     grpcCodes,
-    budgetRatio: (p.budgetPercent ?? 20) / 100,
-    minConcurrency: p.minRetryConcurrency ?? 3,
+    budgetRatio: (p.budgetPercent ?? RETRY.budgetPercent) / 100,
+    minConcurrency: p.minRetryConcurrency ?? RETRY.minRetryConcurrency,
     perTryTimeoutMs: p.perTryTimeout ? parseDuration(p.perTryTimeout) : 0,
   };
 }

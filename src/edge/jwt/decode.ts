@@ -1,8 +1,5 @@
 import { JwtVerifyError } from './errors.ts';
 
-/** Default limit on a token's length: Envoy-scale tokens are 1-2 KB; 8 KB leaves room for fat claim sets. */
-export const DEFAULT_MAX_TOKEN_SIZE = 8192;
-
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** A token split and parsed but NOT verified: only used to pick the provider's key and fail fast. */

@@ -8,7 +8,9 @@ import type { Clock } from '../../util/clock.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Logger } from '../../util/logger.ts';
 import { claimHeaderValue, compileClaimPath, readClaim, tokenScopes, type ClaimPath } from './claims.ts';
-import { decodeToken, DEFAULT_MAX_TOKEN_SIZE, type DecodedToken } from './decode.ts';
+import { decodeToken, type DecodedToken } from './decode.ts';
+import { JwtProvider } from '../../config/schema/jwt.ts';
+import { defaultsOf } from '../../config/schema/defaults.ts';
 import { JwtVerifyError } from './errors.ts';
 import { compileLocations, type TokenLocation } from './extract.ts';
 import { KeySet, keyFromPem, keyFromSecret, parseJwks, type VerifyKey } from './keys.ts';
@@ -18,10 +20,11 @@ import { TokenCache, type VerifiedToken } from './token-cache.ts';
 
 type ProviderConfig = JwtConfig['providers'][number];
 
-export const DEFAULT_CLOCK_SKEW_MS = 60_000;
-export const DEFAULT_JWKS_CACHE_TTL_MS = 10 * 60_000;
-export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
-export const DEFAULT_JWKS_TIMEOUT_MS = 5_000;
+/** Declared on the schema fields (src/config/schema/jwt.ts). */
+const PROVIDER = defaultsOf(JwtProvider, ['clockSkew', 'maxTokenSize', 'forward']);
+const JWKS = defaultsOf(JwtProvider.properties.jwks, ['cacheTtl', 'cooldown', 'timeout']);
+/** The JWKS fetch timeout when a provider sets none (also the shared JWKS agent's connect timeout). */
+export const DEFAULT_JWKS_TIMEOUT_MS = parseDuration(JWKS.timeout);
 /** A token without exp is cached for at most this long, so the cache never pins one forever. */
 export const MAX_CACHE_TTL_WITHOUT_EXP_MS = 5 * 60_000;
 
@@ -67,7 +70,7 @@ export class Provider {
     this.#issuer = config.issuer;
     const algorithms = providerAlgorithms(config);
     this.#algorithms = new Set(algorithms);
-    const skewMs = config.clockSkew !== undefined ? parseDuration(config.clockSkew) : DEFAULT_CLOCK_SKEW_MS;
+    const skewMs = parseDuration(config.clockSkew ?? PROVIDER.clockSkew);
     this.#maxAgeMs = config.maxAge !== undefined ? parseDuration(config.maxAge) : undefined;
     this.#verifyOptions = {
       issuer: config.issuer,
@@ -76,9 +79,9 @@ export class Provider {
       ...(this.#maxAgeMs !== undefined ? { maxTokenAge: Math.floor(this.#maxAgeMs / 1000) } : {}),
       ...(config.requiredClaims ? { requiredClaims: config.requiredClaims } : {}),
     };
-    this.#maxTokenSize = config.maxTokenSize ?? DEFAULT_MAX_TOKEN_SIZE;
+    this.#maxTokenSize = config.maxTokenSize ?? PROVIDER.maxTokenSize;
     this.locations = compileLocations(config.from);
-    this.forward = config.forward === true;
+    this.forward = config.forward ?? PROVIDER.forward;
     this.outputHeaders = providerOutputHeaders(config);
     this.#claimsToHeaders = (config.claimsToHeaders ?? []).map((c) => ({ path: compileClaimPath(c.claim), header: c.header.toLowerCase() }));
     this.#payloadHeader = config.payloadHeader?.toLowerCase();
@@ -197,9 +200,9 @@ function buildSource(config: ProviderConfig, algorithms: string[], deps: Provide
     provider: config.name,
     url: jwks.url!,
     algorithms,
-    cacheTtlMs: jwks.cacheTtl !== undefined ? parseDuration(jwks.cacheTtl) : DEFAULT_JWKS_CACHE_TTL_MS,
-    cooldownMs: jwks.cooldown !== undefined ? parseDuration(jwks.cooldown) : DEFAULT_JWKS_COOLDOWN_MS,
-    timeoutMs: jwks.timeout !== undefined ? parseDuration(jwks.timeout) : DEFAULT_JWKS_TIMEOUT_MS,
+    cacheTtlMs: parseDuration(jwks.cacheTtl ?? JWKS.cacheTtl),
+    cooldownMs: parseDuration(jwks.cooldown ?? JWKS.cooldown),
+    timeoutMs: parseDuration(jwks.timeout ?? JWKS.timeout),
     clock: deps.clock,
     logger: deps.logger,
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),

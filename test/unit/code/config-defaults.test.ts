@@ -9,16 +9,6 @@ import { tempDir } from '../../helpers/temp-dir.ts';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * Files another change is reworking now; their inline defaults move to the
- * schema (read with defaultsOf) when that lands. Remove a file from here when
- * it has none left; this list only shrinks.
- */
-const PENDING: { prefix: string; why: string }[] = [
-  { prefix: 'src/edge/compile.ts', why: 'hot-path rework in flight' },
-  { prefix: 'src/edge/jwt/provider.ts', why: 'hot-path rework in flight' },
-];
-
-/**
  * `??`/`||` on a config field that is not a config default, each with why.
  * An entry that matches nothing fails the test, so the list stays true.
  */
@@ -29,7 +19,6 @@ const NOT_DEFAULTS: { file: string; field: string; why: string }[] = [
   { file: 'src/deploy/orchestrator.ts', field: 'weight', why: 'a color absent from the route\'s split carries weight 0 (an absent entry, not an unset field)' },
 ];
 
-const pending = (h: InlineDefault) => PENDING.some((p) => h.file.startsWith(p.prefix));
 const excused = (h: InlineDefault) => NOT_DEFAULTS.some((a) => a.file === h.file && a.field === h.field);
 const show = (h: InlineDefault) => `${h.file}:${h.line}  ${h.text.replace(/\s+/g, ' ').slice(0, 140)}`;
 
@@ -63,10 +52,8 @@ test('the scanner finds literal and named-constant defaults on schema fields, an
 
 test('config defaults are written only in the schema (src/config/schema) and read through resolvers', () => {
   const hits = findInlineDefaults(root, ['src'], 'src/config/schema');
-  const offending = hits.filter((h) => !pending(h) && !excused(h));
+  const offending = hits.filter((h) => !excused(h));
   assert.deepEqual(offending.map(show), [], 'declare the default on the schema field (default: / Duration(desc, dflt)) and read it with defaultsOf in the module\'s resolver');
   const stale = NOT_DEFAULTS.filter((a) => !hits.some((h) => h.file === a.file && h.field === a.field));
   assert.deepEqual(stale, [], 'allow-list entries that match nothing any more: remove them');
-  const done = PENDING.filter((p) => !hits.some((h) => h.file.startsWith(p.prefix)));
-  assert.deepEqual(done, [], 'pending files whose defaults are all folded: remove them from PENDING');
 });
