@@ -463,13 +463,19 @@ export class EtcdConfigStore implements ConfigStore {
 
   /** Writes `record` as the head when the store is empty or holds an older version; returns the head after. */
   async #seed(record: FleetRecord, head: Head): Promise<Head> {
-    const outcome = await this.#cas({ ...record, writeId: randomUUID() }, head.modRevision, undefined);
+    const seeded = { ...record, writeId: randomUUID() };
+    const outcome = await this.#cas(seeded, head.modRevision, undefined);
     if (outcome.kind === 'stored') {
-      const seeded = { ...record };
       this.#records.set(seeded.version, seeded);
-      return { modRevision: outcome.revision, record: seeded };
+      // Noted now, not when the watch brings it back: a write before that would build its compare on the empty store (a spurious 409), and the seed would be applied twice.
+      const stored = { modRevision: outcome.revision, record: seeded };
+      this.#noteHead(stored);
+      return stored;
     }
-    if (outcome.kind === 'conflict') return outcome.head;
+    if (outcome.kind === 'conflict') {
+      this.#noteHead(outcome.head);
+      return outcome.head;
+    }
     throw new StoreUnavailableError(outcome.kind === 'fenced' ? outcome.detail : outcome.detail, outcome.kind === 'unknown');
   }
 

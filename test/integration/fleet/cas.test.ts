@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,29 +21,47 @@ const fileConfig = (id: string) =>
     routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 100 }, { cluster: 'green', weight: 0 }] }],
   }) as unknown as Config;
 
+async function openStore(t: TestContext, etcd: EtcdCluster, prefix: string, id: string, applied: number[]): Promise<EtcdConfigStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-cas-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await EtcdConfigStore.open({
+    etcd: { endpoints: etcd.endpoints, prefix, probeInterval: '200ms' },
+    baseDir: dir,
+    stateDir: await StateDir.open(dir),
+    historyLimit: 20,
+    apply: async (_c, v) => void applied.push(v),
+    logger: silentLogger,
+    clock: systemClock,
+  });
+  t.after(() => store.close());
+  await store.start(fileConfig(`gw-${id}`), undefined);
+  return store;
+}
+
+test('the node that seeded the empty store: its first write, made at once, is stored, and the seed applies once', { skip: etcdMissing() ?? false }, async (t) => {
+  const etcd = await EtcdCluster.start(1);
+  t.after(() => etcd.stop());
+  const prefix = newPrefix();
+  const applied: number[] = [];
+  const store = await openStore(t, etcd, prefix, 'a', applied);
+  assert.equal(store.current.version, 1);
+  // No wait for the watch or the probe: the write's compare must be built on the seed's revision, not the empty store's.
+  const res = await store.update((d) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: 50 }, { cluster: 'green', weight: 50 }]), { source: 'api', author: 't', change: 'first' });
+  assert.equal(res.version, 2);
+  // A later write from another node reaches this one through its watch, after any event of the seed would have.
+  const other = await openStore(t, etcd, prefix, 'b', []);
+  assert.equal((await other.update((d) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: 0 }, { cluster: 'green', weight: 100 }]), { source: 'api', author: 't', change: 'second' })).version, 3);
+  await waitFor(() => store.current.version === 3, { what: 'the seeding node on version 3' });
+  assert.deepEqual(applied, [1, 2, 3], 'each version applied once, in order');
+});
+
 /** Two stores in one process on a real etcd, so both writes are built on the same head before either reaches etcd. */
 test('two writes based on the same head: etcd\'s compare-and-swap lets exactly one through', { skip: etcdMissing() ?? false }, async (t) => {
   const etcd = await EtcdCluster.start(1);
   t.after(() => etcd.stop());
   const prefix = newPrefix();
-  const stores: EtcdConfigStore[] = [];
   const applied: Record<string, number[]> = { a: [], b: [] };
-  for (const id of ['a', 'b']) {
-    const dir = mkdtempSync(join(tmpdir(), 'edgeplane-cas-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const store = await EtcdConfigStore.open({
-      etcd: { endpoints: etcd.endpoints, prefix, probeInterval: '200ms' },
-      baseDir: dir,
-      stateDir: await StateDir.open(dir),
-      historyLimit: 20,
-      apply: async (_c, v) => void applied[id]!.push(v),
-      logger: silentLogger,
-      clock: systemClock,
-    });
-    t.after(() => store.close());
-    await store.start(fileConfig(`gw-${id}`), undefined);
-    stores.push(store);
-  }
+  const stores = [await openStore(t, etcd, prefix, 'a', applied.a!), await openStore(t, etcd, prefix, 'b', applied.b!)];
   const [a, b] = stores as [EtcdConfigStore, EtcdConfigStore];
   assert.equal(a.current.version, 1);
   assert.equal(b.current.version, 1);
@@ -58,6 +76,13 @@ test('two writes based on the same head: etcd\'s compare-and-swap lets exactly o
   for (; raced < 5 && round < 30; round++) {
     const base: number = a.current.version;
     await waitFor(() => b.current.version === base, { what: `b at version ${base}` });
+    // Drain both stores' queues (an apply of the last version seen through the
+    // watch may still be running there): a no-op edit is queued behind it and
+    // answers "unchanged". With both queues idle, the two writes below run
+    // their synchronous part in consecutive microtasks, with no I/O between.
+    const noop = { source: 'api', author: 't', change: 'noop' } as const;
+    const idle = await Promise.all([a.update(() => {}, noop), b.update(() => {}, noop)]);
+    assert.deepEqual(idle.map((r) => r.changed), [false, false], 'a no-op edit stores nothing');
     const edit = (w: number) => (d: Config) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: w }, { cluster: 'green', weight: 100 - w }]);
     // Both calls start in the same tick: each builds its compare-and-swap on the head it has now.
     const results = await Promise.allSettled([a.update(edit(10 + (round % 40)), { source: 'api', author: 'a', change: 'a' }), b.update(edit(60 + (round % 40)), { source: 'api', author: 'b', change: 'b' })]);
