@@ -4,7 +4,7 @@
  * --checkout DIR runs DIR/dist/cli.js (a build of another revision);
  * --only plain|jwt runs one of them; with --prof DIR the gateway runs with --cpu-prof for profile-summary.ts.
  *
- *   npm run build && npx tsx bench/tools/jwt-profile.ts [--rounds 3] [--seconds 5] [--prof DIR] [--alg ES256|RS256]
+ *   npm run build && npx tsx bench/tools/jwt-profile.ts [--rounds 3] [--seconds 5] [--prof DIR] [--alg ES256|RS256|ES256,RS256] [--control]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import { repoRoot } from '../lib/edgeplane.ts';
 import { cpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig, devToken } from '../scenarios/jwt.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, prof: { type: 'string' }, alg: { type: 'string', default: 'ES256' }, only: { type: 'string' }, checkout: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, prof: { type: 'string' }, alg: { type: 'string', default: 'ES256' }, only: { type: 'string' }, control: { type: 'boolean' }, checkout: { type: 'string' } } });
 const cleanup: Running[] = [];
 try {
   const upstreamPort = await freePort();
@@ -37,12 +37,13 @@ try {
     await delay(50);
   }
   const port = (JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] }).listeners.find((l) => l.name === 'http')!.port;
-  const token = await devToken(values.alg === 'RS256' ? 'rs256' : 'es256');
-  // --only jwt|plain: one subject only (a profile of just that request kind).
-  const all: { name: string; headers: Record<string, string> }[] = [
-    { name: 'no JWT', headers: { Host: 'plain.svc.plus' } },
-    { name: values.alg!, headers: { Host: 'secure.svc.plus', Authorization: `Bearer ${token}` } },
-  ];
+  // --alg ES256,RS256: both token kinds interleaved with the no-JWT route in the same rounds.
+  const algs = values.alg!.split(',');
+  const all: { name: string; headers: Record<string, string> }[] = [{ name: 'no JWT', headers: { Host: 'plain.svc.plus' } }];
+  for (const alg of algs) all.push({ name: alg, headers: { Host: 'secure.svc.plus', Authorization: `Bearer ${await devToken(alg === 'RS256' ? 'rs256' : 'es256')}` } });
+  // --control: the no-JWT route carrying the same tokens (forwarded upstream there): what the bytes alone cost.
+  if (values.control) for (const s of all.slice(1)) all.push({ name: `${s.name}-on-plain`, headers: { ...s.headers, Host: 'plain.svc.plus' } });
+  // --only jwt|plain: one kind of subject only (a profile of just that request kind).
   const subjects = all.filter((s, i) => values.only === undefined || (values.only === 'plain') === (i === 0));
   const url = `http://127.0.0.1:${port}/hello`;
   for (const s of subjects) await runLoad({ url, headers: s.headers, durationSec: 2, core: 0 });
@@ -57,9 +58,12 @@ try {
       served[i]! += res.total;
     }
   }
-  for (let i = 0; i < subjects.length; i++) console.log(`${subjects[i]!.name.padEnd(8)} ${median(cpu[i]!).toFixed(1)} us CPU/req  rounds ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests ${served[i]}`);
-  const ratios = cpu[1]?.map((c, r) => cpu[0]![r]! / c) ?? [];
-  if (ratios.length > 0) console.log(`capacity ratio (no JWT us / JWT us) per round ${ratios.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)} (goal >= 0.9); pid ${gw.proc.pid}`);
+  for (let i = 0; i < subjects.length; i++) console.log(`${subjects[i]!.name.padEnd(14)} ${median(cpu[i]!).toFixed(1)} us CPU/req  rounds ${cpu[i]!.map((x) => x.toFixed(1)).join(' ')}  requests ${served[i]}`);
+  for (let i = 1; i < subjects.length && values.only === undefined; i++) {
+    const ratios = cpu[i]!.map((c, r) => cpu[0]![r]! / c);
+    console.log(`${subjects[i]!.name}: capacity ratio (no JWT us / JWT us) per round ${ratios.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)} (goal >= 0.9)`);
+  }
+  console.log(`gateway pid ${gw.proc.pid}`);
 } finally {
   for (const p of cleanup.reverse()) await p.stop();
 }

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { AuthHeaders } from '../edge/auth.ts';
 import type { Config } from '../config/schema/index.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Clock } from '../util/clock.ts';
@@ -75,7 +75,7 @@ export class DataPlane {
     // The proxy keeps this one object; each requirement is answered by the authenticator that compiled it.
     const auth = {
       compile: (a: Config['routes'][number]['auth']) => this.#jwt!.compile(a),
-      authenticate: (r: unknown, h: IncomingHttpHeaders, u: string, from?: readonly unknown[]) => this.#jwt!.authenticate(r as AuthRequirement, h, u, from as TokenLocation[] | undefined),
+      authenticate: (r: unknown, h: AuthHeaders, u: string, from?: readonly unknown[]) => this.#jwt!.authenticate(r as AuthRequirement, h, u, from as TokenLocation[] | undefined),
     };
     this.#edgeState = { clusterLoads: new ClusterLoads(), rateLimits: new RateLimitStates({ clock: options.clock }) };
     this.#accessLogs = new AccessLogs({ baseDir: options.baseDir, rng: options.rng, onError: (err) => options.logger.warn({ err: err.message }, 'access log write failed') });

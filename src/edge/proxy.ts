@@ -277,7 +277,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#log !== null) this.#conn = connectionFacts(this.#req);
     if (route.rateLimit !== null && !route.rateLimit.needsClaims && !this.#limitsTaken && this.#limited()) return;
     if (route.auth !== null && this.#opts.auth) {
-      const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
+      // The request, not req.headers: a token header is read from the raw fields (no header object built).
+      const outcome = this.#opts.auth.authenticate(route.auth, this.#req, this.#url);
       if (outcome instanceof Promise) {
         outcome.then((o) => this.#afterAuth(o), (err: unknown) => {
           this.#opts.logger.error({ err, route: route.name }, 'authenticator failed');

@@ -32,18 +32,60 @@ export interface FoundToken {
 }
 
 /**
+ * A request as the authenticator reads it: its raw field list, and the
+ * node:http header object, which the native engine builds on first use. A
+ * token header is read from the raw list, so a JWT route builds no header
+ * object for it.
+ */
+export interface RequestHeaders {
+  readonly rawHeaders: readonly string[];
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** What authenticate() takes: a request (RequestHeaders) or, as before, a header object. */
+export type HeaderInput = IncomingHttpHeaders | RequestHeaders;
+
+function isRequest(input: HeaderInput): input is RequestHeaders {
+  // Header objects have lower-case names only: `rawHeaders` is never one of them.
+  return Array.isArray((input as RequestHeaders).rawHeaders);
+}
+
+/** The node:http header object of either input. */
+export function headerObject(input: HeaderInput): IncomingHttpHeaders {
+  return isRequest(input) ? input.headers : input;
+}
+
+/**
+ * Field `name` (lower case) as the header object would give it. A field sent
+ * once is read from the raw list; a repeated one (node:http joins some, keeps
+ * the first of others) from the header object, so both engines agree.
+ */
+export function headerValue(input: HeaderInput, name: string): string | string[] | undefined {
+  if (!isRequest(input)) return input[name];
+  const raw = input.rawHeaders;
+  let found: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length !== name.length || (n !== name && n.toLowerCase() !== name)) continue;
+    if (found !== undefined) return input.headers[name];
+    found = raw[i + 1]!;
+  }
+  return found;
+}
+
+/**
  * Looks in each location in order and returns the first token present. A
  * header whose value lacks the prefix (e.g. `Basic ...` where `Bearer ` is
  * expected) counts as absent, as it belongs to another scheme.
  */
-export function findToken(locations: readonly TokenLocation[], headers: IncomingHttpHeaders, url: string): FoundToken | undefined {
+export function findToken(locations: readonly TokenLocation[], input: HeaderInput, url: string): FoundToken | undefined {
   for (let i = 0; i < locations.length; i++) {
     const loc = locations[i]!;
     let token: string | undefined;
-    if (loc.kind === 'header') token = fromHeader(loc, headers[loc.name]);
-    else if (loc.kind === 'cookie') token = readCookie(headers.cookie, loc.name);
+    if (loc.kind === 'header') token = fromHeader(loc, headerValue(input, loc.name));
+    else if (loc.kind === 'cookie') token = readCookie(headerObject(input).cookie, loc.name);
     else if (loc.kind === 'query') token = readQuery(url, loc.name);
-    else token = readProtocol(headers['sec-websocket-protocol'], loc.name);
+    else token = readProtocol(headerObject(input)['sec-websocket-protocol'], loc.name);
     if (token !== undefined) return { token, location: loc };
   }
   return undefined;

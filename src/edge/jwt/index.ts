@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { Agent } from 'undici';
 import type { JwtConfig, RouteConfig } from '../../config/schema/index.ts';
 import { checkProvider, normalizeRouteAuth, providerOutputHeaders } from './config-check.ts';
@@ -8,7 +7,7 @@ import { systemClock, type Clock } from '../../util/clock.ts';
 import { ConfigError } from '../../util/errors.ts';
 import { silentLogger, type Logger } from '../../util/logger.ts';
 import { failureOutcome, type FailureOutcome, type JwtVerifyError } from './errors.ts';
-import { removeCookie, removeQueryParam, removeProtocol, type TokenLocation } from './extract.ts';
+import { headerObject, removeCookie, removeQueryParam, removeProtocol, type HeaderInput, type TokenLocation } from './extract.ts';
 import { DEFAULT_JWKS_TIMEOUT_MS, Provider } from './provider.ts';
 import { AuthRequirement, buildEntry, checkEntry, removalsFor, type EntryResult, type RequirementEntry } from './requirement.ts';
 import { TokenCache } from './token-cache.ts';
@@ -20,6 +19,7 @@ const CACHE = defaultsOf(Jwt.properties.cache, ['enabled', 'maxEntries']);
 
 export { AuthRequirement } from './requirement.ts';
 export { JwtVerifyError, JwksError, type JwtResult } from './errors.ts';
+export type { HeaderInput, RequestHeaders } from './extract.ts';
 
 export type AuthOutcome =
   | { ok: true; setHeaders: [name: string, value: string][]; removeHeaders: string[]; url?: string /* when a query token was stripped */; claims?: Readonly<Record<string, unknown>> /* the (first) verified token's payload */ }
@@ -109,8 +109,12 @@ export class JwtAuthenticator {
     return new AuthRequirement(this, norm.mode, norm.optional, entries, antiSpoof);
   }
 
-  /** `from`: token locations the route sets for this request (WebSocket `tokenFrom`), instead of each provider's own. */
-  authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string, from?: readonly TokenLocation[]): AuthOutcome | Promise<AuthOutcome> {
+  /**
+   * `headers`: the request itself (its raw fields are read for a header token, so the native engine builds no
+   * header object) or a header object. `from`: token locations the route sets for this request (WebSocket
+   * `tokenFrom`), instead of each provider's own.
+   */
+  authenticate(requirement: AuthRequirement, headers: HeaderInput, url: string, from?: readonly TokenLocation[]): AuthOutcome | Promise<AuthOutcome> {
     // A requirement compiled by an earlier authenticator (config reload, request in flight) is answered by it.
     if (requirement.owner !== this) return (requirement.owner as JwtAuthenticator).authenticate(requirement, headers, url, from);
     try {
@@ -122,7 +126,7 @@ export class JwtAuthenticator {
     }
   }
 
-  #authenticate(requirement: AuthRequirement, headers: IncomingHttpHeaders, url: string, from: readonly TokenLocation[] | undefined): AuthOutcome | Promise<AuthOutcome> {
+  #authenticate(requirement: AuthRequirement, headers: HeaderInput, url: string, from: readonly TokenLocation[] | undefined): AuthOutcome | Promise<AuthOutcome> {
     const entries = requirement.entries;
     if (entries.length === 0) return this.#anonymousOutcome(requirement);
     if (entries.length === 1) {
@@ -162,7 +166,7 @@ export class JwtAuthenticator {
     this.#cache?.clear();
   }
 
-  #finishOne(req: AuthRequirement, r: EntryResult, headers: IncomingHttpHeaders, url: string): AuthOutcome {
+  #finishOne(req: AuthRequirement, r: EntryResult, headers: HeaderInput, url: string): AuthOutcome {
     if (r.ok) {
       r.entry.provider.counters.add('ok');
       return this.#success([r], headers, url);
@@ -170,7 +174,7 @@ export class JwtAuthenticator {
     return this.#fail(req, r, 0);
   }
 
-  #finishMany(req: AuthRequirement, rs: EntryResult[], headers: IncomingHttpHeaders, url: string): AuthOutcome {
+  #finishMany(req: AuthRequirement, rs: EntryResult[], headers: HeaderInput, url: string): AuthOutcome {
     if (req.mode === 'any') {
       for (const r of rs) if (r.ok) return this.#finishOne(req, r, headers, url);
       // Nothing accepted: answer with the failure closest to success.
@@ -209,7 +213,7 @@ export class JwtAuthenticator {
     return o;
   }
 
-  #success(oks: OkEntry[], headers: IncomingHttpHeaders, url: string): OkOutcome {
+  #success(oks: OkEntry[], headers: HeaderInput, url: string): OkOutcome {
     if (oks.length === 1) {
       const { token, location, entry } = oks[0]!;
       const removeHeaders = removeList(entry, location);
@@ -218,7 +222,8 @@ export class JwtAuthenticator {
     // Cookie or query tokens being stripped, or several tokens (all of): assemble per request.
     const setHeaders: [string, string][] = [];
     const remove = new Set<string>();
-    let cookie = typeof headers.cookie === 'string' ? headers.cookie : undefined;
+    const fields = headerObject(headers);
+    let cookie = typeof fields.cookie === 'string' ? fields.cookie : undefined;
     let cookieTouched = false;
     let newUrl: string | undefined;
     for (const { token, location, entry } of oks) {
@@ -232,7 +237,7 @@ export class JwtAuthenticator {
         newUrl = removeQueryParam(newUrl ?? url, location.name);
       } else if (location.kind === 'protocol') {
         // The token's entry is dropped; the subprotocols the upstream chooses from go on.
-        const offered = headers['sec-websocket-protocol'];
+        const offered = fields['sec-websocket-protocol'];
         const rest = offered === undefined ? undefined : removeProtocol(offered, location.name);
         remove.add('sec-websocket-protocol');
         if (rest !== undefined) setHeaders.push(['sec-websocket-protocol', rest]);

@@ -1,7 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { claimMatches, compileClaimMatches, type ClaimMatch } from './claims.ts';
 import { JwtVerifyError } from './errors.ts';
-import { findToken, type TokenLocation } from './extract.ts';
+import { findToken, type HeaderInput, type TokenLocation } from './extract.ts';
 import type { Provider, VerifyResult } from './provider.ts';
 import type { VerifiedToken } from './token-cache.ts';
 
@@ -79,7 +78,7 @@ export type EntryResult =
   | { ok: false; error: JwtVerifyError; absent: boolean };
 
 /** Finds the entry's token (in `from` when the route names its own locations) and verifies it; sync unless verification has to do signature work. */
-export function checkEntry(entry: RequirementEntry, headers: IncomingHttpHeaders, url: string, from?: readonly TokenLocation[]): EntryResult | Promise<EntryResult> {
+export function checkEntry(entry: RequirementEntry, headers: HeaderInput, url: string, from?: readonly TokenLocation[]): EntryResult | Promise<EntryResult> {
   const found = findToken(from ?? entry.provider.locations, headers, url);
   if (found === undefined) return entry.absent;
   const r = entry.provider.verify(found.token);

@@ -27,7 +27,9 @@ export class TokenCache {
   }
 
   static key(providerIndex: number, token: string): string {
-    return hash('sha256', token, 'base64') + providerIndex;
+    // The first provider's keys are the bare 44-character digest (no string concatenated per request); others' are longer.
+    const digest = hash('sha256', token, 'base64');
+    return providerIndex === 0 ? digest : digest + providerIndex;
   }
 
   /**

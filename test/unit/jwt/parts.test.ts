@@ -2,12 +2,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { compileLocations, findToken, readCookie, readQuery, removeCookie, removeQueryParam } from '../../../src/edge/jwt/extract.ts';
+import { compileLocations, findToken, headerValue, readCookie, readQuery, removeCookie, removeQueryParam } from '../../../src/edge/jwt/extract.ts';
 import { KeySet, parseJwks } from '../../../src/edge/jwt/keys.ts';
 import { claimHeaderValue, compileClaimPath, readClaim, tokenScopes } from '../../../src/edge/jwt/claims.ts';
 import { failureOutcome, JwtVerifyError, quote } from '../../../src/edge/jwt/errors.ts';
 import { decodeToken } from '../../../src/edge/jwt/decode.ts';
 import { makeKey, rawToken, standardClaims } from './fixtures.ts';
+import { NativeRequest } from '../../../src/edge/http1/messages.ts';
+import type { RequestHead } from '../../../src/edge/http1/request-parser.ts';
 
 const ALL = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
@@ -20,6 +22,25 @@ describe('token extraction', () => {
     assert.equal(findToken(locs, { authorization: 'Basic dXNlcg==' }, '/'), undefined);
     assert.equal(findToken(locs, { authorization: 'Bearer' }, '/')?.token, '');
     assert.equal(findToken(locs, {}, '/'), undefined);
+  });
+
+  it('reads a header token from the raw fields of a request, as its header object would give it', () => {
+    const request = (raw: string[]) => new NativeRequest({ rawHeaders: raw, method: 'GET', url: '/', versionMinor: 1 } as unknown as RequestHead, { remoteAddress: '127.0.0.1' });
+    // A field sent once: read from the raw list, whatever its spelling, and the header object is never built.
+    const once = { rawHeaders: ['Host', 'a', 'AUTHORIZATION', 'Bearer abc', 'Accept', '*/*'], get headers(): never { throw new Error('header object built'); } };
+    assert.equal(findToken(compileLocations(undefined), once, '/')?.token, 'abc');
+    assert.equal(findToken(compileLocations(undefined), { rawHeaders: ['host', 'a'], get headers(): never { throw new Error('header object built'); } }, '/'), undefined);
+    // A field with a name of the same length that is not it is skipped.
+    assert.equal(headerValue({ rawHeaders: ['Authorizatiom', 'x', 'authorization', 'Bearer y'], headers: {} }, 'authorization'), 'Bearer y');
+    // Repeated fields: node:http keeps the first Authorization and joins other names with ', '; so does the raw read.
+    for (const [raw, name] of [[['Authorization', 'Bearer one', 'authorization', 'Bearer two'], 'authorization'], [['X-Token', 'a', 'x-token', 'b'], 'x-token'], [['x-token', 'c'], 'x-token']] as const) {
+      const req = request([...raw]);
+      assert.deepEqual(headerValue(req, name), req.headers[name], raw.join(' '));
+    }
+    assert.equal(findToken(compileLocations(undefined), request(['Authorization', 'Bearer one', 'authorization', 'Bearer two']), '/')?.token, 'one');
+    assert.equal(findToken(compileLocations({ header: 'x-token' }), request(['X-Token', 'a', 'x-token', 'b']), '/')?.token, 'a, b');
+    // Cookie and query locations read the header object of a request as before.
+    assert.equal(findToken(compileLocations({ cookie: 's' }), request(['Cookie', 'a=1', 'cookie', 's=tok']), '/')?.token, 'tok');
   });
 
   it('tries locations in order', () => {
