@@ -75,3 +75,42 @@ export function nginxProxy(options: { port: number; upstreamPort: number; core: 
 }`;
   return run(conf, prefix, options.core, options.port);
 }
+
+/**
+ * nginx as the rate-limit anchor: one worker, two virtual hosts on one port.
+ * `plainHost` proxies as nginxProxy does; `refuseHost` is behind `limit_req`
+ * at 1 request per minute with no burst (nginx's smallest rate), keyed by the
+ * client address, answering 429: after its first request every request is
+ * refused, as the gateway's refuse-all route does.
+ */
+export function nginxRateLimited(options: { port: number; upstreamPort: number; core: number; plainHost: string; refuseHost: string }): Promise<Running> {
+  const prefix = prefixDir();
+  const proxy = `
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_request_buffering off;
+      proxy_buffering off;`;
+  const conf = `${COMMON(prefix)}
+  upstream backend { server 127.0.0.1:${options.upstreamPort}; keepalive 128; }
+  limit_req_zone $binary_remote_addr zone=refuse:1m rate=1r/m;
+  limit_req_status 429;
+  limit_req_log_level info;
+  server {
+    listen 127.0.0.1:${options.port};
+    server_name ${options.plainHost};
+    location / {${proxy}
+    }
+  }
+  server {
+    listen 127.0.0.1:${options.port};
+    server_name ${options.refuseHost};
+    location / {
+      limit_req zone=refuse;${proxy}
+    }
+  }
+}`;
+  return run(conf, prefix, options.core, options.port);
+}

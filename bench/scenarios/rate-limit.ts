@@ -5,7 +5,8 @@ import { openLoop } from '../lib/open-loop.ts';
 import { which } from '../lib/tools.ts';
 import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
 import { startEdgeplane, repoRoot } from '../lib/edgeplane.ts';
-import { cpuMicros, median } from '../lib/cpu.ts';
+import { cpuMicros, treeCpuMicros, median } from '../lib/cpu.ts';
+import { nginxRateLimited } from '../lib/nginx.ts';
 import { scrape, metricValue } from '../lib/metrics-text.ts';
 
 /**
@@ -15,7 +16,9 @@ import { scrape, metricValue } from '../lib/metrics-text.ts';
  * route under 10x its limit (open loop at ten times the rate), whose CPU is
  * split between the passed and the refused requests with the proxied cost at
  * the same offered rate. Goal (issue 18): CPU per refused request <= 0.3x a proxied one.
- * Gateway on core 1, load and upstream on core 0.
+ * The anchor: nginx (1 worker) refusing with `limit_req` vs nginx proxying the
+ * same route, in the same rounds: whether 0.3x is within reach of nginx itself.
+ * Gateway (and nginx, and the floor) on core 1, load and upstream on core 0.
  */
 const SERVER_CORE = 1;
 const CLIENT_CORE = 0;
@@ -48,6 +51,13 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
     const floor = start([...(which('taskset') ? ['taskset', '-c', String(SERVER_CORE)] : []), process.execPath, '-e', FLOOR_SERVER, String(floorPort)], { cwd: repoRoot });
     cleanup.push(floor);
     await waitForPort(floorPort, '127.0.0.1', 15_000, floor);
+    let nginx: Running | null = null;
+    let nginxPort = 0;
+    if (which('nginx')) {
+      nginxPort = await freePort();
+      nginx = await nginxRateLimited({ port: nginxPort, upstreamPort, core: SERVER_CORE, plainHost: 'plain.bench', refuseHost: 'refuse.bench' });
+      cleanup.push(nginx);
+    }
     const gw = await startEdgeplane(config(upstreamPort), SERVER_CORE);
     cleanup.push(gw);
     const ready = gw.ready as { listeners: { name: string; port: number }[]; admin: { port: number } };
@@ -58,6 +68,10 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
 
     for (const host of ['plain.bench', 'refuse.bench']) await runLoad({ url, headers: { Host: host }, durationSec: 1, core: CLIENT_CORE });
     await runLoad({ url: `http://127.0.0.1:${floorPort}/`, durationSec: 1, core: CLIENT_CORE });
+    const nginxUrl = `http://127.0.0.1:${nginxPort}/hello`;
+    if (nginx !== null) for (const host of ['plain.bench', 'refuse.bench']) await runLoad({ url: nginxUrl, headers: { Host: host }, durationSec: 1, core: CLIENT_CORE });
+    const nginxCpu = { proxied: [] as number[], refused: [] as number[] };
+    let nginxErrors = 0;
     const floorCpu: number[] = [];
     const cpu = { proxied: [] as number[], refused: [] as number[] };
     const rps = { proxied: [] as number[], refused: [] as number[] };
@@ -76,6 +90,15 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
         // The load tool counts the 429s as status errors: here an error is a request that got through.
         if (kind === 'refused') unexpected += (await passedRefuseAll()) - passedBefore;
         else proxiedErrors += res.errors;
+      }
+      if (nginx !== null) {
+        for (const kind of ['proxied', 'refused'] as const) {
+          const before = treeCpuMicros(nginx.proc.pid!);
+          const res = await runLoad({ url: nginxUrl, headers: { Host: kind === 'proxied' ? 'plain.bench' : 'refuse.bench' }, durationSec, core: CLIENT_CORE });
+          nginxCpu[kind].push(res.total > 0 ? (treeCpuMicros(nginx.proc.pid!) - before) / res.total : 0);
+          // The load tool counts 429s as status errors: on the proxied host any error is one.
+          if (kind === 'proxied') nginxErrors += res.errors;
+        }
       }
       const before = cpuMicros(floor.proc.pid!);
       const f = await runLoad({ url: `http://127.0.0.1:${floorPort}/`, durationSec, core: CLIENT_CORE });
@@ -108,6 +131,21 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
       errors: 0,
       note: `no parsing or routing: the read, the write and the wake-up a refusal cannot avoid; ${(Math.round(median(floorRatios) * 100) / 100).toFixed(2)}x the proxied CPU/req (per round ${floorRatios.map((x) => x.toFixed(2)).join(' ')})`,
     });
+
+    if (nginx !== null) {
+      const nginxRatios = nginxCpu.refused.map((c, i) => c / Math.max(1e-9, nginxCpu.proxied[i]!));
+      results.push({ scenario: 'rate-limit', subject: 'nginx proxied CPU/req', metric: 'us CPU/req', value: round1(median(nginxCpu.proxied)), errors: nginxErrors, note: `nginx 1 worker on the gateway's core, proxy_pass with upstream keepalive, same upstream; rounds ${nginxCpu.proxied.map((x) => x.toFixed(1)).join(' ')} us` });
+      results.push({
+        scenario: 'rate-limit',
+        subject: 'nginx refused (limit_req 429) CPU/req',
+        metric: 'us CPU/req',
+        value: round1(median(nginxCpu.refused)),
+        errors: 0,
+        anchor: 'nginx proxied CPU/req',
+        ratio: Math.round(median(nginxRatios) * 100) / 100,
+        note: `the anchor for the 0.3x goal: nginx's own refused/proxied CPU ratio in the same rounds (limit_req, rate 1r/m, no burst, refusals logged below the error_log level); per-round ratios ${nginxRatios.map((x) => x.toFixed(2)).join(' ')}; the gateway's refused CPU/req is ${(median(cpu.refused) / Math.max(1e-9, median(nginxCpu.refused))).toFixed(2)}x nginx's`,
+      });
+    }
 
     // 10x the limit, open loop: the passed share stays at the limit and the rest is refused. At 2,000 req/s the
     // gateway idles between requests and each one pays a whole event-loop wake-up, so a request costs more
@@ -177,7 +215,8 @@ export async function run(options: ScenarioOptions): Promise<BenchResult[]> {
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
-function config(upstreamPort: number) {
+/** The scenario's gateway: a route without a limit, one refusing everything after its first request, one at LIMIT/s. */
+export function config(upstreamPort: number) {
   const split = [{ cluster: 'api', weight: 1 }];
   return {
     node: { id: 'bench-ratelimit', region: 'bench' },
