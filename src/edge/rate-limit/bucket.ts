@@ -27,6 +27,14 @@ export interface BucketDecision {
 
 /** Takes one token at `now` from a bucket whose TAT is `tat` (undefined: full). Pure. */
 export function takeToken(policy: BucketPolicy, tat: number | undefined, now: number): BucketDecision {
+  return takeTokenInto(policy, tat, now, { allowed: false, tat: 0, remaining: 0, retryAfterMs: 0, resetMs: 0 });
+}
+
+/**
+ * takeToken() written into `out` (returned): the limiter reuses one decision
+ * per limit, so a refusal in a flood allocates nothing here.
+ */
+export function takeTokenInto(policy: BucketPolicy, tat: number | undefined, now: number, out: BucketDecision): BucketDecision {
   const { interval, burst } = policy;
   const base = tat === undefined || tat < now ? now : tat;
   const next = base + interval;
@@ -34,7 +42,17 @@ export function takeToken(policy: BucketPolicy, tat: number | undefined, now: nu
   if (next - now <= capacity) {
     // Tokens left = the unused part of the capacity, in whole intervals.
     const remaining = Math.floor((capacity - (next - now)) / interval + 1e-9);
-    return { allowed: true, tat: next, remaining, retryAfterMs: remaining > 0 ? 0 : next - now - capacity + interval, resetMs: next - now };
+    out.allowed = true;
+    out.tat = next;
+    out.remaining = remaining;
+    out.retryAfterMs = remaining > 0 ? 0 : next - now - capacity + interval;
+    out.resetMs = next - now;
+    return out;
   }
-  return { allowed: false, tat: base, remaining: 0, retryAfterMs: next - now - capacity, resetMs: base - now };
+  out.allowed = false;
+  out.tat = base;
+  out.remaining = 0;
+  out.retryAfterMs = next - now - capacity;
+  out.resetMs = base - now;
+  return out;
 }

@@ -1,6 +1,6 @@
 import type { RateLimitRuleConfig } from './types.ts';
 import { parseDuration } from '../../util/duration.ts';
-import { takeToken, type BucketPolicy, type BucketDecision } from './bucket.ts';
+import { takeTokenInto, type BucketPolicy, type BucketDecision } from './bucket.ts';
 import { compileKeyReader, describeKey, clientAddress, type KeyReader, type RateLimitSubject } from './key.ts';
 import type { LimitCounters, RateLimitStates } from './counters.ts';
 import { RateLimitRule } from '../../config/schema/rate-limit.ts';
@@ -20,6 +20,8 @@ interface CompiledLimit {
   readonly policyHeader: string;
   readonly responseHeaders: boolean;
   readonly refusal: Refusal;
+  /** This limit's decision for the request being checked (reused: check() runs to completion without yielding). */
+  readonly decision: BucketDecision;
 }
 
 /** A limit's answer for one request; `headers` are flat name/value pairs for the response. */
@@ -65,6 +67,7 @@ export class RouteRateLimiter {
         policyHeader,
         responseHeaders: r.responseHeaders ?? RULE.responseHeaders,
         refusal: new Refusal(route, name, burst, policyHeader),
+        decision: { allowed: false, tat: 0, remaining: 0, retryAfterMs: 0, resetMs: 0 },
       };
     });
     this.#anyResponseHeaders = this.#limits.some((l) => l.responseHeaders);
@@ -134,7 +137,7 @@ export class RouteRateLimiter {
         decisions[i] = null;
         continue;
       }
-      const d = takeToken(l.policy, l.counters.tats.get(key), now);
+      const d = takeTokenInto(l.policy, l.counters.tats.get(key), now, l.decision);
       decisions[i] = d;
       if (!d.allowed && (refused < 0 || d.retryAfterMs > decisions[refused]!.retryAfterMs)) refused = i;
     }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { takeToken, type BucketPolicy } from '../../../src/edge/rate-limit/index.ts';
+import { takeTokenInto } from '../../../src/edge/rate-limit/bucket.ts';
 
 /** Runs requests at the given times against one bucket and returns which passed. */
 function run(policy: BucketPolicy, times: number[]): boolean[] {
@@ -43,4 +44,18 @@ test('remaining, retry-after and reset are exact', () => {
   const refused = takeToken(policy, d.tat, 1100);
   assert.deepEqual([refused.allowed, refused.remaining, refused.retryAfterMs, refused.resetMs], [false, 0, 150, 900]);
   assert.equal(refused.tat, d.tat, 'a refused request does not move the bucket');
+});
+
+test('takeTokenInto writes the same decision as takeToken into the object it is given', () => {
+  const policy = { interval: 100, burst: 3 };
+  const out = { allowed: true, tat: -1, remaining: -1, retryAfterMs: -1, resetMs: -1 };
+  let tat: number | undefined;
+  // Passing, last token, refused, and a full bucket again after a quiet period: every field is rewritten each time.
+  for (const now of [0, 0, 0, 0, 50, 150, 10_000]) {
+    const expected = takeToken(policy, tat, now);
+    const got = takeTokenInto(policy, tat, now, out);
+    assert.equal(got, out);
+    assert.deepEqual({ ...got }, { ...expected }, `at ${now}`);
+    if (expected.allowed) tat = expected.tat;
+  }
 });
