@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { EdgeTable, CompiledRoute, RouteClusterStats } from './compile.ts';
 import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
@@ -16,6 +15,8 @@ import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
 import { chooseCluster } from './cluster-choice.ts';
+import { requestIds } from './request-id.ts';
+import { deadlineList, type Deadline } from './deadline-list.ts';
 import { REFUSED, HeadRefusals } from './rate-limit/index.ts';
 import type { RequestHead } from './http1/request-parser.ts';
 import type { Socket } from 'node:net';
@@ -177,7 +178,11 @@ export class Proxy {
   }
 }
 
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, Deadline {
+  /** The route timeout's links in its DeadlineList (src/edge/deadline-list.ts): no Timeout per request. */
+  deadlinePrev: Deadline | null = null;
+  deadlineNext: Deadline | null = null;
+  deadlineAt = -1;
   readonly #proxy: Proxy;
   readonly #opts: ProxyOptions;
   readonly #route: CompiledRoute;
@@ -205,7 +210,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   #resume: (() => void) | null = null;
   #discard = false;
   #retryAfterDiscard: UpstreamOutcome | null = null;
+  /** A timeout of a length computed per request (a gRPC deadline); the route's own timeout is in a DeadlineList. */
   #timer: NodeJS.Timeout | null = null;
+  #asyncAuth = false;
   #breaker: ClusterBreaker | null = null;
   #held = 0;
   #done = false;
@@ -269,7 +276,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     (res as ExchangeCarrier)[kExchange] = this;
     res.on('close', onDownstreamClose);
     const incomingId = requestIdOf(this.#req);
-    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
+    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : requestIds.next();
     const route = this.#route;
     this.#log = this.#opts.accessLog?.current ?? null;
     this.#grpc = 'stream' in this.#res && isGrpcRequest(this.#req.headers['content-type']);
@@ -279,7 +286,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (route.auth !== null && this.#opts.auth) {
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req.headers, this.#url);
       if (outcome instanceof Promise) {
-        outcome.then((o) => this.#afterAuth(o), (err: unknown) => {
+        outcome.then((o) => {
+          this.#asyncAuth = true;
+          this.#afterAuth(o);
+        }, (err: unknown) => {
           this.#opts.logger.error({ err, route: route.name }, 'authenticator failed');
           this.#fail(500, 'internal_error', 'authentication failed unexpectedly', null);
         });
@@ -329,7 +339,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#timeoutMs = timeoutMs;
     if (timeoutMs > 0) {
-      this.#timer = setTimeout(onRequestTimeout, timeoutMs, this);
+      // The route's configured timeout counts from here, as a timer set here would (after an asynchronous auth, from now).
+      if (timeoutMs === this.#route.timeoutMs) deadlineList(timeoutMs).add(this, this.#asyncAuth ? performance.now() : this.#start);
+      else this.#timer = setTimeout(onRequestTimeout, timeoutMs, this);
     }
     if (this.#grpc && this.#hasBody && cluster.h2 && (this.#route.retry?.grpcCodes.size ?? 0) > 0) this.#keepForReplay();
     this.#dispatch();
@@ -705,6 +717,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#abort = null;
   }
 
+  /** The route timeout passed (DeadlineList). */
+  deadlinePassed(): void {
+    this.requestTimedOut();
+  }
+
   /** Called through the module-level onRequestTimeout (no closure per request). */
   requestTimedOut(): void {
     this.#timer = null;
@@ -772,6 +789,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#done = true;
     if (this.#held !== 0) this.#release(this.#held);
     if (this.#timer !== null) clearTimeout(this.#timer);
+    else if (this.deadlineAt >= 0) deadlineList(this.#route.timeoutMs).remove(this);
     // The 'close' listener stays: it returns at once once #done is set, and removing it
     // cost a measurable share of the request path (EventEmitter.removeListener).
     const stats = this.#stats;
@@ -855,7 +873,7 @@ function connectionFacts(req: DownstreamRequest): ConnectionFacts {
 /** The client's X-Request-Id when it is a sane token, else a new one. */
 function requestIdFromHeaders(headers: IncomingHttpHeaders): string {
   const incoming = headers['x-request-id'];
-  return typeof incoming === 'string' && isValidRequestId(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && isValidRequestId(incoming) ? incoming : requestIds.next();
 }
 
 /** The exchange a downstream response belongs to, so one shared 'close' listener can find it. */
