@@ -19,6 +19,8 @@ import { requestIds } from './request-id.ts';
 import { deadlineList, type Deadline } from './deadline-list.ts';
 import { REFUSED, HeadRefusals } from './rate-limit/index.ts';
 import type { RequestHead } from './http1/request-parser.ts';
+import type { ResponseHead } from './http1/response-head.ts';
+import { forwardedFieldLines, forwardsLength } from './response-head.ts';
 import type { Socket } from 'node:net';
 import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
 
@@ -503,8 +505,39 @@ class Exchange implements Dispatcher.DispatchHandler, Deadline {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.#done) return false;
     if (statusCode < 200) return true; // 1xx informational: not forwarded
-    if (this.#log !== null) this.#responseMs = performance.now() - this.#dispatchAt;
     const grpcStatus = this.#grpc && this.#stats!.cluster.h2 ? findGrpcStatus(rawHeaders) : -1;
+    if (!this.#takeResponse(statusCode, grpcStatus, resume)) return true;
+    return this.#writeCheckedHead(statusCode, statusText, rawHeaders, grpcStatus);
+  }
+
+  /**
+   * The native pool's head (it skips 1xx itself). The common case forwards the
+   * upstream's field lines as slices of the head's text, with no check (the
+   * native response parser refused CR, LF and NUL; the route's lines were
+   * checked at compile time) and no field cut into strings; a Connection
+   * header listing names, a sticky cookie, rate-limit headers, gRPC or an
+   * HTTP/2 client take the field-by-field path.
+   */
+  onResponseHead(head: ResponseHead, resume: () => void): boolean {
+    if (this.#done) return false;
+    const status = head.status;
+    if (!this.#takeResponse(status, -1, resume)) return true;
+    const route = this.#route;
+    const res = this.#res;
+    if (!this.#grpc && this.#setCookie === null && this.#limitHeaders === null && route.setResponseLines != null && (res as Partial<HeadLinesResponse>).writeHeadLines !== undefined) {
+      const remove = route.removeResponseHeaders.size > 0 ? route.removeResponseHeaders : null;
+      const lines = forwardedFieldLines(head, remove);
+      if (lines !== null) {
+        (res as unknown as HeadLinesResponse).writeHeadLines(status, head.statusText, lines + route.setResponseLines + 'x-request-id: ' + this.#requestId + '\r\n', forwardsLength(head, remove));
+        return true;
+      }
+    }
+    return this.#writeCheckedHead(status, head.statusText, head.rawHeaders, -1);
+  }
+
+  /** Reports the endpoint's outcome and takes the response; false when it is to be read and dropped for a retry. */
+  #takeResponse(statusCode: number, grpcStatus: number, resume: () => void): boolean {
+    if (this.#log !== null) this.#responseMs = performance.now() - this.#dispatchAt;
     // gRPC counts by its status as Envoy does (UNAVAILABLE as a 503...); a streamed answer's status comes with the trailers.
     const effective = grpcStatus >= 0 ? grpcToHttpStatus(grpcStatus) : statusCode;
     const outcome = outcomeOf(effective);
@@ -515,26 +548,18 @@ class Exchange implements Dispatcher.DispatchHandler, Deadline {
       // Read and drop this response's body so the connection stays reusable, then retry.
       this.#discard = true;
       this.#retryAfterDiscard = outcome;
-      return true;
+      return false;
     }
     this.#resume = resume;
     this.#status = statusCode;
     if (grpcStatus >= 0) this.#grpcStatus = grpcStatus;
+    return true;
+  }
+
+  /** The response head field by field: hop-by-hop and Connection-listed names stripped, gRPC's Trailers-Only status moved to trailers. */
+  #writeCheckedHead(statusCode: number, statusText: string, rawHeaders: readonly (Buffer | string)[], grpcStatus: number): boolean {
     const res = this.#res;
     const route = this.#route;
-    // The native engine's common case: the head is serialised here in one string, with no checks (the fields come
-    // from the native response parser, which refused CR, LF and NUL; the route's were checked at compile time).
-    if (
-      !this.#grpc &&
-      this.#setCookie === null &&
-      this.#limitHeaders === null &&
-      route.setResponseLines != null &&
-      (rawHeaders.length === 0 || typeof rawHeaders[0] === 'string') &&
-      (res as Partial<HeadLinesResponse>).writeHeadLines !== undefined &&
-      this.#writeHeadLines(res as unknown as HeadLinesResponse, statusCode, statusText, rawHeaders as unknown as string[], route)
-    ) {
-      return true;
-    }
     const out: string[] = [];
     let tokens: Set<string> | null = null;
     const checkAll = route.removeResponseHeaders.size > 0 || grpcStatus >= 0;
@@ -569,30 +594,6 @@ class Exchange implements Dispatcher.DispatchHandler, Deadline {
       this.#abort?.(err as Error);
       return false;
     }
-    return true;
-  }
-
-  /** The fast path of onHeaders; false (nothing written) when a Connection header lists names to strip: the checked path does that. */
-  #writeHeadLines(res: HeadLinesResponse, statusCode: number, statusText: string, raw: readonly string[], route: CompiledRoute): boolean {
-    let lines = '';
-    let hasLength = false;
-    const remove = route.removeResponseHeaders.size > 0 ? route.removeResponseHeaders : null;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (remove === null && !mayBeIn(RESPONSE_SPECIAL_LENGTHS, name) && name.length !== 14 /* content-length */) {
-        lines += name + ': ' + raw[i + 1]! + '\r\n';
-        continue;
-      }
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) {
-        if (lower === 'connection' && connectionTokens(raw[i + 1]!, null) !== null) return false;
-        continue;
-      }
-      if (remove !== null && remove.has(lower)) continue;
-      if (lower === 'content-length') hasLength = true;
-      lines += name + ': ' + raw[i + 1]! + '\r\n';
-    }
-    res.writeHeadLines(statusCode, statusText, lines + route.setResponseLines! + 'x-request-id: ' + this.#requestId + '\r\n', hasLength);
     return true;
   }
 
