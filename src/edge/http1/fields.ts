@@ -9,13 +9,11 @@ import { fail } from './errors.ts';
  * and other controls are refused.
  */
 export function parseFieldLines(s: string, from: number, end: number, maxCount: number, out: string[]): void {
-  const offsets = SCRATCH;
-  offsets.length = 0;
+  // A fresh array: emptying a shared one (length = 0) is a runtime call that cost more than the allocation.
+  const offsets: number[] = [];
   scanFieldLines(s, from, end, maxCount - (out.length >> 1), offsets);
   for (let k = 0; k < offsets.length; k += 4) out.push(s.slice(offsets[k]!, offsets[k + 1]!), s.slice(offsets[k + 2]!, offsets[k + 3]!));
 }
-
-const SCRATCH: number[] = [];
 
 /**
  * The check of parseFieldLines, recording each field as four offsets into `s`
