@@ -15,14 +15,16 @@ import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
 import { chooseCluster } from './cluster-choice.ts';
+import { retriesFailure, canResend, withinRetryBudget } from './retry-policy.ts';
 import { requestIds } from './request-id.ts';
+import { REPLAY_LIMIT, GRPC_STATUS_FIELDS, findGrpcStatus, describeLocal, forwardTrailers } from './grpc-relay.ts';
 import { deadlineList, type Deadline } from './deadline-list.ts';
 import { REFUSED, HeadRefusals } from './rate-limit/index.ts';
 import type { RequestHead } from './http1/request-parser.ts';
 import type { ResponseHead } from './http1/response-head.ts';
 import { forwardedFieldLines, forwardsLength } from './response-head.ts';
 import type { Socket } from 'node:net';
-import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
+import { classifyUpstreamError, UpstreamTimeoutError } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -36,7 +38,6 @@ export interface ProxyOptions {
   auth?: RequestAuthenticator;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Circuit-breaker units an Exchange holds (bit flags), released when it completes. */
 const HELD_REQUEST = 1;
 const HELD_PENDING = 2;
@@ -645,7 +646,7 @@ class Exchange implements Dispatcher.DispatchHandler, Deadline {
       this.#complete(this.#status, failure.reason);
       return;
     }
-    if (this.#retryable(failure) && this.#canRetry()) {
+    if (retriesFailure(this.#route.retry, failure) && this.#canRetry()) {
       this.#retry(failure.outcome);
       return;
     }
@@ -654,30 +655,13 @@ class Exchange implements Dispatcher.DispatchHandler, Deadline {
 
   // --- retries ---
 
-  #retryable(failure: UpstreamFailure): boolean {
-    const retry = this.#route.retry;
-    if (retry === null || failure.fromClient) return false;
-    switch (failure.outcome) {
-      case 'connect-failure':
-        return retry.connectFailure;
-      case 'reset':
-        return retry.reset;
-      case 'timeout':
-        return retry.timeout && !failure.wholeRequest;
-      default:
-        return false;
-    }
-  }
-
+  /** The policy (src/edge/retry-policy.ts) allows another attempt; takes the breaker's retry unit if so. */
   #canRetry(): boolean {
     const retry = this.#route.retry;
     if (retry === null || this.#attempt > retry.attempts) return false;
-    // A consumed request body can't be sent again; neither can a non-idempotent request.
-    // (A gRPC call whose body was kept whole is the exception: it is sent again from the copy.)
-    if (((this.#hasBody || !IDEMPOTENT.has(this.#method)) && !this.#replayable()) || this.#res.headersSent) return false;
+    if (!canResend(this.#method, this.#hasBody, this.#replayable()) || this.#res.headersSent) return false;
     const cluster = this.#stats!.cluster;
-    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.load.active);
-    if (cluster.load.activeRetries + 1 > budget) {
+    if (!withinRetryBudget(retry, cluster.load)) {
       edgeMetrics.retryBudgetExhausted.labels(cluster.name).inc();
       return false;
     }
@@ -953,43 +937,8 @@ function stripTokens(flat: string[], tokens: Set<string>): void {
   }
 }
 
-/** gRPC request bodies kept for a retry at most (Envoy's per_request_buffer_limit is of this order). */
-const REPLAY_LIMIT = 64 * 1024;
-const GRPC_STATUS_FIELDS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
-
-/** grpc-status in a flat header list, or -1. */
-function findGrpcStatus(flat: readonly (string | Buffer)[]): number {
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i]!.toString();
-    if (name.length === 11 && name.toLowerCase() === 'grpc-status') {
-      const code = Number(flat[i + 1]!.toString());
-      return Number.isInteger(code) && code >= 0 ? code : -1;
-    }
-  }
-  return -1;
-}
-
-/** The message of a JSON answer the gateway made (JWT failures), for grpc-message. */
-function describeLocal(body: string): string {
-  try {
-    const o = JSON.parse(body) as { error?: string; error_description?: string };
-    return [o.error, o.error_description].filter(Boolean).join(': ') || 'refused';
-  } catch {
-    return 'refused';
-  }
-}
-
 function outcomeOf(status: number): UpstreamOutcome {
   return status >= 500 ? (status >= 502 && status <= 504 ? 'gateway-error' : 'http-5xx') : 'success';
-}
-
-function forwardTrailers(res: Http2ServerResponse, flat: string[] | Buffer[]): void {
-  const obj: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    const k = flat[i]!.toString().toLowerCase();
-    if (!HOP_BY_HOP.has(k)) obj[k] = obj[k] === undefined ? flat[i + 1]!.toString() : `${obj[k]}, ${flat[i + 1]!.toString()}`;
-  }
-  res.addTrailers(obj);
 }
 
 function writeHead(res: DownstreamResponse, status: number, statusText: string, flat: string[]): void {
