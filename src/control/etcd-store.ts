@@ -81,6 +81,8 @@ export class EtcdConfigStore implements ConfigStore {
   #clusterId: string | null = null;
   #watcher: Watcher | null = null;
   #watchBroken = true;
+  /** A wipe or replacement noticed by any response, for the next probe to recover from. */
+  #wipeToHandle = false;
   #probeTimer: TimerHandle | undefined;
   #probing = false;
   #closed = false;
@@ -634,7 +636,9 @@ export class EtcdConfigStore implements ConfigStore {
     try {
       const res = await this.#client.get(configKey(this.#s.prefix)).exec();
       const wasDown = !this.#up;
-      const wiped = this.#contact(res.header);
+      this.#contact(res.header);
+      const wiped = this.#wipeToHandle;
+      this.#wipeToHandle = false;
       const head = this.#headOf(res.kvs[0]);
       if (wasDown) this.#log.info({ revision: head.modRevision }, 'etcd reachable again; catching up');
       if (wiped || wasDown || this.#watchBroken) await this.#loadHistory().catch(() => {});
@@ -656,7 +660,13 @@ export class EtcdConfigStore implements ConfigStore {
   #contact(header: { cluster_id: string; revision: string }): boolean {
     const revision = Number(header.revision);
     const wiped = (this.#clusterId !== null && header.cluster_id !== this.#clusterId) || revision < this.#revisionSeen;
-    if (wiped) this.#log.warn({ clusterId: header.cluster_id, was: this.#clusterId, revision, seen: this.#revisionSeen }, 'etcd was wiped or replaced (revision went backwards)');
+    if (wiped) {
+      this.#log.warn({ clusterId: header.cluster_id, was: this.#clusterId, revision, seen: this.#revisionSeen }, 'etcd was wiped or replaced (revision went backwards)');
+      // Whoever noticed (a write, the watch, a read), the head we knew is from a store that is gone: a newer
+      // head with a lower revision must replace it, and the probe must reload history and watch again.
+      this.#head = null;
+      this.#wipeToHandle = true;
+    }
     this.#clusterId = header.cluster_id;
     this.#revisionSeen = wiped ? revision : Math.max(this.#revisionSeen, revision);
     this.#lastContactAt = this.#o.clock.wallNow();

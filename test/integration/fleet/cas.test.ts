@@ -11,7 +11,8 @@ import { systemClock } from '../../../src/util/clock.ts';
 import { silentLogger } from '../../../src/util/logger.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { EtcdCluster, etcdMissing } from './etcd-cluster.ts';
-import { newPrefix } from './support.ts';
+import { newPrefix, rawClient } from './support.ts';
+import { configKey } from '../../../src/control/fleet-record.ts';
 
 const fileConfig = (id: string) =>
   ({
@@ -21,11 +22,11 @@ const fileConfig = (id: string) =>
     routes: [{ name: 'api', match: { path: { prefix: '/' } }, split: [{ cluster: 'blue', weight: 100 }, { cluster: 'green', weight: 0 }] }],
   }) as unknown as Config;
 
-async function openStore(t: TestContext, etcd: EtcdCluster, prefix: string, id: string, applied: number[]): Promise<EtcdConfigStore> {
+async function openStore(t: TestContext, etcd: EtcdCluster, prefix: string, id: string, applied: number[], probeInterval = '200ms'): Promise<EtcdConfigStore> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeplane-cas-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const store = await EtcdConfigStore.open({
-    etcd: { endpoints: etcd.endpoints, prefix, probeInterval: '200ms' },
+    etcd: { endpoints: etcd.endpoints, prefix, probeInterval },
     baseDir: dir,
     stateDir: await StateDir.open(dir),
     historyLimit: 20,
@@ -106,4 +107,28 @@ test('two writes based on the same head: etcd\'s compare-and-swap lets exactly o
   assert.equal(raced, 5, `only ${raced} of ${round} rounds raced`);
   const last = a.current.version;
   assert.deepEqual([...new Set(applied.a)].sort((x, y) => x - y), Array.from({ length: last }, (_, i) => i + 1));
+});
+
+test('a wipe noticed first by a write (another node re-seeded): the write gets a 409, the next one is stored', { skip: etcdMissing() ?? false }, async (t) => {
+  const etcd = await EtcdCluster.start(1);
+  t.after(() => etcd.stop());
+  const prefix = newPrefix();
+  // A probes once an hour, so only its own write can tell it that etcd was wiped; B probes every 200 ms and re-seeds.
+  const a = await openStore(t, etcd, prefix, 'a', [], '1h');
+  const b = await openStore(t, etcd, prefix, 'b', []);
+  const moved = (w: number) => (d: Config) => void (d.routes[0]!.split = [{ cluster: 'blue', weight: w }, { cluster: 'green', weight: 100 - w }]);
+  for (let i = 0; i < 5; i++) await a.update(moved(i), { source: 'api', author: 'a', change: `pre-wipe ${i}` });
+  await waitFor(() => b.current.version === 6, { what: 'b on version 6' });
+  await etcd.wipe();
+  const client = rawClient(etcd);
+  t.after(() => client.close());
+  await waitFor(async () => (await client.get(configKey(prefix)).exec()).kvs.length === 1, { what: 'b to re-seed the wiped store' });
+  // A's head still carries the old store's revision, above anything the new store has written.
+  const first = await a.update(moved(50), { source: 'api', author: 'a', change: 'after the wipe' }).then(() => null, (err: unknown) => err);
+  assert.ok(first === null || first instanceof VersionConflictError, `a 409 or a success, not ${String(first)}`);
+  if (first !== null) {
+    const res = await a.update(moved(50), { source: 'api', author: 'a', change: 'after the wipe, again' });
+    assert.equal(res.version, 7, 'the retry is built on the re-seeded head');
+  }
+  await waitFor(() => b.current.version === 7, { what: 'b on the write made through a' });
 });

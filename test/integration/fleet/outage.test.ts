@@ -5,7 +5,8 @@ import { startUpstream } from '../../helpers/upstreams.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { EtcdCluster, etcdMissing } from './etcd-cluster.ts';
 import { BlackholeProxy } from './blackhole-proxy.ts';
-import { call, converged, metricValue, newPrefix, nodeConfig, request, splitOf, startNodes, versionOf } from './support.ts';
+import { call, converged, metricValue, newPrefix, nodeConfig, rawClient, request, splitOf, startNodes, versionOf } from './support.ts';
+import { configKey } from '../../../src/control/fleet-record.ts';
 
 const split = (blue: number, green: number) => ({ split: [{ cluster: 'blue', weight: blue }, { cluster: 'green', weight: green }] });
 
@@ -87,7 +88,16 @@ test('etcd down: traffic untouched, writes 503, a restarted node serves its last
   await t.test('a wiped etcd is re-seeded from the last-known-good: no node goes back in time', async () => {
     const version = await versionOf(a!);
     await etcd.wipe();
-    await waitFor(async () => (await call(a!, 'GET', '/v1/status')).body.store.storeVersion === version, { what: 'the store re-seeded with the version in force' });
+    // Re-seeded (by whichever node noticed first) with the version in force, and A on that new head: the
+    // revision it reports is the key's revision in the new store, not a leftover from the wiped one.
+    const client = rawClient(etcd);
+    t.after(() => client.close());
+    const seeded = async () => (await client.get(configKey(prefix)).exec()).kvs[0];
+    await waitFor(async () => {
+      const kv = await seeded();
+      const store = (await call(a!, 'GET', '/v1/status')).body.store;
+      return kv !== undefined && JSON.parse(kv.value.toString()).version === version && store.storeVersion === version && store.revision === Number(kv.mod_revision);
+    }, { what: 'the store re-seeded with the version in force, and A on its head' });
     assert.equal(await versionOf(a!), version);
     assert.equal(await versionOf(nodeB), version);
     // The per-member circuit breaker (300 ms) may still be open from the wipe: a 503 changes nothing, so retry it.
