@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { EdgeTable, CompiledRoute, RouteClusterStats } from './compile.ts';
 import type { ClusterBreaker, Endpoint, EndpointDirectory, UpstreamOutcome } from '../health/types.ts';
@@ -16,10 +15,16 @@ import { DEFAULT_LISTENER_POLICY, type ListenerRequestPolicy } from './listener-
 import { upstreamRequestHeaders, type UnderscoreAction } from './request-headers.ts';
 import { isGrpcRequest, parseGrpcTimeout, grpcToHttpStatus, httpToGrpcStatus, encodeGrpcMessage } from './grpc.ts';
 import { chooseCluster } from './cluster-choice.ts';
+import { retriesFailure, canResend, withinRetryBudget } from './retry-policy.ts';
+import { requestIds } from './request-id.ts';
+import { REPLAY_LIMIT, GRPC_STATUS_FIELDS, findGrpcStatus, describeLocal, forwardTrailers } from './grpc-relay.ts';
+import { deadlineList, type Deadline } from './deadline-list.ts';
 import { REFUSED, HeadRefusals } from './rate-limit/index.ts';
 import type { RequestHead } from './http1/request-parser.ts';
+import type { ResponseHead } from './http1/response-head.ts';
+import { forwardedFieldLines, forwardsLength } from './response-head.ts';
 import type { Socket } from 'node:net';
-import { classifyUpstreamError, UpstreamTimeoutError, type UpstreamFailure } from './upstream-errors.ts';
+import { classifyUpstreamError, UpstreamTimeoutError } from './upstream-errors.ts';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -33,7 +38,6 @@ export interface ProxyOptions {
   auth?: RequestAuthenticator;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Circuit-breaker units an Exchange holds (bit flags), released when it completes. */
 const HELD_REQUEST = 1;
 const HELD_PENDING = 2;
@@ -177,7 +181,11 @@ export class Proxy {
   }
 }
 
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, Deadline {
+  /** The route timeout's links in its DeadlineList (src/edge/deadline-list.ts): no Timeout per request. */
+  deadlinePrev: Deadline | null = null;
+  deadlineNext: Deadline | null = null;
+  deadlineAt = -1;
   readonly #proxy: Proxy;
   readonly #opts: ProxyOptions;
   readonly #route: CompiledRoute;
@@ -205,7 +213,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   #resume: (() => void) | null = null;
   #discard = false;
   #retryAfterDiscard: UpstreamOutcome | null = null;
+  /** A timeout of a length computed per request (a gRPC deadline); the route's own timeout is in a DeadlineList. */
   #timer: NodeJS.Timeout | null = null;
+  #asyncAuth = false;
   #breaker: ClusterBreaker | null = null;
   #held = 0;
   #done = false;
@@ -269,7 +279,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     (res as ExchangeCarrier)[kExchange] = this;
     res.on('close', onDownstreamClose);
     const incomingId = requestIdOf(this.#req);
-    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID();
+    this.#requestId = typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : requestIds.next();
     const route = this.#route;
     this.#log = this.#opts.accessLog?.current ?? null;
     this.#grpc = 'stream' in this.#res && isGrpcRequest(this.#req.headers['content-type']);
@@ -280,7 +290,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       // The request, not req.headers: a token header is read from the raw fields (no header object built).
       const outcome = this.#opts.auth.authenticate(route.auth, this.#req, this.#url);
       if (outcome instanceof Promise) {
-        outcome.then((o) => this.#afterAuth(o), (err: unknown) => {
+        outcome.then((o) => {
+          this.#asyncAuth = true;
+          this.#afterAuth(o);
+        }, (err: unknown) => {
           this.#opts.logger.error({ err, route: route.name }, 'authenticator failed');
           this.#fail(500, 'internal_error', 'authentication failed unexpectedly', null);
         });
@@ -330,7 +343,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#timeoutMs = timeoutMs;
     if (timeoutMs > 0) {
-      this.#timer = setTimeout(onRequestTimeout, timeoutMs, this);
+      // The route's configured timeout counts from here, as a timer set here would (after an asynchronous auth, from now).
+      if (timeoutMs === this.#route.timeoutMs) deadlineList(timeoutMs).add(this, this.#asyncAuth ? performance.now() : this.#start);
+      else this.#timer = setTimeout(onRequestTimeout, timeoutMs, this);
     }
     if (this.#grpc && this.#hasBody && cluster.h2 && (this.#route.retry?.grpcCodes.size ?? 0) > 0) this.#keepForReplay();
     this.#dispatch();
@@ -492,8 +507,39 @@ class Exchange implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.#done) return false;
     if (statusCode < 200) return true; // 1xx informational: not forwarded
-    if (this.#log !== null) this.#responseMs = performance.now() - this.#dispatchAt;
     const grpcStatus = this.#grpc && this.#stats!.cluster.h2 ? findGrpcStatus(rawHeaders) : -1;
+    if (!this.#takeResponse(statusCode, grpcStatus, resume)) return true;
+    return this.#writeCheckedHead(statusCode, statusText, rawHeaders, grpcStatus);
+  }
+
+  /**
+   * The native pool's head (it skips 1xx itself). The common case forwards the
+   * upstream's field lines as slices of the head's text, with no check (the
+   * native response parser refused CR, LF and NUL; the route's lines were
+   * checked at compile time) and no field cut into strings; a Connection
+   * header listing names, a sticky cookie, rate-limit headers, gRPC or an
+   * HTTP/2 client take the field-by-field path.
+   */
+  onResponseHead(head: ResponseHead, resume: () => void): boolean {
+    if (this.#done) return false;
+    const status = head.status;
+    if (!this.#takeResponse(status, -1, resume)) return true;
+    const route = this.#route;
+    const res = this.#res;
+    if (!this.#grpc && this.#setCookie === null && this.#limitHeaders === null && route.setResponseLines != null && (res as Partial<HeadLinesResponse>).writeHeadLines !== undefined) {
+      const remove = route.removeResponseHeaders.size > 0 ? route.removeResponseHeaders : null;
+      const lines = forwardedFieldLines(head, remove);
+      if (lines !== null) {
+        (res as unknown as HeadLinesResponse).writeHeadLines(status, head.statusText, lines + route.setResponseLines + 'x-request-id: ' + this.#requestId + '\r\n', forwardsLength(head, remove));
+        return true;
+      }
+    }
+    return this.#writeCheckedHead(status, head.statusText, head.rawHeaders, -1);
+  }
+
+  /** Reports the endpoint's outcome and takes the response; false when it is to be read and dropped for a retry. */
+  #takeResponse(statusCode: number, grpcStatus: number, resume: () => void): boolean {
+    if (this.#log !== null) this.#responseMs = performance.now() - this.#dispatchAt;
     // gRPC counts by its status as Envoy does (UNAVAILABLE as a 503...); a streamed answer's status comes with the trailers.
     const effective = grpcStatus >= 0 ? grpcToHttpStatus(grpcStatus) : statusCode;
     const outcome = outcomeOf(effective);
@@ -504,26 +550,18 @@ class Exchange implements Dispatcher.DispatchHandler {
       // Read and drop this response's body so the connection stays reusable, then retry.
       this.#discard = true;
       this.#retryAfterDiscard = outcome;
-      return true;
+      return false;
     }
     this.#resume = resume;
     this.#status = statusCode;
     if (grpcStatus >= 0) this.#grpcStatus = grpcStatus;
+    return true;
+  }
+
+  /** The response head field by field: hop-by-hop and Connection-listed names stripped, gRPC's Trailers-Only status moved to trailers. */
+  #writeCheckedHead(statusCode: number, statusText: string, rawHeaders: readonly (Buffer | string)[], grpcStatus: number): boolean {
     const res = this.#res;
     const route = this.#route;
-    // The native engine's common case: the head is serialised here in one string, with no checks (the fields come
-    // from the native response parser, which refused CR, LF and NUL; the route's were checked at compile time).
-    if (
-      !this.#grpc &&
-      this.#setCookie === null &&
-      this.#limitHeaders === null &&
-      route.setResponseLines != null &&
-      (rawHeaders.length === 0 || typeof rawHeaders[0] === 'string') &&
-      (res as Partial<HeadLinesResponse>).writeHeadLines !== undefined &&
-      this.#writeHeadLines(res as unknown as HeadLinesResponse, statusCode, statusText, rawHeaders as unknown as string[], route)
-    ) {
-      return true;
-    }
     const out: string[] = [];
     let tokens: Set<string> | null = null;
     const checkAll = route.removeResponseHeaders.size > 0 || grpcStatus >= 0;
@@ -558,30 +596,6 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#abort?.(err as Error);
       return false;
     }
-    return true;
-  }
-
-  /** The fast path of onHeaders; false (nothing written) when a Connection header lists names to strip: the checked path does that. */
-  #writeHeadLines(res: HeadLinesResponse, statusCode: number, statusText: string, raw: readonly string[], route: CompiledRoute): boolean {
-    let lines = '';
-    let hasLength = false;
-    const remove = route.removeResponseHeaders.size > 0 ? route.removeResponseHeaders : null;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (remove === null && !mayBeIn(RESPONSE_SPECIAL_LENGTHS, name) && name.length !== 14 /* content-length */) {
-        lines += name + ': ' + raw[i + 1]! + '\r\n';
-        continue;
-      }
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) {
-        if (lower === 'connection' && connectionTokens(raw[i + 1]!, null) !== null) return false;
-        continue;
-      }
-      if (remove !== null && remove.has(lower)) continue;
-      if (lower === 'content-length') hasLength = true;
-      lines += name + ': ' + raw[i + 1]! + '\r\n';
-    }
-    res.writeHeadLines(statusCode, statusText, lines + route.setResponseLines! + 'x-request-id: ' + this.#requestId + '\r\n', hasLength);
     return true;
   }
 
@@ -633,7 +647,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#complete(this.#status, failure.reason);
       return;
     }
-    if (this.#retryable(failure) && this.#canRetry()) {
+    if (retriesFailure(this.#route.retry, failure) && this.#canRetry()) {
       this.#retry(failure.outcome);
       return;
     }
@@ -642,30 +656,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   // --- retries ---
 
-  #retryable(failure: UpstreamFailure): boolean {
-    const retry = this.#route.retry;
-    if (retry === null || failure.fromClient) return false;
-    switch (failure.outcome) {
-      case 'connect-failure':
-        return retry.connectFailure;
-      case 'reset':
-        return retry.reset;
-      case 'timeout':
-        return retry.timeout && !failure.wholeRequest;
-      default:
-        return false;
-    }
-  }
-
+  /** The policy (src/edge/retry-policy.ts) allows another attempt; takes the breaker's retry unit if so. */
   #canRetry(): boolean {
     const retry = this.#route.retry;
     if (retry === null || this.#attempt > retry.attempts) return false;
-    // A consumed request body can't be sent again; neither can a non-idempotent request.
-    // (A gRPC call whose body was kept whole is the exception: it is sent again from the copy.)
-    if (((this.#hasBody || !IDEMPOTENT.has(this.#method)) && !this.#replayable()) || this.#res.headersSent) return false;
+    if (!canResend(this.#method, this.#hasBody, this.#replayable()) || this.#res.headersSent) return false;
     const cluster = this.#stats!.cluster;
-    const budget = Math.max(retry.minConcurrency, retry.budgetRatio * cluster.load.active);
-    if (cluster.load.activeRetries + 1 > budget) {
+    if (!withinRetryBudget(retry, cluster.load)) {
       edgeMetrics.retryBudgetExhausted.labels(cluster.name).inc();
       return false;
     }
@@ -704,6 +701,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#endpoint = null;
     }
     this.#abort = null;
+  }
+
+  /** The route timeout passed (DeadlineList). */
+  deadlinePassed(): void {
+    this.requestTimedOut();
   }
 
   /** Called through the module-level onRequestTimeout (no closure per request). */
@@ -773,6 +775,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#done = true;
     if (this.#held !== 0) this.#release(this.#held);
     if (this.#timer !== null) clearTimeout(this.#timer);
+    else if (this.deadlineAt >= 0) deadlineList(this.#route.timeoutMs).remove(this);
     // The 'close' listener stays: it returns at once once #done is set, and removing it
     // cost a measurable share of the request path (EventEmitter.removeListener).
     const stats = this.#stats;
@@ -856,7 +859,7 @@ function connectionFacts(req: DownstreamRequest): ConnectionFacts {
 /** The client's X-Request-Id when it is a sane token, else a new one. */
 function requestIdFromHeaders(headers: IncomingHttpHeaders): string {
   const incoming = headers['x-request-id'];
-  return typeof incoming === 'string' && isValidRequestId(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && isValidRequestId(incoming) ? incoming : requestIds.next();
 }
 
 /** The exchange a downstream response belongs to, so one shared 'close' listener can find it. */
@@ -935,43 +938,8 @@ function stripTokens(flat: string[], tokens: Set<string>): void {
   }
 }
 
-/** gRPC request bodies kept for a retry at most (Envoy's per_request_buffer_limit is of this order). */
-const REPLAY_LIMIT = 64 * 1024;
-const GRPC_STATUS_FIELDS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
-
-/** grpc-status in a flat header list, or -1. */
-function findGrpcStatus(flat: readonly (string | Buffer)[]): number {
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i]!.toString();
-    if (name.length === 11 && name.toLowerCase() === 'grpc-status') {
-      const code = Number(flat[i + 1]!.toString());
-      return Number.isInteger(code) && code >= 0 ? code : -1;
-    }
-  }
-  return -1;
-}
-
-/** The message of a JSON answer the gateway made (JWT failures), for grpc-message. */
-function describeLocal(body: string): string {
-  try {
-    const o = JSON.parse(body) as { error?: string; error_description?: string };
-    return [o.error, o.error_description].filter(Boolean).join(': ') || 'refused';
-  } catch {
-    return 'refused';
-  }
-}
-
 function outcomeOf(status: number): UpstreamOutcome {
   return status >= 500 ? (status >= 502 && status <= 504 ? 'gateway-error' : 'http-5xx') : 'success';
-}
-
-function forwardTrailers(res: Http2ServerResponse, flat: string[] | Buffer[]): void {
-  const obj: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    const k = flat[i]!.toString().toLowerCase();
-    if (!HOP_BY_HOP.has(k)) obj[k] = obj[k] === undefined ? flat[i + 1]!.toString() : `${obj[k]}, ${flat[i + 1]!.toString()}`;
-  }
-  res.addTrailers(obj);
 }
 
 function writeHead(res: DownstreamResponse, status: number, statusText: string, flat: string[]): void {

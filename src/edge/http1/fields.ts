@@ -9,6 +9,20 @@ import { fail } from './errors.ts';
  * and other controls are refused.
  */
 export function parseFieldLines(s: string, from: number, end: number, maxCount: number, out: string[]): void {
+  // A fresh array: emptying a shared one (length = 0) is a runtime call that cost more than the allocation.
+  const offsets: number[] = [];
+  scanFieldLines(s, from, end, maxCount - (out.length >> 1), offsets);
+  for (let k = 0; k < offsets.length; k += 4) out.push(s.slice(offsets[k]!, offsets[k + 1]!), s.slice(offsets[k + 2]!, offsets[k + 3]!));
+}
+
+/**
+ * The check of parseFieldLines, recording each field as four offsets into `s`
+ * (name start, name end, value start, value end; the value without its
+ * surrounding OWS; a field's line runs from its name start to the next one's,
+ * or to `end`) instead of strings, for a reader that needs few of them as
+ * strings (the upstream response head: src/edge/http1/response-head.ts).
+ */
+export function scanFieldLines(s: string, from: number, end: number, maxCount: number, out: number[]): void {
   const tchar = TCHAR;
   let i = from;
   while (i < end) {
@@ -34,8 +48,8 @@ export function parseFieldLines(s: string, from: number, end: number, maxCount: 
     let vEnd = k;
     while (vEnd > vStart && ((c = s.charCodeAt(vEnd - 1)) === SP || c === HTAB)) vEnd--;
     if (s.charCodeAt(k + 1) !== LF) fail('bare_cr', 'CR not followed by LF');
-    out.push(s.slice(i, j), s.slice(vStart, vEnd));
-    if (out.length > maxCount * 2) fail('too_many_headers', `more than ${maxCount} header fields`, 431);
+    out.push(i, j, vStart, vEnd);
+    if (out.length > maxCount * 4) fail('too_many_headers', `more than ${maxCount} header fields`, 431);
     i = k + 2;
   }
 }

@@ -1,15 +1,8 @@
-import { CR, LF, FIELD_VCHAR } from './chars.ts';
 import { fail, Http1ParseError } from './errors.ts';
-import { parseFieldLines, nameIs, parseContentLength, hasToken } from './fields.ts';
 import { ChunkedDecoder } from './chunked.ts';
+import { parseStatusHead, type ResponseHead } from './response-head.ts';
 
-export interface ResponseHead {
-  status: number;
-  statusText: string;
-  versionMinor: number;
-  rawHeaders: string[];
-  keepAlive: boolean;
-}
+export { parseStatusHead, type ResponseHead };
 
 export interface ResponseHandler {
   onHead(head: ResponseHead): void;
@@ -165,19 +158,8 @@ export class ResponseParser {
   }
 
   #frame(head: ResponseHead): void {
-    let cl = -1;
-    let te: string | null = null;
-    const raw = head.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.length === 14 && nameIs(name, 'content-length')) {
-        const n = parseContentLength(raw[i + 1]!);
-        if (cl !== -1 && cl !== n) fail('duplicate_content_length', 'the upstream sent differing Content-Length values');
-        cl = n;
-      } else if (name.length === 17 && nameIs(name, 'transfer-encoding')) {
-        te = te === null ? raw[i + 1]! : `${te}, ${raw[i + 1]!}`;
-      }
-    }
+    const cl = head.contentLength;
+    const te = head.transferEncoding;
     const s = head.status;
     if (this.#noBody || s === 204 || s === 304) {
       this.#state = State.Idle;
@@ -207,42 +189,4 @@ export class ResponseParser {
 function hasFinalChunked(te: string): boolean {
   const parts = te.split(',');
   return parts[parts.length - 1]!.trim().toLowerCase() === 'chunked';
-}
-
-/** `HTTP/1.x SSS reason` + field lines, each ending in CRLF. */
-export function parseStatusHead(s: string): ResponseHead {
-  if (!s.startsWith('HTTP/1.')) fail('invalid_status_line', 'malformed upstream status line');
-  const minor = s.charCodeAt(7) - 48;
-  if ((minor !== 0 && minor !== 1) || s.charCodeAt(8) !== 32) fail('invalid_status_line', 'malformed upstream status line');
-  const d0 = s.charCodeAt(9) - 48;
-  const d1 = s.charCodeAt(10) - 48;
-  const d2 = s.charCodeAt(11) - 48;
-  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) fail('invalid_status_line', 'malformed upstream status code');
-  const status = d0 * 100 + d1 * 10 + d2;
-  let i = 12;
-  let statusText = '';
-  const c = s.charCodeAt(i);
-  if (c === 32) {
-    const start = ++i;
-    let ch = s.charCodeAt(i);
-    while (ch !== CR) {
-      if (FIELD_VCHAR[ch] !== 1) fail('invalid_status_line', 'invalid character in the reason phrase');
-      ch = s.charCodeAt(++i);
-    }
-    statusText = s.slice(start, i);
-  } else if (c !== CR) {
-    fail('invalid_status_line', 'malformed upstream status line');
-  }
-  if (s.charCodeAt(i + 1) !== LF) fail('bare_cr', 'CR not followed by LF in the status line');
-  const raw: string[] = [];
-  parseFieldLines(s, i + 2, s.length, MAX_FIELDS, raw);
-  let keepAlive = minor === 1;
-  for (let k = 0; k < raw.length; k += 2) {
-    if (raw[k]!.length === 10 && nameIs(raw[k]!, 'connection')) {
-      const v = raw[k + 1]!;
-      if (hasToken(v, 'close')) keepAlive = false;
-      else if (minor === 0 && hasToken(v, 'keep-alive')) keepAlive = true;
-    }
-  }
-  return { status, statusText, versionMinor: minor, rawHeaders: raw, keepAlive };
 }

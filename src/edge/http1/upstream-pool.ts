@@ -12,6 +12,8 @@ export interface DispatchHandler {
   onConnect(abort: (err?: Error) => void): void;
   /** rawHeaders are strings here (undici passes Buffers; the Exchange reads both through toString('latin1')). */
   onHeaders(statusCode: number, rawHeaders: unknown[], resume: () => void, statusText: string): boolean;
+  /** When present, called instead of onHeaders with the parsed head itself (its fields not cut into strings yet); same contract. */
+  onResponseHead?(head: ResponseHead, resume: () => void): boolean;
   onData(chunk: Buffer): boolean;
   onComplete(trailers: unknown): void;
   onError(err: Error): void;
@@ -333,7 +335,8 @@ class Connection {
     this.#keepAlive = h.keepAlive;
     this.#timer.arm('body', this.#bodyTimeout);
     const handler = this.#handler!;
-    if (!handler.onHeaders(h.status, h.rawHeaders, this.#resume, h.statusText)) this.#pauseReading();
+    const go = handler.onResponseHead !== undefined ? handler.onResponseHead(h, this.#resume) : handler.onHeaders(h.status, h.rawHeaders, this.#resume, h.statusText);
+    if (!go) this.#pauseReading();
   }
 
   #onBody(b: Buffer): void {
