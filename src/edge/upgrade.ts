@@ -14,7 +14,7 @@ import { isValidRequestId } from './http-util.ts';
 import { chooseCluster, type StickyCookieSink } from './cluster-choice.ts';
 import { edgeMetrics } from '../metrics/edge.ts';
 import { joinPrefix } from './proxy.ts';
-import { randomUUID } from 'node:crypto';
+import { requestIds } from './request-id.ts';
 
 export interface UpgradeProxyOptions {
   directory: EndpointDirectory;
@@ -131,7 +131,7 @@ class Upgrade implements StickyCookieSink {
       forwardedHost: this.prepared.authority,
       clientIp: req.socket?.remoteAddress ?? '',
       scheme: this.scheme,
-      requestId: typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : randomUUID(),
+      requestId: typeof incomingId === 'string' && isValidRequestId(incomingId) ? incomingId : requestIds.next(),
     });
     if (!Array.isArray(headers)) return rawReply(socket, headers.status, headers.reason, headers.message);
     for (const [k, v] of route.setRequestHeaders) headers.push(k, v);

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { randomUUID } from 'node:crypto';
+import { requestIds } from '../request-id.ts';
 import type { EdgeTable, CompiledRoute } from '../compile.ts';
 import type { AccessLog } from '../access-log/index.ts';
 import type { RequestHead } from '../http1/request-parser.ts';
@@ -154,5 +154,5 @@ function requestIdOf(raw: readonly string[]): string {
     const name = raw[i]!;
     if (name.length === 12 && name.toLowerCase() === 'x-request-id') found = found === undefined ? raw[i + 1]! : `${found}, ${raw[i + 1]!}`;
   }
-  return found !== undefined && isValidRequestId(found) ? found : randomUUID();
+  return found !== undefined && isValidRequestId(found) ? found : requestIds.next();
 }
