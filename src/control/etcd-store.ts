@@ -367,7 +367,7 @@ export class EtcdConfigStore implements ConfigStore {
       case 'stored':
         return outcome.revision;
       case 'conflict':
-        this.#noteHead(outcome.head);
+        this.#noteHead(outcome.head, true);
         throw new VersionConflictError(String(basedOn), outcome.head.record?.version ?? 0, 'concurrent');
       case 'fenced':
         throw new FencedError(outcome.detail);
@@ -475,7 +475,7 @@ export class EtcdConfigStore implements ConfigStore {
       return stored;
     }
     if (outcome.kind === 'conflict') {
-      this.#noteHead(outcome.head);
+      this.#noteHead(outcome.head, true);
       return outcome.head;
     }
     throw new StoreUnavailableError(outcome.kind === 'fenced' ? outcome.detail : outcome.detail, outcome.kind === 'unknown');
@@ -556,8 +556,13 @@ export class EtcdConfigStore implements ConfigStore {
     }
   }
 
-  #noteHead(head: Head): void {
-    if (!this.#head || head.modRevision >= this.#head.modRevision || head.modRevision === 0) this.#head = head;
+  /**
+   * `authoritative`: read in the same transaction as a failed compare, so it is the head now, even with a
+   * lower revision than the one we knew (etcd was wiped and re-seeded by another node); otherwise a lower
+   * revision is a late event and is ignored.
+   */
+  #noteHead(head: Head, authoritative = false): void {
+    if (authoritative || !this.#head || head.modRevision >= this.#head.modRevision || head.modRevision === 0) this.#head = head;
     if (head.record) this.#records.set(head.record.version, head.record);
     this.#pruneHistory();
   }
@@ -643,8 +648,11 @@ export class EtcdConfigStore implements ConfigStore {
       if (wasDown) this.#log.info({ revision: head.modRevision }, 'etcd reachable again; catching up');
       if (wiped || wasDown || this.#watchBroken) await this.#loadHistory().catch(() => {});
       if (wiped || head.modRevision !== this.#head?.modRevision || head.record?.writeId !== this.#current?.writeId) {
-        if (wiped) this.#head = null;
-        await this.#serialise('api', () => this.#onHead(head));
+        // Dropped in the queue, not here: a write queued before this runs on the head it knew.
+        await this.#serialise('api', () => {
+          if (wiped) this.#head = null;
+          return this.#onHead(head);
+        });
       }
       if (wiped || this.#watchBroken) this.#startWatch();
       this.#publishNode();
@@ -662,9 +670,7 @@ export class EtcdConfigStore implements ConfigStore {
     const wiped = (this.#clusterId !== null && header.cluster_id !== this.#clusterId) || revision < this.#revisionSeen;
     if (wiped) {
       this.#log.warn({ clusterId: header.cluster_id, was: this.#clusterId, revision, seen: this.#revisionSeen }, 'etcd was wiped or replaced (revision went backwards)');
-      // Whoever noticed (a write, the watch, a read), the head we knew is from a store that is gone: a newer
-      // head with a lower revision must replace it, and the probe must reload history and watch again.
-      this.#head = null;
+      // Whoever noticed (a write, the watch, a read), the next probe reloads history and watches again.
       this.#wipeToHandle = true;
     }
     this.#clusterId = header.cluster_id;
