@@ -47,6 +47,16 @@ export function nginxUpstream(port: number, core: number): Promise<Running> {
   return run(conf, prefix, core, port);
 }
 
+/** The anchor's proxying, as every nginx anchor that proxies uses it (upstream `backend`, keepalive, no buffering). */
+const PROXY_TO_BACKEND = `
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_request_buffering off;
+      proxy_buffering off;`;
+
 /** nginx as the anchor proxy: 1 worker, proxy_pass with upstream keepalive, optionally TLS and HTTP/2. */
 export function nginxProxy(options: { port: number; upstreamPort: number; core: number; tls?: { cert: string; key: string; http2?: boolean } }): Promise<Running> {
   const prefix = prefixDir();
@@ -62,14 +72,7 @@ export function nginxProxy(options: { port: number; upstreamPort: number; core: 
   client_max_body_size 0;
   server {
     ${listen}
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_request_buffering off;
-      proxy_buffering off;
+    location / {${PROXY_TO_BACKEND}
     }
   }
 }`;
@@ -85,14 +88,7 @@ export function nginxProxy(options: { port: number; upstreamPort: number; core: 
  */
 export function nginxRateLimited(options: { port: number; upstreamPort: number; core: number; plainHost: string; refuseHost: string }): Promise<Running> {
   const prefix = prefixDir();
-  const proxy = `
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_request_buffering off;
-      proxy_buffering off;`;
+  const proxy = PROXY_TO_BACKEND;
   const conf = `${COMMON(prefix)}
   upstream backend { server 127.0.0.1:${options.upstreamPort}; keepalive 128; }
   limit_req_zone $binary_remote_addr zone=refuse:1m rate=1r/m;

@@ -23,11 +23,9 @@ import { runLoad } from '../lib/load.ts';
 import { pin } from '../lib/tools.ts';
 import { start, waitForPort, freePort, type Running } from '../lib/proc.ts';
 import { nginxUpstream, nginxProxy } from '../lib/nginx.ts';
-import { repoRoot } from '../lib/edgeplane.ts';
+import { repoRoot, startBuiltGateway, listenerPort } from '../lib/edgeplane.ts';
 import { cpuMicros, cpuSplitMicros, treeCpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig } from '../scenarios/proxy.ts';
-import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '4' }, prof: { type: 'string' }, connections: { type: 'string', default: '50' }, baseline: { type: 'string' }, nginx: { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'node-flags': { type: 'string' } } });
 const rounds = Number(values.rounds);
@@ -43,24 +41,15 @@ try {
   cleanup.push(bare);
   await waitForPort(barePort, '127.0.0.1', 15_000, bare);
 
-  const startGateway = async (cli: string, flags: string[] = []): Promise<{ port: number; pid: number }> => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgeplane-hotpath-'));
-    const file = join(dir, 'edgeplane.json');
-    const readyFile = join(dir, 'ready.json');
+  const startGateway = async (checkout: string | undefined, flags: string[] = []): Promise<{ port: number; pid: number }> => {
     // No drain delay: the profile is written when the process exits, before proc.ts's kill deadline.
-    writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
-    const gw = start([...pin(1), process.execPath, ...flags, ...prof, cli, 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+    const gw = await startBuiltGateway({ ...gatewayConfig(upstreamPort), drain: { delay: '0s', timeout: '1s' } }, { core: 1, nodeArgs: [...flags, ...prof], checkout });
     cleanup.push(gw);
-    while (!existsSync(readyFile)) {
-      if (gw.proc.exitCode !== null) throw new Error(gw.output());
-      await delay(50);
-    }
-    const ready = JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] };
-    return { port: ready.listeners.find((l) => l.name === 'http')!.port, pid: gw.proc.pid! };
+    return { port: listenerPort(gw.ready, 'http'), pid: gw.proc.pid! };
   };
   // --node-flags '...': node/V8 flags for the first gateway only (e.g. GC settings, measured against --baseline .).
-  const gw = await startGateway(join(repoRoot, 'dist/cli.js'), values['node-flags']?.split(' ').filter(Boolean) ?? []);
-  const base = values.baseline ? await startGateway(join(values.baseline, 'dist/cli.js')) : null;
+  const gw = await startGateway(undefined, values['node-flags']?.split(' ').filter(Boolean) ?? []);
+  const base = values.baseline ? await startGateway(values.baseline) : null;
 
   // --nginx: nginx 1 worker (proxy_pass, upstream keepalive) on core 1 as another interleaved subject, so CPU
   // per request is compared to nginx within the same rounds (its worker is a child: tree CPU).

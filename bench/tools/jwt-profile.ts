@@ -6,16 +6,12 @@
  *
  *   npm run build && npx tsx bench/tools/jwt-profile.ts [--rounds 3] [--seconds 5] [--prof DIR] [--alg ES256|RS256|ES256,RS256] [--control]
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
+import { mkdirSync } from 'node:fs';
 import { runLoad } from '../lib/load.ts';
-import { pin } from '../lib/tools.ts';
-import { start, freePort, type Running } from '../lib/proc.ts';
+import { freePort, type Running } from '../lib/proc.ts';
 import { nginxUpstream } from '../lib/nginx.ts';
-import { repoRoot } from '../lib/edgeplane.ts';
+import { startBuiltGateway, listenerPort } from '../lib/edgeplane.ts';
 import { cpuMicros, median } from '../lib/cpu.ts';
 import { gatewayConfig, devToken } from '../scenarios/jwt.ts';
 
@@ -24,19 +20,10 @@ const cleanup: Running[] = [];
 try {
   const upstreamPort = await freePort();
   cleanup.push(await nginxUpstream(upstreamPort, 0));
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-jwtprof-'));
-  const file = join(dir, 'edgeplane.json');
-  const readyFile = join(dir, 'ready.json');
-  writeFileSync(file, JSON.stringify({ ...gatewayConfig(upstreamPort, true), drain: { delay: '0s', timeout: '1s' } }));
-  const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
   if (values.prof) mkdirSync(values.prof, { recursive: true });
-  const gw = start([...pin(1), process.execPath, ...prof, join(values.checkout ?? repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+  const gw = await startBuiltGateway({ ...gatewayConfig(upstreamPort, true), drain: { delay: '0s', timeout: '1s' } }, { core: 1, nodeArgs: values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [], checkout: values.checkout });
   cleanup.push(gw);
-  while (!existsSync(readyFile)) {
-    if (gw.proc.exitCode !== null) throw new Error(gw.output());
-    await delay(50);
-  }
-  const port = (JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] }).listeners.find((l) => l.name === 'http')!.port;
+  const port = listenerPort(gw.ready, 'http');
   // --alg ES256,RS256: both token kinds interleaved with the no-JWT route in the same rounds.
   const algs = values.alg!.split(',');
   const all: { name: string; headers: Record<string, string> }[] = [{ name: 'no JWT', headers: { Host: 'plain.svc.plus' } }];

@@ -9,16 +9,12 @@
  *
  *   npm run build && npx tsx bench/tools/refusal-profile.ts [--rounds 5] [--seconds 3] [--prof DIR] [--only refused]
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
+import { mkdirSync } from 'node:fs';
 import { runLoad } from '../lib/load.ts';
-import { pin } from '../lib/tools.ts';
-import { start, freePort, type Running } from '../lib/proc.ts';
+import { freePort, type Running } from '../lib/proc.ts';
 import { nginxUpstream } from '../lib/nginx.ts';
-import { repoRoot } from '../lib/edgeplane.ts';
+import { startBuiltGateway, listenerPort } from '../lib/edgeplane.ts';
 import { cpuMicros, median } from '../lib/cpu.ts';
 import { config } from '../scenarios/rate-limit.ts';
 
@@ -27,19 +23,10 @@ const cleanup: Running[] = [];
 try {
   const upstreamPort = await freePort();
   cleanup.push(await nginxUpstream(upstreamPort, 0));
-  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-refusalprof-'));
-  const file = join(dir, 'edgeplane.json');
-  const readyFile = join(dir, 'ready.json');
-  writeFileSync(file, JSON.stringify({ ...config(upstreamPort), drain: { delay: '0s', timeout: '1s' } }));
-  const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
   if (values.prof) mkdirSync(values.prof, { recursive: true });
-  const gw = start([...pin(1), process.execPath, ...prof, join(values.checkout ?? repoRoot, 'dist/cli.js'), 'run', '--config', file, '--ready-file', readyFile], { cwd: repoRoot, env: { EDGEPLANE_LOG_LEVEL: 'warn' } });
+  const gw = await startBuiltGateway({ ...config(upstreamPort), drain: { delay: '0s', timeout: '1s' } }, { core: 1, nodeArgs: values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [], checkout: values.checkout });
   cleanup.push(gw);
-  while (!existsSync(readyFile)) {
-    if (gw.proc.exitCode !== null) throw new Error(gw.output());
-    await delay(50);
-  }
-  const port = (JSON.parse(readFileSync(readyFile, 'utf8')) as { listeners: { name: string; port: number }[] }).listeners.find((l) => l.name === 'http')!.port;
+  const port = listenerPort(gw.ready, 'http');
   const url = `http://127.0.0.1:${port}/hello`;
   const subjects = [
     { name: 'proxied', host: 'plain.bench' },
