@@ -664,8 +664,8 @@ export class EtcdConfigStore implements ConfigStore {
     }
   }
 
-  /** Records that etcd answered; true when its revision went backwards or its cluster id changed (wiped or replaced). */
-  #contact(header: { cluster_id: string; revision: string }): boolean {
+  /** Records that etcd answered; a revision that went backwards or a changed cluster id (wiped or replaced) is flagged for the probe. */
+  #contact(header: { cluster_id: string; revision: string }): void {
     const revision = Number(header.revision);
     const wiped = (this.#clusterId !== null && header.cluster_id !== this.#clusterId) || revision < this.#revisionSeen;
     if (wiped) {
@@ -679,7 +679,6 @@ export class EtcdConfigStore implements ConfigStore {
     if (!this.#up) controlMetrics.storeUp.set(1);
     this.#up = true;
     this.#lastError = null;
-    return wiped;
   }
 
   #down(err: unknown): void {
