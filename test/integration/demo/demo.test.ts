@@ -42,6 +42,14 @@ test('edgeplane demo: the contract ports answer, the api route splits about 90/1
     assert.equal(ready.admin.port, 9901);
     assert.match(out, /curl -s -H 'Host: api\.svc\.plus' http:\/\/127\.0\.0\.1:8080\/hello/);
     assert.match(out, /http:\/\/127\.0\.0\.1:8080\/flaky +# 1st attempt 503, retried/);
+    // Endpoints are pending until their first active check; until then a split hands
+    // an unavailable cluster's weight to the others, so the exact 90/10 sequence below
+    // holds only once both clusters are available.
+    await waitFor(async () => {
+      const res = await request('http://127.0.0.1:9901/metrics');
+      const text = await res.body.text();
+      return /edgeplane_cluster_healthy_endpoints\{cluster="api-blue"\} 2\b/.test(text) && /edgeplane_cluster_healthy_endpoints\{cluster="api-green"\} 1\b/.test(text);
+    }, { timeoutMs: 20_000, what: 'demo clusters healthy' });
     const flaky = await request('http://127.0.0.1:8080/flaky', { headers: { host: 'api.svc.plus' }, dispatcher: agent });
     assert.equal(flaky.statusCode, 200);
     assert.equal(flaky.headers['x-demo-attempt'], '2');
