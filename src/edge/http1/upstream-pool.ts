@@ -6,6 +6,7 @@ import { requestHead, chunkHeader, LAST_CHUNK, CRLF } from './serialize.ts';
 import { nameIs } from './fields.ts';
 import { Http1ParseError } from './errors.ts';
 import { PhaseTimer } from './phase-timer.ts';
+import { slabReads } from './read-slab.ts';
 
 /** The subset of undici's legacy dispatch handler that the proxy's Exchange implements. */
 export interface DispatchHandler {
@@ -107,7 +108,12 @@ export class UpstreamPool {
   #connect(): void {
     this.#connecting++;
     const o = this.options;
-    const socket = o.tls !== null ? tls.connect({ ...o.tls, host: o.host, port: o.port }) : net.connect({ host: o.host, port: o.port });
+    // Plain TCP reads skip the stream machinery (slabReads); tls.connect has no onread.
+    let conn: Connection | null = null;
+    const socket =
+      o.tls !== null
+        ? tls.connect({ ...o.tls, host: o.host, port: o.port })
+        : net.connect({ host: o.host, port: o.port, onread: slabReads((chunk) => (conn !== null ? conn.received(chunk) : socket.destroy())) });
     socket.setNoDelay(true);
     let settled = false;
     const timer = setTimeout(() => fail(new UpstreamError('UND_ERR_CONNECT_TIMEOUT', `connecting to ${o.host}:${o.port} timed out`)), o.connectTimeoutMs);
@@ -130,7 +136,7 @@ export class UpstreamPool {
       clearTimeout(timer);
       socket.off('error', fail);
       this.#connecting--;
-      const conn = new Connection(this, socket);
+      conn = new Connection(this, socket, o.tls === null);
       this.#all.add(conn);
       this.released(conn);
     });
@@ -221,7 +227,8 @@ class Connection {
     if (!this.#dead) this.#socket.resume();
   };
 
-  constructor(pool: UpstreamPool, socket: net.Socket) {
+  /** `slabbed`: the socket's reads come through received() (net.connect's onread), not 'data'. */
+  constructor(pool: UpstreamPool, socket: net.Socket, slabbed: boolean) {
     this.#pool = pool;
     this.#socket = socket;
     this.#parser = new ResponseParser({
@@ -229,7 +236,7 @@ class Connection {
       onBody: (b) => this.#onBody(b),
       onEnd: () => this.#onEnd(),
     });
-    socket.on('data', (d: Buffer) => this.#onData(d));
+    if (!slabbed) socket.on('data', (d: Buffer) => this.received(d));
     socket.on('end', () => this.#onEnd_socket());
     socket.on('error', (err) => this.#fail(err, false));
     socket.on('close', () => this.#fail(new UpstreamError('UND_ERR_SOCKET', 'the upstream closed the connection'), false));
@@ -316,7 +323,8 @@ class Connection {
     body.resume();
   }
 
-  #onData(d: Buffer): void {
+  /** Bytes read from the socket. */
+  received(d: Buffer): void {
     if (this.#handler === null) {
       // Bytes with no request outstanding: the connection's framing can't be trusted any more.
       this.destroy();
