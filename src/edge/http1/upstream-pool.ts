@@ -108,12 +108,14 @@ export class UpstreamPool {
   #connect(): void {
     this.#connecting++;
     const o = this.options;
-    // Plain TCP reads skip the stream machinery (slabReads); tls.connect has no onread.
+    // Plain TCP reads skip the stream machinery (slabReads); tls.connect has no onread. Reading starts
+    // after the 'connect' listener below has run, so bytes find their Connection; if not, fail the connect.
     let conn: Connection | null = null;
-    const socket =
-      o.tls !== null
-        ? tls.connect({ ...o.tls, host: o.host, port: o.port })
-        : net.connect({ host: o.host, port: o.port, onread: slabReads((chunk) => (conn !== null ? conn.received(chunk) : socket.destroy())) });
+    const received = (chunk: Buffer): void => {
+      if (conn !== null) conn.received(chunk);
+      else socket.destroy(new UpstreamError('UND_ERR_SOCKET', 'the upstream sent bytes before the connection was set up'));
+    };
+    const socket = o.tls !== null ? tls.connect({ ...o.tls, host: o.host, port: o.port }) : net.connect({ host: o.host, port: o.port, onread: slabReads(received) });
     socket.setNoDelay(true);
     let settled = false;
     const timer = setTimeout(() => fail(new UpstreamError('UND_ERR_CONNECT_TIMEOUT', `connecting to ${o.host}:${o.port} timed out`)), o.connectTimeoutMs);
