@@ -108,14 +108,16 @@ export class UpstreamPool {
   #connect(): void {
     this.#connecting++;
     const o = this.options;
-    // Plain TCP reads skip the stream machinery (slabReads); tls.connect has no onread. Reading starts
-    // after the 'connect' listener below has run, so bytes find their Connection; if not, fail the connect.
+    // Every read reaches the Connection through `received`: plain TCP past the stream machinery (slabReads),
+    // TLS through 'data' (tls.connect has no onread). Reading starts after the 'connect' listener below has
+    // run, so bytes find their Connection; if not, fail the connect.
     let conn: Connection | null = null;
     const received = (chunk: Buffer): void => {
       if (conn !== null) conn.received(chunk);
       else socket.destroy(new UpstreamError('UND_ERR_SOCKET', 'the upstream sent bytes before the connection was set up'));
     };
     const socket = o.tls !== null ? tls.connect({ ...o.tls, host: o.host, port: o.port }) : net.connect({ host: o.host, port: o.port, onread: slabReads(received) });
+    if (o.tls !== null) socket.on('data', received);
     socket.setNoDelay(true);
     let settled = false;
     const timer = setTimeout(() => fail(new UpstreamError('UND_ERR_CONNECT_TIMEOUT', `connecting to ${o.host}:${o.port} timed out`)), o.connectTimeoutMs);
@@ -138,7 +140,7 @@ export class UpstreamPool {
       clearTimeout(timer);
       socket.off('error', fail);
       this.#connecting--;
-      conn = new Connection(this, socket, o.tls === null);
+      conn = new Connection(this, socket);
       this.#all.add(conn);
       this.released(conn);
     });
@@ -229,8 +231,8 @@ class Connection {
     if (!this.#dead) this.#socket.resume();
   };
 
-  /** `slabbed`: the socket's reads come through received() (net.connect's onread), not 'data'. */
-  constructor(pool: UpstreamPool, socket: net.Socket, slabbed: boolean) {
+  /** The pool passes the socket's reads to received(). */
+  constructor(pool: UpstreamPool, socket: net.Socket) {
     this.#pool = pool;
     this.#socket = socket;
     this.#parser = new ResponseParser({
@@ -238,7 +240,6 @@ class Connection {
       onBody: (b) => this.#onBody(b),
       onEnd: () => this.#onEnd(),
     });
-    if (!slabbed) socket.on('data', (d: Buffer) => this.received(d));
     socket.on('end', () => this.#onEnd_socket());
     socket.on('error', (err) => this.#fail(err, false));
     socket.on('close', () => this.#fail(new UpstreamError('UND_ERR_SOCKET', 'the upstream closed the connection'), false));
